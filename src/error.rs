@@ -1,0 +1,55 @@
+//! The crate's top-level error and the process exit codes (documented in README.md).
+
+use std::path::PathBuf;
+
+use crate::pool::PoolError;
+use crate::tape::TapeError;
+use crate::yaml::YamlError;
+
+/// Process exit codes. Stable: scripts rely on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    Success = 0,
+    /// A bug in absrate or an unexpected system failure.
+    Internal = 1,
+    /// The command line could not be parsed (clap's own code).
+    Usage = 2,
+    /// An input file or argument value is invalid: nothing was written.
+    InvalidInput = 3,
+    /// The run completed but a note missed the rating given with `--expect`.
+    TargetMissed = 4,
+    /// An output file could not be written.
+    Output = 5,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Tape(#[from] TapeError),
+
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+
+    /// An argument value the command line parser could not judge alone.
+    #[error("{0}")]
+    Argument(String),
+
+    #[error("{}: cannot write: {message}", path.display())]
+    Output { path: PathBuf, message: String },
+}
+
+impl Error {
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Tape(TapeError::Write { .. }) | Error::Output { .. } => Exit::Output,
+            Error::Tape(e) if !e.is_invalid_input() => Exit::Internal,
+            Error::Tape(_) | Error::Pool(_) | Error::Yaml(_) | Error::Argument(_) => {
+                Exit::InvalidInput
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! absrate rates asset-backed notes the way a rating agency does.
+//!
+//! The data flows one way, each stage handing a typed value on:
+//!
+//! ```text
+//! CLI args -> Config -> Methodology + Deal + Tape -> Pool (adjusted) -> Scenarios per rating level
+//!          -> cash-flow runs (waterfall) -> RatingResult -> Report
+//! ```
+//!
+//! This crate is the library behind the `absrate` binary; `src/main.rs` only parses, calls
+//! [`cli::run`] and maps errors to exit codes ([`error::Exit`]).
+
+pub mod cli;
+pub mod error;
+pub mod money;
+pub mod pool;
+pub mod tape;
+pub mod yaml;
+
+pub use error::{Error, Exit};

@@ -1,0 +1,96 @@
+//! Display of money, BTC and rates. Values stay exact `Decimal` until here; this module only
+//! chooses how many places to show and groups thousands.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// Groups the integer part of a plain decimal string in thousands: `1234567.8` -> `1,234,567.8`.
+fn group(s: &str) -> String {
+    let (sign, rest) = s.strip_prefix('-').map(|r| ("-", r)).unwrap_or(("", s));
+    let (int, frac) = rest
+        .split_once('.')
+        .map(|(i, f)| (i, Some(f)))
+        .unwrap_or((rest, None));
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{out}.{f}"),
+        None => format!("{sign}{out}"),
+    }
+}
+
+/// `$199,100,000.00`: rounded half to even to the cent for display.
+pub fn usd(d: Decimal) -> String {
+    let r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+    let s = format!("{r:.2}");
+    match s.strip_prefix('-') {
+        Some(rest) => format!("-${}", group(rest)),
+        None => format!("${}", group(&s)),
+    }
+}
+
+/// `$356.9M`: millions to one decimal, as presales quote pool sizes.
+pub fn usd_millions(d: Decimal) -> String {
+    let m = (d / Decimal::from(1_000_000))
+        .round_dp_with_strategy(1, RoundingStrategy::MidpointNearestEven);
+    format!("${m:.1}M")
+}
+
+/// `4,078.87000000`: BTC to the satoshi.
+pub fn btc(d: Decimal) -> String {
+    group(&format!(
+        "{:.8}",
+        d.round_dp_with_strategy(8, RoundingStrategy::MidpointNearestEven)
+    ))
+}
+
+/// `55.78%` from `0.5578`.
+pub fn pct(v: f64, places: usize) -> String {
+    format!("{:.places$}%", v * 100.0)
+}
+
+/// `55.78%` from an exact fraction.
+pub fn pct_dec(d: Decimal, places: u32) -> String {
+    let p = (d * Decimal::ONE_HUNDRED)
+        .round_dp_with_strategy(places, RoundingStrategy::MidpointNearestEven);
+    format!("{p:.prec$}%", prec = places as usize)
+}
+
+/// `5,441`.
+pub fn count(n: u64) -> String {
+    group(&n.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::dec;
+
+    #[test]
+    fn money_is_grouped_and_rounded_to_the_cent() {
+        assert_eq!(usd(dec!(199100000)), "$199,100,000.00");
+        assert_eq!(usd(dec!(999.995)), "$1,000.00");
+        assert_eq!(usd(dec!(0.125)), "$0.12");
+        assert_eq!(usd(dec!(-1234.5)), "-$1,234.50");
+        assert_eq!(usd_millions(dec!(356921521.35)), "$356.9M");
+    }
+
+    #[test]
+    fn btc_shows_satoshis() {
+        assert_eq!(btc(dec!(4078.87)), "4,078.87000000");
+        assert_eq!(btc(dec!(0.00000001)), "0.00000001");
+    }
+
+    #[test]
+    fn rates_and_counts() {
+        assert_eq!(pct(0.5578, 2), "55.78%");
+        assert_eq!(pct_dec(dec!(0.557826), 2), "55.78%");
+        assert_eq!(count(5441), "5,441");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1_000_000), "1,000,000");
+    }
+}

@@ -1,0 +1,298 @@
+//! `pool.yaml`: wire structs (strict) and the validated model.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::yaml::{self, YamlError};
+
+/// The name of the pool file in a pool directory.
+pub const FILE_NAME: &str = "pool.yaml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+
+    #[error("{}: {field}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
+
+    #[error("no pool profile `{name}`: expected {} (profiles here: {})", expected.display(), if available.is_empty() { "none".to_string() } else { available.join(", ") })]
+    UnknownProfile {
+        name: String,
+        expected: PathBuf,
+        available: Vec<String>,
+    },
+
+    #[error("{}: has no `generator` section, so it cannot generate a tape", path.display())]
+    NoGenerator { path: PathBuf },
+}
+
+/// The date and price a pool is valued at.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cutoff {
+    pub date: NaiveDate,
+    /// USD per BTC used for LTVs at the cut-off date.
+    pub btc_price: Decimal,
+}
+
+/// The loans' margin terms.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollateralTerms {
+    pub margin_call_ltv: Decimal,
+    pub liquidation_ltv: Decimal,
+    /// The LTV a borrower restores by adding BTC after a margin call.
+    pub margin_call_cure_ltv: Decimal,
+}
+
+/// A published figure the generator must reproduce exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    pub loans: u64,
+    pub borrowers: u64,
+    pub principal: Decimal,
+    pub collateral_btc: Decimal,
+    pub wa_interest_rate: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OriginationMonth {
+    /// First day of the month, `YYYY-MM-01`.
+    pub month: NaiveDate,
+    /// Average BTC price of the month: loans of that month were made at their LTV at this price.
+    pub btc_price: Decimal,
+    /// Relative share of loans originated (or renewed) in the month.
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Origination {
+    pub term_months: u32,
+    pub months: Vec<OriginationMonth>,
+    pub ltv_mean: f64,
+    pub ltv_sd: f64,
+    pub ltv_min: f64,
+    pub ltv_max: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoanSize {
+    /// Median original principal, USD.
+    pub median: f64,
+    /// Standard deviation of log principal.
+    pub sigma: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Borrowers {
+    /// Standard deviation of the log of a borrower's propensity to hold more loans.
+    pub activity_sigma: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Renewals {
+    /// Share of loans whose current term is a renewal.
+    pub share: f64,
+    /// Relative weights of 1, 2, 3, ... renewals among renewed loans.
+    pub count_weights: Vec<f64>,
+    /// Share of a term's interest that was capitalized at renewal rather than paid.
+    pub capitalized: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weighted<T> {
+    pub value: T,
+    pub weight: f64,
+}
+
+/// How a synthetic tape of this pool is generated (`absrate pool generate`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorProfile {
+    pub targets: Targets,
+    /// Highest LTV a loan may have at the cut-off price; a loan above it is taken to have answered
+    /// a margin call (collateral added back to `margin_call_cure_ltv`).
+    pub max_cutoff_ltv: f64,
+    pub origination: Origination,
+    pub loan_size: LoanSize,
+    pub borrowers: Borrowers,
+    pub renewals: Renewals,
+    /// Rates drawn before the balance-weighted average is fitted to the target.
+    pub interest_rates: Vec<Weighted<Decimal>>,
+    pub states: Vec<Weighted<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire {
+    name: String,
+    title: String,
+    /// The tape, relative to the pool file.
+    tape: PathBuf,
+    cutoff: Cutoff,
+    collateral_terms: CollateralTerms,
+    #[serde(default)]
+    generator: Option<GeneratorProfile>,
+}
+
+/// A validated pool file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolFile {
+    pub path: PathBuf,
+    pub name: String,
+    pub title: String,
+    /// The tape, resolved against the pool file's directory.
+    pub tape: PathBuf,
+    pub cutoff: Cutoff,
+    pub collateral_terms: CollateralTerms,
+    pub generator: Option<GeneratorProfile>,
+}
+
+impl PoolFile {
+    pub fn load(path: &Path) -> Result<PoolFile, PoolError> {
+        let wire: Wire = yaml::load(path)?;
+        let invalid = |field: &str, message: String| PoolError::Invalid {
+            path: path.to_path_buf(),
+            field: field.to_string(),
+            message,
+        };
+        let t = &wire.collateral_terms;
+        let unit = |v: Decimal| v > Decimal::ZERO && v <= Decimal::ONE;
+        if !(unit(t.margin_call_cure_ltv) && unit(t.margin_call_ltv) && unit(t.liquidation_ltv)) {
+            return Err(invalid(
+                "collateral_terms",
+                "LTVs must be decimals in (0, 1]".into(),
+            ));
+        }
+        if !(t.margin_call_cure_ltv < t.margin_call_ltv && t.margin_call_ltv < t.liquidation_ltv) {
+            return Err(invalid(
+                "collateral_terms",
+                "expected margin_call_cure_ltv < margin_call_ltv < liquidation_ltv".into(),
+            ));
+        }
+        if wire.cutoff.btc_price <= Decimal::ZERO {
+            return Err(invalid("cutoff.btc_price", "must be > 0".into()));
+        }
+        if let Some(g) = &wire.generator {
+            validate_generator(g).map_err(|(field, message)| invalid(&field, message))?;
+        }
+        let dir = path.parent().unwrap_or(Path::new(""));
+        Ok(PoolFile {
+            path: path.to_path_buf(),
+            name: wire.name,
+            title: wire.title,
+            tape: dir.join(&wire.tape),
+            cutoff: wire.cutoff,
+            collateral_terms: wire.collateral_terms,
+            generator: wire.generator,
+        })
+    }
+
+    /// The pool file for a profile argument: a path to a YAML file, or the name of a directory
+    /// under `pools_dir` holding a `pool.yaml`.
+    pub fn resolve(profile: &str, pools_dir: &Path) -> Result<PoolFile, PoolError> {
+        let as_path = Path::new(profile);
+        if as_path.is_file() {
+            return PoolFile::load(as_path);
+        }
+        let expected = pools_dir.join(profile).join(FILE_NAME);
+        if expected.is_file() {
+            return PoolFile::load(&expected);
+        }
+        let mut available: Vec<String> = std::fs::read_dir(pools_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().join(FILE_NAME).is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        available.sort();
+        Err(PoolError::UnknownProfile {
+            name: profile.to_string(),
+            expected,
+            available,
+        })
+    }
+
+    /// The `pool.yaml` in the same directory as a tape, if there is one.
+    pub fn beside(tape: &Path) -> Option<PathBuf> {
+        let p = tape.parent().unwrap_or(Path::new("")).join(FILE_NAME);
+        p.is_file().then_some(p)
+    }
+}
+
+fn validate_generator(g: &GeneratorProfile) -> Result<(), (String, String)> {
+    let err = |f: &str, m: &str| Err((format!("generator.{f}"), m.to_string()));
+    let t = &g.targets;
+    if t.loans == 0 || t.borrowers == 0 || t.borrowers > t.loans {
+        return err("targets", "need 0 < borrowers <= loans");
+    }
+    if t.principal <= Decimal::ZERO || t.collateral_btc <= Decimal::ZERO {
+        return err("targets", "principal and collateral_btc must be > 0");
+    }
+    if t.wa_interest_rate <= Decimal::ZERO || t.wa_interest_rate >= Decimal::ONE {
+        return err("targets.wa_interest_rate", "must be a decimal in (0, 1)");
+    }
+    let o = &g.origination;
+    if o.months.is_empty()
+        || o.months
+            .iter()
+            .any(|m| m.weight < 0.0 || m.btc_price <= Decimal::ZERO)
+    {
+        return err(
+            "origination.months",
+            "need at least one month, weights >= 0 and prices > 0",
+        );
+    }
+    if !(0.0 < o.ltv_min && o.ltv_min <= o.ltv_mean && o.ltv_mean <= o.ltv_max && o.ltv_max < 1.0) {
+        return err("origination", "need 0 < ltv_min <= ltv_mean <= ltv_max < 1");
+    }
+    if o.term_months == 0 {
+        return err("origination.term_months", "must be > 0");
+    }
+    if !(0.0 < g.max_cutoff_ltv && g.max_cutoff_ltv < 1.0) {
+        return err("max_cutoff_ltv", "must be a decimal in (0, 1)");
+    }
+    let s = &g.loan_size;
+    if !(0.0 < s.min && s.min <= s.median && s.median <= s.max && s.sigma >= 0.0) {
+        return err("loan_size", "need 0 < min <= median <= max and sigma >= 0");
+    }
+    let r = &g.renewals;
+    if !(0.0..=1.0).contains(&r.share) || !(0.0..=1.0).contains(&r.capitalized) {
+        return err("renewals", "share and capitalized must be in [0, 1]");
+    }
+    if r.count_weights.is_empty() || r.count_weights.iter().any(|w| *w < 0.0) {
+        return err(
+            "renewals.count_weights",
+            "need at least one weight, all >= 0",
+        );
+    }
+    if g.interest_rates.is_empty()
+        || g.interest_rates
+            .iter()
+            .any(|w| w.weight < 0.0 || w.value < Decimal::ZERO || w.value >= Decimal::ONE)
+    {
+        return err("interest_rates", "need rates in [0, 1) with weights >= 0");
+    }
+    if g.states.is_empty() || g.states.iter().any(|w| w.weight < 0.0) {
+        return err("states", "need at least one state, weights >= 0");
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! The loan tape: the only module that uses polars.
+//!
+//! A tape file is read and validated once into a [`Tape`]; everything downstream (summary,
+//! stratifications, the derived fields of each loan, later the pool adjustments of a rating level)
+//! is a lazy query over that validated frame, computed at a [`Valuation`] (as-of date, BTC price,
+//! trigger LTVs). polars stays behind this module's API so that its churn between minor releases
+//! stays here: what leaves the module is plain Rust (`Decimal`, `f64`, `String`).
+
+mod derive;
+mod error;
+mod read;
+mod schema;
+mod strat;
+mod summary;
+mod value;
+mod write;
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use polars::prelude::DataFrame;
+use rust_decimal::Decimal;
+
+pub use error::{RuleCount, TapeError, ValidationReport, Violation};
+pub use read::Format;
+pub use schema::{COLUMNS, Column, Kind};
+pub use strat::{Strat, StratRow};
+pub use summary::{Concentration, PoolSummary, TriggerPrice};
+pub use write::{LoanRecord, write_tape};
+
+/// What the derived fields of a loan are computed at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Valuation {
+    /// The date remaining terms are measured from (the pool's cut-off date).
+    pub as_of: NaiveDate,
+    /// USD per BTC.
+    pub btc_price: Decimal,
+    /// LTV at which the borrower gets a margin call (0.70 for Ledn).
+    pub margin_call_ltv: Decimal,
+    /// LTV at which the collateral is sold (0.80 for Ledn).
+    pub liquidation_ltv: Decimal,
+}
+
+impl Valuation {
+    pub fn validate(&self) -> Result<(), TapeError> {
+        if self.btc_price <= Decimal::ZERO {
+            return Err(TapeError::Argument(format!(
+                "the BTC price must be > 0, got {}",
+                self.btc_price
+            )));
+        }
+        for (what, v) in [
+            ("margin-call LTV", self.margin_call_ltv),
+            ("liquidation LTV", self.liquidation_ltv),
+        ] {
+            if v <= Decimal::ZERO || v > Decimal::from(5) {
+                return Err(TapeError::Argument(format!(
+                    "the {what} must be a decimal in (0, 5], got {v} (0.70 means 70%)"
+                )));
+            }
+        }
+        if self.margin_call_ltv >= self.liquidation_ltv {
+            return Err(TapeError::Argument(format!(
+                "the margin-call LTV ({}) must be below the liquidation LTV ({})",
+                self.margin_call_ltv, self.liquidation_ltv
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A validated loan tape. Construct with [`Tape::read`].
+#[derive(Debug, Clone)]
+pub struct Tape {
+    path: PathBuf,
+    df: DataFrame,
+}
+
+impl Tape {
+    /// Reads a CSV or Parquet tape and checks every rule of `docs/tape.md`; every violation is
+    /// reported at once in [`TapeError::Invalid`].
+    pub fn read(path: &Path) -> Result<Tape, TapeError> {
+        read::read(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn loans(&self) -> usize {
+        self.df.height()
+    }
+
+    /// Pool totals, weighted averages, concentration and the BTC prices at which the pool LTV
+    /// reaches the trigger levels.
+    pub fn summary(&self, at: &Valuation) -> Result<PoolSummary, TapeError> {
+        at.validate()?;
+        summary::summarize(&self.df, at)
+    }
+
+    /// Stratification tables (LTV, rate, balance, remaining term, renewals, state).
+    pub fn strats(&self, at: &Valuation) -> Result<Vec<Strat>, TapeError> {
+        at.validate()?;
+        strat::stratify(&self.df, at)
+    }
+
+    /// Writes one row per loan with the derived fields at `at` (LTV, trigger prices, remaining term,
+    /// capitalized-interest share), CSV or Parquet by the extension of `out`, atomically.
+    pub fn write_derived(&self, at: &Valuation, out: &Path) -> Result<(), TapeError> {
+        at.validate()?;
+        let mut df = derive::loan_fields(&self.df, at)?;
+        write::write_frame(&mut df, out)
+    }
+}

@@ -1,0 +1,204 @@
+//! Writing tapes and per-loan frames, CSV or Parquet, always atomically: the file is written
+//! beside its destination under a temporary name and renamed into place, so a failed run never
+//! leaves a half-written output.
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use rust_decimal::Decimal;
+
+use super::error::TapeError;
+use super::read::Format;
+use super::schema::{COLUMNS, Kind};
+
+/// One loan as the generator makes it; the fields follow `docs/tape.md`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoanRecord {
+    pub loan_id: String,
+    pub borrower_id: String,
+    pub origination_date: NaiveDate,
+    pub maturity_date: NaiveDate,
+    pub principal: Decimal,
+    pub interest_rate: Decimal,
+    pub collateral_btc: Decimal,
+    pub original_principal: Decimal,
+    pub capitalized_interest: Decimal,
+    pub renewal_count: u32,
+    pub accrued_interest: Decimal,
+    pub state: String,
+    pub origination_ltv: Decimal,
+}
+
+/// A temporary path in the same directory as `out` (same file system, so the rename is atomic).
+fn temp_path(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    out.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Runs `write` against a temporary file, then renames it to `out`; removes it on failure.
+pub(crate) fn atomically(
+    out: &Path,
+    write: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<(), TapeError> {
+    let err = |message: String| TapeError::Write {
+        path: out.to_path_buf(),
+        message,
+    };
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    }
+    let tmp = temp_path(out);
+    let result = write(&tmp).and_then(|()| fs::rename(&tmp, out).map_err(|e| e.to_string()));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+/// Writes a tape in the schema's column order, CSV or Parquet by the extension of `out`.
+pub fn write_tape(loans: &[LoanRecord], out: &Path) -> Result<(), TapeError> {
+    match Format::of(out)? {
+        Format::Csv => atomically(out, |tmp| write_csv(loans, tmp).map_err(|e| e.to_string())),
+        Format::Parquet => {
+            let mut df = frame(loans).map_err(TapeError::internal("building the tape frame"))?;
+            atomically(out, |tmp| write_parquet(&mut df, tmp))
+        }
+    }
+}
+
+/// Writes any frame, CSV or Parquet by the extension of `out`.
+pub(crate) fn write_frame(df: &mut DataFrame, out: &Path) -> Result<(), TapeError> {
+    let format = Format::of(out)?;
+    atomically(out, |tmp| match format {
+        Format::Csv => {
+            let file = fs::File::create(tmp).map_err(|e| e.to_string())?;
+            CsvWriter::new(BufWriter::new(file))
+                .include_header(true)
+                .finish(df)
+                .map_err(|e| e.to_string())
+        }
+        Format::Parquet => write_parquet(df, tmp),
+    })
+}
+
+fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<(), String> {
+    let file = fs::File::create(path).map_err(|e| e.to_string())?;
+    ParquetWriter::new(file)
+        .finish(df)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn write_csv(loans: &[LoanRecord], path: &Path) -> std::io::Result<()> {
+    let mut w = BufWriter::new(fs::File::create(path)?);
+    let header: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
+    writeln!(w, "{}", header.join(","))?;
+    for l in loans {
+        writeln!(
+            w,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            csv_field(&l.loan_id),
+            csv_field(&l.borrower_id),
+            l.origination_date,
+            l.maturity_date,
+            l.principal,
+            l.interest_rate,
+            l.collateral_btc,
+            l.original_principal,
+            l.capitalized_interest,
+            l.renewal_count,
+            l.accrued_interest,
+            csv_field(&l.state),
+            l.origination_ltv,
+        )?;
+    }
+    w.flush()
+}
+
+/// Quotes a text field when it holds a comma, a quote or a line break (RFC 4180).
+fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
+    } else {
+        s.into()
+    }
+}
+
+fn scaled(d: Decimal, kind: Kind) -> i128 {
+    let scale = match kind.dtype() {
+        DataType::Decimal(_, s) => s as u32,
+        _ => 0,
+    };
+    let mut d = d;
+    d.rescale(scale);
+    d.mantissa()
+}
+
+fn decimal_column(name: &str, kind: Kind, values: Vec<i128>) -> PolarsResult<Column> {
+    let (p, s) = match kind.dtype() {
+        DataType::Decimal(p, s) => (p, s),
+        other => polars_bail!(ComputeError: "{name} is {other}, not a decimal"),
+    };
+    Ok(Int128Chunked::from_vec(name.into(), values)
+        .into_decimal(p, s)?
+        .into_series()
+        .into_column())
+}
+
+fn date_column(name: &str, values: Vec<i32>) -> PolarsResult<Column> {
+    Int32Chunked::from_vec(name.into(), values)
+        .into_series()
+        .cast(&DataType::Date)
+        .map(|s| s.into_column())
+}
+
+fn days(d: NaiveDate) -> i32 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("1970-01-01 is a date");
+    (d - epoch).num_days() as i32
+}
+
+fn frame(loans: &[LoanRecord]) -> PolarsResult<DataFrame> {
+    let text = |name: &str, f: fn(&LoanRecord) -> &str| {
+        Column::new(name.into(), loans.iter().map(f).collect::<Vec<&str>>())
+    };
+    let dec = |name: &str, kind: Kind, f: fn(&LoanRecord) -> Decimal| {
+        decimal_column(
+            name,
+            kind,
+            loans.iter().map(|l| scaled(f(l), kind)).collect(),
+        )
+    };
+    let columns = vec![
+        text("loan_id", |l| &l.loan_id),
+        text("borrower_id", |l| &l.borrower_id),
+        date_column(
+            "origination_date",
+            loans.iter().map(|l| days(l.origination_date)).collect(),
+        )?,
+        date_column(
+            "maturity_date",
+            loans.iter().map(|l| days(l.maturity_date)).collect(),
+        )?,
+        dec("principal", Kind::Money, |l| l.principal)?,
+        dec("interest_rate", Kind::Rate, |l| l.interest_rate)?,
+        dec("collateral_btc", Kind::Btc, |l| l.collateral_btc)?,
+        dec("original_principal", Kind::Money, |l| l.original_principal)?,
+        dec("capitalized_interest", Kind::Money, |l| {
+            l.capitalized_interest
+        })?,
+        Column::new(
+            "renewal_count".into(),
+            loans.iter().map(|l| l.renewal_count).collect::<Vec<u32>>(),
+        ),
+        dec("accrued_interest", Kind::Money, |l| l.accrued_interest)?,
+        text("state", |l| &l.state),
+        dec("origination_ltv", Kind::Rate, |l| l.origination_ltv)?,
+    ];
+    DataFrame::new_infer_height(columns)
+}

@@ -1,0 +1,9 @@
+//! Integration tests: one binary that runs the real `absrate` executable and asserts what a user
+//! sees (stdout, stderr, exit code, files written or not).
+
+mod util;
+
+mod generator;
+mod ledn_pool;
+mod tape_errors;
+mod tape_formats;
