@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::methodology::MethodologyError;
 use crate::pool::PoolError;
 use crate::tape::TapeError;
 use crate::yaml::YamlError;
@@ -34,6 +35,16 @@ pub enum Error {
     #[error(transparent)]
     Yaml(#[from] YamlError),
 
+    #[error(transparent)]
+    Methodology(#[from] MethodologyError),
+
+    /// Several files checked, some failed: each failure on its own line.
+    #[error("{} of {checked} files failed the check:\n{}", failures.len(), failures.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n"))]
+    Checks {
+        checked: usize,
+        failures: Vec<String>,
+    },
+
     /// An argument value the command line parser could not judge alone.
     #[error("{0}")]
     Argument(String),
@@ -47,9 +58,13 @@ impl Error {
         match self {
             Error::Tape(TapeError::Write { .. }) | Error::Output { .. } => Exit::Output,
             Error::Tape(e) if !e.is_invalid_input() => Exit::Internal,
-            Error::Tape(_) | Error::Pool(_) | Error::Yaml(_) | Error::Argument(_) => {
-                Exit::InvalidInput
-            }
+            Error::Methodology(e) if !e.is_invalid_input() => Exit::Output,
+            Error::Tape(_)
+            | Error::Pool(_)
+            | Error::Yaml(_)
+            | Error::Methodology(_)
+            | Error::Checks { .. }
+            | Error::Argument(_) => Exit::InvalidInput,
         }
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod methodology;
 pub mod money;
 pub mod pool;
 pub mod tape;

@@ -1,6 +1,7 @@
 //! The command line: clap derive, one file per subcommand. Each command returns the text it prints
 //! so that computing and printing stay apart and tests can call commands directly.
 
+mod methodology;
 mod pool;
 mod tape;
 
@@ -18,7 +19,7 @@ use crate::error::Error;
     long_about = "absrate reads a loan tape, a deal and a versioned rating methodology, projects the \
                   deal's cash flows under the stress of every rating level and reports which notes \
                   pass at which level.",
-    after_help = "Examples:\n  absrate tape summary pools/ledn-2026-1/tape.csv\n  absrate tape strat pools/ledn-2026-1/tape.csv --format csv\n  absrate pool generate --profile ledn-2026-1 --seed 20260218 --out /tmp/tape.csv\n\nExit codes: 0 success, 1 internal error, 2 usage, 3 invalid input, 4 target rating missed, 5 output not written."
+    after_help = "Examples:\n  absrate tape summary pools/ledn-2026-1/tape.csv\n  absrate tape strat pools/ledn-2026-1/tape.csv --format csv\n  absrate pool generate --profile ledn-2026-1 --seed 20260218 --out /tmp/tape.csv\n  absrate methodology show btc-backed-consumer-loans@1.0.0\n\nExit codes: 0 success, 1 internal error, 2 usage, 3 invalid input, 4 target rating missed, 5 output not written."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -30,6 +31,9 @@ enum Command {
     /// Read, validate, summarize and stratify a loan tape
     #[command(subcommand)]
     Tape(tape::TapeCommand),
+    /// Rating methodologies: list, show, check, diff, publish, schema
+    #[command(subcommand)]
+    Methodology(methodology::MethodologyCommand),
     /// Pool profiles: generate a synthetic tape that matches a pool's published figures
     #[command(subcommand)]
     Pool(pool::PoolCommand),
@@ -67,6 +71,7 @@ where
     let out = match cli.command {
         Command::Tape(c) => tape::run(c)?,
         Command::Pool(c) => pool::run(c)?,
+        Command::Methodology(c) => methodology::run(c)?,
     };
     Ok(out)
 }

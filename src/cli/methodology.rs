@@ -1,0 +1,354 @@
+//! `absrate methodology ...`: list, show, check, diff, publish, schema.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use super::json;
+use crate::error::Error;
+use crate::methodology::{Change, FIELDS, Kind, Methodology, Registry, Value, diff};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryArg {
+    /// Methodology registry directory (holds <id>/<version>.yaml and published.lock)
+    #[arg(long, default_value = "methodology", global = true)]
+    dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MethodologyCommand {
+    /// List every methodology version in the registry and whether it is published
+    #[command(after_help = "Example:\n  absrate methodology list")]
+    List {
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Show the fully resolved stress of every notch from AAA to B-
+    #[command(after_help = "Examples:\n  absrate methodology show btc-backed-consumer-loans@1.0.0\n  absrate methodology show btc-backed-consumer-loans --format json\n  absrate methodology show path/to/draft.yaml\n\nSPEC is ID@VERSION, ID (its newest version) or a path to a file.")]
+    Show {
+        spec: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Check files: strict format, every invariant, and that published versions are unchanged
+    #[command(after_help = "Examples:\n  absrate methodology check\n  absrate methodology check methodology/btc-backed-consumer-loans/1.0.0.yaml draft.yaml\n\nWithout FILE, checks every file in the registry and every entry of its lock file.")]
+    Check {
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Every parameter that differs between two methodologies (level, field, old, new)
+    #[command(after_help = "Example:\n  absrate methodology diff btc-backed-consumer-loans@1.0.0 draft.yaml")]
+    Diff {
+        a: String,
+        b: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Record a registry version's SHA-256 in published.lock: from then on it may never change
+    #[command(after_help = "Example:\n  absrate methodology publish btc-backed-consumer-loans@1.1.0")]
+    Publish {
+        spec: String,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Print the JSON Schema of a methodology file (for editor completion)
+    #[command(after_help = "Example:\n  absrate methodology schema > methodology.schema.json")]
+    Schema,
+}
+
+pub fn run(cmd: MethodologyCommand) -> Result<String, Error> {
+    match cmd {
+        MethodologyCommand::List { registry } => list(&Registry::new(registry.dir)),
+        MethodologyCommand::Show {
+            spec,
+            format,
+            registry,
+        } => {
+            let m = Registry::new(registry.dir).resolve(&spec)?;
+            match format {
+                Format::Text => Ok(show_text(&m)),
+                Format::Json => json(&ShowJson::of(&m)),
+            }
+        }
+        MethodologyCommand::Check { files, registry } => check(&Registry::new(registry.dir), files),
+        MethodologyCommand::Diff {
+            a,
+            b,
+            format,
+            registry,
+        } => {
+            let reg = Registry::new(registry.dir);
+            let (ma, mb) = (reg.resolve(&a)?, reg.resolve(&b)?);
+            let changes = diff(&ma, &mb);
+            match format {
+                Format::Text => Ok(diff_text(&ma, &mb, &changes)),
+                Format::Json => json(&DiffJson {
+                    a: ma.name(),
+                    b: mb.name(),
+                    changes: &changes,
+                }),
+            }
+        }
+        MethodologyCommand::Publish { spec, registry } => {
+            let reg = Registry::new(registry.dir);
+            let m = reg.resolve(&spec)?;
+            if reg.publish(&m)? {
+                Ok(format!("published {} (sha256 {}) in {}\n", m.name(), m.sha256, reg.lock_path().display()))
+            } else {
+                Ok(format!("{} is already published (sha256 {})\n", m.name(), m.sha256))
+            }
+        }
+        MethodologyCommand::Schema => {
+            json(&crate::methodology::json_schema())
+        }
+    }
+}
+
+fn list(reg: &Registry) -> Result<String, Error> {
+    let mut o = String::new();
+    let _ = writeln!(o, "{:<34}{:<10}{:<12}{:<16}title", "id", "version", "effective", "status");
+    for e in reg.entries() {
+        let published = reg.published_sha(&e.path)?;
+        let (status, title, effective) = match Methodology::load(&e.path) {
+            Ok(m) => {
+                let status = match published {
+                    Some(p) if p == m.sha256 => "published",
+                    Some(_) => "CHANGED",
+                    None => "draft",
+                };
+                (status.to_string(), m.title, m.effective_date.to_string())
+            }
+            Err(_) => ("INVALID".to_string(), "(run `absrate methodology check`)".to_string(), String::new()),
+        };
+        let _ = writeln!(o, "{:<34}{:<10}{:<12}{:<16}{}", e.id, e.version.to_string(), effective, status, title);
+    }
+    Ok(o)
+}
+
+fn check(reg: &Registry, files: Vec<PathBuf>) -> Result<String, Error> {
+    let files = if files.is_empty() {
+        // Every registry file, and every published entry must still exist.
+        for (key, _) in reg.published()? {
+            if !reg.dir.join(&key).is_file() {
+                return Err(Error::Argument(format!(
+                    "{}: lists {key}, which is missing from {}: a published version is never removed",
+                    reg.lock_path().display(),
+                    reg.dir.display()
+                )));
+            }
+        }
+        reg.entries().into_iter().map(|e| e.path).collect()
+    } else {
+        files
+    };
+    if files.len() == 1 {
+        let m = reg.check(&files[0])?;
+        return Ok(check_line(reg, &files[0], &m));
+    }
+    let mut out = String::new();
+    let mut failures = Vec::new();
+    for f in &files {
+        match reg.check(f) {
+            Ok(m) => out.push_str(&check_line(reg, f, &m)),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    if failures.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Checks {
+            checked: files.len(),
+            failures,
+        })
+    }
+}
+
+fn check_line(reg: &Registry, path: &std::path::Path, m: &Methodology) -> String {
+    let status = match reg.published_sha(path) {
+        Ok(Some(_)) => "published, unchanged",
+        _ => "not published",
+    };
+    format!("ok: {} ({}, sha256 {}, {})\n", path.display(), m.name(), &m.sha256[..12], status)
+}
+
+fn show_text(m: &Methodology) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{} - {}", m.name(), m.title);
+    let _ = writeln!(o, "effective {}; supersedes {}; sha256 {}", m.effective_date, m.supersedes.as_deref().unwrap_or("nothing"), m.sha256);
+    let _ = writeln!(
+        o,
+        "base case: default {}, recovery {}; money rounded to {} places ({:?}); notches between anchors: {:?}",
+        Value::Decimal(m.base_case.default_rate.value).show(Kind::Share),
+        Value::Decimal(m.base_case.recovery_rate.value).show(Kind::Share),
+        m.rounding.money_places,
+        m.rounding.strategy,
+        m.interpolation
+    );
+    let _ = writeln!(
+        o,
+        "pass criteria: senior {:?} interest, subordinate {:?} interest; principal by legal final",
+        m.pass_criteria.senior.interest, m.pass_criteria.subordinate.interest
+    );
+    let groups: [(&str, &[&str]); 3] = [
+        ("Defaults and recoveries", &["default_rate", "recovery_rate", "recovery_lag_months", "default_order"]),
+        ("Collections and reinvestment", &["interest_cash_share", "servicing_fee_rate", "reinvestment_yield", "reinvestment_ltv", "cash_drag_months"]),
+        ("Concentration and capitalized interest", &["top_obligor_defaults", "obligor_limit", "capitalized_interest_credit", "capitalized_interest_default_multiplier"]),
+    ];
+    fn short(name: &'static str) -> &'static str {
+        match name {
+            "default_rate" => "default",
+            "recovery_rate" => "recovery",
+            "recovery_lag_months" => "lag (mo)",
+            "default_order" => "order",
+            "interest_cash_share" => "cash int.",
+            "servicing_fee_rate" => "serv. fee",
+            "reinvestment_yield" => "reinv. yield",
+            "reinvestment_ltv" => "reinv. LTV",
+            "cash_drag_months" => "drag (mo)",
+            "top_obligor_defaults" => "top obligors",
+            "obligor_limit" => "obligor limit",
+            "capitalized_interest_credit" => "cap. credit",
+            "capitalized_interest_default_multiplier" => "cap. multiplier",
+            other => other,
+        }
+    }
+    for (title, names) in groups {
+        let idx: Vec<usize> = names.iter().filter_map(|n| FIELDS.iter().position(|f| f.name == *n)).collect();
+        let _ = writeln!(o, "\n{title}");
+        let _ = write!(o, "  {:<8}", "level");
+        for i in &idx {
+            let _ = write!(o, "{:>18}", short(FIELDS[*i].name));
+        }
+        o.push('\n');
+        for l in &m.levels {
+            let mark = if l.anchor { "" } else { " ~" };
+            let _ = write!(o, "  {:<8}", format!("{}{}", l.notch, mark));
+            for i in &idx {
+                let _ = write!(o, "{:>18}", l.params[*i].value.show(FIELDS[*i].kind));
+            }
+            o.push('\n');
+        }
+    }
+    let _ = writeln!(o, "\nDefault timing (share of defaults per month)");
+    let timing = FIELDS.iter().position(|f| f.name == "default_timing").unwrap_or(1);
+    let mut seen: Vec<(String, Vec<String>)> = Vec::new();
+    for l in &m.levels {
+        let curve = l.params[timing].value.to_string();
+        match seen.iter_mut().find(|(c, _)| *c == curve) {
+            Some((_, notches)) => notches.push(l.notch.to_string()),
+            None => seen.push((curve, vec![l.notch.to_string()])),
+        }
+    }
+    for (curve, notches) in seen {
+        let _ = writeln!(o, "  {}: {}", notches.join(", "), curve);
+    }
+    let _ = writeln!(o, "\n~ interpolated between the anchors given in the file; provenance of each value: --format json");
+    o
+}
+
+#[derive(Serialize)]
+struct ShowJson<'a> {
+    id: &'a str,
+    version: String,
+    effective_date: String,
+    supersedes: Option<&'a str>,
+    title: &'a str,
+    sha256: &'a str,
+    base_case: BaseCaseJson,
+    rounding: crate::methodology::Rounding,
+    interpolation: crate::methodology::Interpolation,
+    pass_criteria: crate::methodology::PassCriteria,
+    levels: Vec<LevelJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct BaseCaseJson {
+    default_rate: String,
+    recovery_rate: String,
+}
+
+#[derive(Serialize)]
+struct LevelJson<'a> {
+    notch: String,
+    anchor: bool,
+    params: Vec<ParamJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ParamJson<'a> {
+    field: &'static str,
+    value: &'a crate::methodology::Value,
+    source: &'a str,
+}
+
+impl<'a> ShowJson<'a> {
+    fn of(m: &'a Methodology) -> ShowJson<'a> {
+        ShowJson {
+            id: &m.id,
+            version: m.version.to_string(),
+            effective_date: m.effective_date.to_string(),
+            supersedes: m.supersedes.as_deref(),
+            title: &m.title,
+            sha256: &m.sha256,
+            base_case: BaseCaseJson {
+                default_rate: m.base_case.default_rate.value.to_string(),
+                recovery_rate: m.base_case.recovery_rate.value.to_string(),
+            },
+            rounding: m.rounding,
+            interpolation: m.interpolation,
+            pass_criteria: m.pass_criteria,
+            levels: m
+                .levels
+                .iter()
+                .map(|l| LevelJson {
+                    notch: l.notch.to_string(),
+                    anchor: l.anchor,
+                    params: FIELDS
+                        .iter()
+                        .zip(&l.params)
+                        .map(|(f, p)| ParamJson {
+                            field: f.name,
+                            value: &p.value,
+                            source: &p.source,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct DiffJson<'a> {
+    a: String,
+    b: String,
+    changes: &'a [Change],
+}
+
+fn diff_text(a: &Methodology, b: &Methodology, changes: &[Change]) -> String {
+    let mut o = format!("{} -> {}: ", a.name(), b.name());
+    if changes.is_empty() {
+        o.push_str("no parameter differs\n");
+        return o;
+    }
+    let _ = writeln!(o, "{} parameter{} differ{}", changes.len(), if changes.len() == 1 { "" } else { "s" }, if changes.len() == 1 { "s" } else { "" });
+    let _ = writeln!(o, "  {:<14}{:<42}{:>14}{:>14}", "level", "field", "old", "new");
+    for c in changes {
+        let _ = writeln!(o, "  {:<14}{:<42}{:>14}{:>14}", c.level, c.field, c.old, c.new);
+    }
+    o
+}

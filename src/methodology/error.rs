@@ -1,0 +1,92 @@
+//! Everything that can go wrong loading, checking or choosing a methodology. Each message names
+//! the file, and where it applies the level and the field.
+
+use std::path::PathBuf;
+
+use crate::yaml::YamlError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MethodologyError {
+    /// A syntax, type or unknown-key error, located by the parser; `hint` adds a suggestion.
+    #[error("{source}{}", hint.as_ref().map(|h| format!("\n  hint: {h}")).unwrap_or_default())]
+    Yaml {
+        source: YamlError,
+        hint: Option<String>,
+    },
+
+    #[error("{}: level `{key}` is not a notch of the scale (AAA, AA+, AA, ..., B-){}", path.display(), suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownNotch {
+        path: PathBuf,
+        key: String,
+        suggestion: Option<String>,
+    },
+
+    /// A value outside its range, or a field missing after merging with `common`.
+    #[error("{}: {where_}: {field}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        /// `level 'A'`, `common`, `base_case`, ...
+        where_: String,
+        field: String,
+        message: String,
+    },
+
+    #[error("{}: notch '{notch}' is not given and cannot be interpolated: {reason}", path.display())]
+    MissingNotch {
+        path: PathBuf,
+        notch: String,
+        reason: String,
+    },
+
+    #[error("{}: {field} is milder at '{higher}' ({higher_value}) than at '{lower}' ({lower_value}): a higher rating must never have a milder stress", path.display())]
+    NotMonotone {
+        path: PathBuf,
+        field: String,
+        higher: String,
+        higher_value: String,
+        lower: String,
+        lower_value: String,
+    },
+
+    #[error("{}: the file's id@version is {found} but its place in the registry says {expected}", path.display())]
+    Misplaced {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+
+    #[error("no methodology `{spec}` in {}{}", dir.display(), if available.is_empty() { String::new() } else { format!(" (available: {})", available.join(", ")) })]
+    NotFound {
+        spec: String,
+        dir: PathBuf,
+        available: Vec<String>,
+    },
+
+    #[error("{}: changed after publication: the lock file {} records sha256 {published}, the file now has {actual}; a published version never changes: copy it to a new version instead", path.display(), lock.display())]
+    Changed {
+        path: PathBuf,
+        lock: PathBuf,
+        published: String,
+        actual: String,
+    },
+
+    #[error("{}: line {line}: {message}", path.display())]
+    Lock {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+
+    #[error("{}: cannot read: {message}", path.display())]
+    Read { path: PathBuf, message: String },
+
+    #[error("{}: cannot write: {message}", path.display())]
+    Write { path: PathBuf, message: String },
+}
+
+impl MethodologyError {
+    /// False only for failures to write (everything else is the input's fault).
+    pub fn is_invalid_input(&self) -> bool {
+        !matches!(self, MethodologyError::Write { .. })
+    }
+}

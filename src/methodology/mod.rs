@@ -1,0 +1,31 @@
+//! Versioned rating methodologies: the agency's rule book as data.
+//!
+//! A methodology file (`methodology/<id>/<version>.yaml`, documented in `docs/methodology.md`)
+//! gives the stress of every rating level from 'AAA' to 'B-', directly or by anchors and an
+//! interpolation rule, each calibrated number with its provenance. Loading is strict (unknown keys
+//! are located errors with a suggestion), every invariant has its own error, and published versions
+//! are pinned by SHA-256 in `methodology/published.lock`.
+
+mod diff;
+mod error;
+mod model;
+mod notch;
+mod registry;
+mod stress;
+mod wire;
+
+pub use diff::{Change, diff};
+pub use error::MethodologyError;
+pub use model::{Level, Methodology};
+pub use notch::{Notch, SCALE};
+pub use registry::{Entry, LOCK_FILE, Registry, sha256_of};
+pub use stress::{FIELDS, Field, Harsher, Kind, Param, Stress, Value};
+pub use wire::{
+    BaseCase, DefaultOrder, InterestCriterion, Interpolation, MethodologyFile, PassCriteria,
+    PrincipalCriterion, Rounding, RoundingStrategy,
+};
+
+/// The JSON Schema of a methodology file, for editor completion.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(MethodologyFile)).unwrap_or_default()
+}

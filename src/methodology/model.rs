@@ -1,0 +1,275 @@
+//! From a [`MethodologyFile`] to a checked [`Methodology`]: every notch resolved (given, or
+//! interpolated between anchors), every value in range, stress monotone along the scale.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::error::MethodologyError;
+use super::notch::{Notch, SCALE};
+use super::stress::{self, FIELDS, Harsher, Param, Partial, Stress};
+use super::wire::{BaseCase, Interpolation, MethodologyFile, PassCriteria, Rounding};
+use crate::yaml::{self, YamlError};
+
+/// One resolved rating level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Level {
+    pub notch: Notch,
+    /// True when the file gives this level; false when it is interpolated.
+    pub anchor: bool,
+    /// Every parameter, in [`FIELDS`] order, with its provenance.
+    pub params: Vec<Param>,
+    pub stress: Stress,
+}
+
+/// A validated methodology: the rule book of one `id@version`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Methodology {
+    pub path: PathBuf,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+    pub id: String,
+    pub version: semver::Version,
+    pub effective_date: NaiveDate,
+    pub supersedes: Option<String>,
+    pub title: String,
+    pub description: String,
+    pub rounding: Rounding,
+    pub interpolation: Interpolation,
+    pub pass_criteria: PassCriteria,
+    pub base_case: BaseCase,
+    /// All 16 notches, 'AAA' first.
+    pub levels: Vec<Level>,
+}
+
+impl Methodology {
+    /// `id@version`.
+    pub fn name(&self) -> String {
+        format!("{}@{}", self.id, self.version)
+    }
+
+    pub fn level(&self, notch: Notch) -> &Level {
+        &self.levels[notch.index()]
+    }
+
+    /// Reads and checks a methodology file.
+    pub fn load(path: &Path) -> Result<Methodology, MethodologyError> {
+        let bytes = std::fs::read(path).map_err(|e| MethodologyError::Read {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        if bytes.len() as u64 > yaml::MAX_BYTES {
+            return Err(MethodologyError::Yaml {
+                source: YamlError::TooLarge {
+                    path: path.to_path_buf(),
+                    size: bytes.len() as u64,
+                    max: yaml::MAX_BYTES,
+                },
+                hint: None,
+            });
+        }
+        let text = String::from_utf8(bytes.clone()).map_err(|_| MethodologyError::Read {
+            path: path.to_path_buf(),
+            message: "not UTF-8 text".into(),
+        })?;
+        let file: MethodologyFile = yaml::from_str(path, &text).map_err(|e| {
+            let hint = unknown_field_hint(&e);
+            MethodologyError::Yaml { source: e, hint }
+        })?;
+        let sha256 = hex(&Sha256::digest(&bytes));
+        resolve(path, file, sha256)
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`": the closest expected name.
+fn unknown_field_hint(e: &YamlError) -> Option<String> {
+    let YamlError::Parse { message, .. } = e else {
+        return None;
+    };
+    let rest = message.split("unknown field `").nth(1)?;
+    let (unknown, rest) = rest.split_once('`')?;
+    let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    closest(unknown, expected.iter().copied()).map(|s| format!("did you mean `{s}`?"))
+}
+
+/// The candidate nearest to `word`, if any is near enough to be a likely typo.
+pub(crate) fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+fn invalid(path: &Path, where_: &str, field: &str, message: String) -> MethodologyError {
+    MethodologyError::Invalid {
+        path: path.to_path_buf(),
+        where_: where_.to_string(),
+        field: field.to_string(),
+        message,
+    }
+}
+
+fn check_range(path: &Path, where_: &str, partial: &Partial) -> Result<(), MethodologyError> {
+    for (f, p) in FIELDS.iter().zip(partial) {
+        if let Some(p) = p
+            && let Some(msg) = stress::out_of_range(f.kind, &p.value)
+        {
+            return Err(invalid(path, where_, f.name, msg));
+        }
+    }
+    Ok(())
+}
+
+fn resolve(path: &Path, file: MethodologyFile, sha256: String) -> Result<Methodology, MethodologyError> {
+    for (name, v) in [
+        ("default_rate", &file.base_case.default_rate.value),
+        ("recovery_rate", &file.base_case.recovery_rate.value),
+    ] {
+        if *v < Decimal::ZERO || *v > Decimal::ONE {
+            return Err(invalid(path, "base_case", name, format!("must be within [0, 1], got {}", v.normalize())));
+        }
+    }
+    if file.rounding.money_places > 8 {
+        return Err(invalid(path, "rounding", "money_places", format!("must be at most 8, got {}", file.rounding.money_places)));
+    }
+    let common = stress::partial(&file.common);
+    check_range(path, "common", &common)?;
+
+    // Anchors: the levels the file gives, merged over `common`, each complete.
+    let mut anchors: Vec<Option<Vec<Param>>> = vec![None; SCALE.len()];
+    for (key, level) in &file.levels {
+        let notch: Notch = key.parse().map_err(|_| MethodologyError::UnknownNotch {
+            path: path.to_path_buf(),
+            key: key.clone(),
+            suggestion: closest(key, SCALE.iter().copied()).map(str::to_string),
+        })?;
+        let where_ = format!("level '{notch}'");
+        let own = stress::partial(level);
+        check_range(path, &where_, &own)?;
+        let mut merged = Vec::with_capacity(FIELDS.len());
+        for ((f, mine), shared) in FIELDS.iter().zip(own).zip(&common) {
+            match mine.or_else(|| shared.clone()) {
+                Some(p) => merged.push(p),
+                None => {
+                    return Err(invalid(
+                        path,
+                        &where_,
+                        f.name,
+                        "missing (give it in the level or in `common`)".into(),
+                    ));
+                }
+            }
+        }
+        anchors[notch.index()] = Some(merged);
+    }
+
+    // Every notch: its anchor, or interpolated between the nearest anchors above and below.
+    let mut levels = Vec::with_capacity(SCALE.len());
+    for notch in Notch::all() {
+        let i = notch.index();
+        let params = match &anchors[i] {
+            Some(p) => p.clone(),
+            None => {
+                let above = (0..i).rev().find(|j| anchors[*j].is_some());
+                let below = (i + 1..SCALE.len()).find(|j| anchors[*j].is_some());
+                let (hi, lo) = match (above, below) {
+                    (Some(h), Some(l)) => (h, l),
+                    _ => {
+                        let reason = match (above, below) {
+                            (None, _) => "no level above it is given ('AAA' must be given)",
+                            _ => "no level below it is given ('B-' must be given)",
+                        };
+                        return Err(MethodologyError::MissingNotch {
+                            path: path.to_path_buf(),
+                            notch: notch.to_string(),
+                            reason: reason.to_string(),
+                        });
+                    }
+                };
+                let (hp, lp) = (anchors[hi].as_ref().unwrap_or(&Vec::new()).clone(), anchors[lo].clone().unwrap_or_default());
+                let t = Decimal::from((i - hi) as u64) / Decimal::from((lo - hi) as u64);
+                let (hn, ln) = (SCALE[hi], SCALE[lo]);
+                hp.iter()
+                    .zip(&lp)
+                    .map(|(h, l)| {
+                        let value = match file.interpolation {
+                            Interpolation::Linear => stress::interpolate(&h.value, &l.value, t),
+                            Interpolation::Step => h.value.clone(),
+                        };
+                        let source = if value == h.value && h.value == l.value {
+                            format!("as at '{hn}' and '{ln}'")
+                        } else if value == h.value {
+                            format!("from '{hn}', the nearest level above")
+                        } else {
+                            format!("interpolated between '{hn}' and '{ln}'")
+                        };
+                        Param { value, source }
+                    })
+                    .collect()
+            }
+        };
+        let stress = Stress::from_params(&params).ok_or_else(|| {
+            invalid(path, &format!("level '{notch}'"), "stress", "a value has the wrong type".into())
+        })?;
+        levels.push(Level {
+            notch,
+            anchor: anchors[i].is_some(),
+            params,
+            stress,
+        });
+    }
+
+    check_monotone(path, &levels)?;
+    Ok(Methodology {
+        path: path.to_path_buf(),
+        sha256,
+        id: file.id,
+        version: file.version,
+        effective_date: file.effective_date,
+        supersedes: file.supersedes,
+        title: file.title,
+        description: file.description,
+        rounding: file.rounding,
+        interpolation: file.interpolation,
+        pass_criteria: file.pass_criteria,
+        base_case: file.base_case,
+        levels,
+    })
+}
+
+/// A higher rating never has a milder parameter than the notch below it.
+fn check_monotone(path: &Path, levels: &[Level]) -> Result<(), MethodologyError> {
+    for pair in levels.windows(2) {
+        let (higher, lower) = (&pair[0], &pair[1]);
+        for (k, f) in FIELDS.iter().enumerate() {
+            let (Some(h), Some(l)) = (higher.params[k].value.number(), lower.params[k].value.number()) else {
+                continue;
+            };
+            let milder = match f.harsher {
+                Harsher::Higher => h < l,
+                Harsher::Lower => h > l,
+                Harsher::Unordered => false,
+            };
+            if milder {
+                return Err(MethodologyError::NotMonotone {
+                    path: path.to_path_buf(),
+                    field: f.name.to_string(),
+                    higher: higher.notch.to_string(),
+                    higher_value: higher.params[k].value.to_string(),
+                    lower: lower.notch.to_string(),
+                    lower_value: lower.params[k].value.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+

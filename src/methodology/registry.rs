@@ -1,0 +1,242 @@
+//! The registry: `methodology/<id>/<version>.yaml`, chosen by `id@version`, by `id` (the newest
+//! version) or by path; and the lock file `methodology/published.lock` that pins each published
+//! version's SHA-256 so that a published file can never change under an analyst.
+//!
+//! The lock file uses `sha256sum` format (`<hex>  <id>/<version>.yaml`), so
+//! `cd methodology && sha256sum -c published.lock` checks it without absrate.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::error::MethodologyError;
+use super::model::{Methodology, hex};
+
+pub const LOCK_FILE: &str = "published.lock";
+
+/// One version found in the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub id: String,
+    pub version: semver::Version,
+    pub path: PathBuf,
+}
+
+impl Entry {
+    pub fn name(&self) -> String {
+        format!("{}@{}", self.id, self.version)
+    }
+
+    /// Path relative to the registry directory, as the lock file writes it.
+    pub fn key(&self) -> String {
+        format!("{}/{}.yaml", self.id, self.version)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Registry {
+    pub dir: PathBuf,
+}
+
+impl Registry {
+    pub fn new(dir: impl Into<PathBuf>) -> Registry {
+        Registry { dir: dir.into() }
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir.join(LOCK_FILE)
+    }
+
+    /// Every `<id>/<version>.yaml`, by id then version.
+    pub fn entries(&self) -> Vec<Entry> {
+        let mut out = Vec::new();
+        let Ok(ids) = std::fs::read_dir(&self.dir) else {
+            return out;
+        };
+        for id in ids.flatten().filter(|e| e.path().is_dir()) {
+            let Ok(files) = std::fs::read_dir(id.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let p = f.path();
+                if p.extension().and_then(|e| e.to_str()) != Some("yaml") {
+                    continue;
+                }
+                let Some(version) = p
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .and_then(|s| semver::Version::parse(s).ok())
+                else {
+                    continue;
+                };
+                out.push(Entry {
+                    id: id.file_name().to_string_lossy().into_owned(),
+                    version,
+                    path: p,
+                });
+            }
+        }
+        out.sort_by(|a, b| (&a.id, &a.version).cmp(&(&b.id, &b.version)));
+        out
+    }
+
+    /// The methodology a `--methodology` argument names: a path to a file, `id@version`, or `id`
+    /// (its newest version).
+    pub fn resolve(&self, spec: &str) -> Result<Methodology, MethodologyError> {
+        let as_path = Path::new(spec);
+        if as_path.is_file() {
+            return Methodology::load(as_path);
+        }
+        let entries = self.entries();
+        let (id, version) = match spec.split_once('@') {
+            Some((id, v)) => (id, Some(v)),
+            None => (spec, None),
+        };
+        let found = entries
+            .iter()
+            .filter(|e| e.id == id)
+            .filter(|e| version.is_none_or(|v| e.version.to_string() == v))
+            .max_by(|a, b| a.version.cmp(&b.version));
+        let Some(entry) = found else {
+            return Err(MethodologyError::NotFound {
+                spec: spec.to_string(),
+                dir: self.dir.clone(),
+                available: entries.iter().map(Entry::name).collect(),
+            });
+        };
+        let m = Methodology::load(&entry.path)?;
+        if m.id != entry.id || m.version != entry.version {
+            return Err(MethodologyError::Misplaced {
+                path: entry.path.clone(),
+                found: m.name(),
+                expected: entry.name(),
+            });
+        }
+        Ok(m)
+    }
+
+    /// The lock file's entries: (relative path, sha256).
+    pub fn published(&self) -> Result<Vec<(String, String)>, MethodologyError> {
+        let path = self.lock_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(MethodologyError::Read {
+                    path,
+                    message: e.to_string(),
+                });
+            }
+        };
+        let mut out = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((sha, file)) = line.split_once("  ") else {
+                return Err(MethodologyError::Lock {
+                    path: path.clone(),
+                    line: i + 1,
+                    message: "expected `<sha256>  <id>/<version>.yaml`".into(),
+                });
+            };
+            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(MethodologyError::Lock {
+                    path: path.clone(),
+                    line: i + 1,
+                    message: format!("`{sha}` is not a SHA-256 in hex"),
+                });
+            }
+            out.push((file.trim().to_string(), sha.to_ascii_lowercase()));
+        }
+        Ok(out)
+    }
+
+    /// The published SHA-256 of a file in the registry, if it is published.
+    pub fn published_sha(&self, path: &Path) -> Result<Option<String>, MethodologyError> {
+        let Some(key) = self.key_of(path) else {
+            return Ok(None);
+        };
+        Ok(self
+            .published()?
+            .into_iter()
+            .find(|(f, _)| *f == key)
+            .map(|(_, s)| s))
+    }
+
+    /// `<id>/<version>.yaml` for a file inside the registry directory.
+    fn key_of(&self, path: &Path) -> Option<String> {
+        let dir = self.dir.canonicalize().ok()?;
+        let file = path.canonicalize().ok()?;
+        let rel = file.strip_prefix(&dir).ok()?;
+        Some(rel.to_string_lossy().replace('\\', "/"))
+    }
+
+    /// Loads and checks a file; a published file must still have its published SHA-256.
+    pub fn check(&self, path: &Path) -> Result<Methodology, MethodologyError> {
+        let m = Methodology::load(path)?;
+        if let Some(published) = self.published_sha(path)?
+            && published != m.sha256
+        {
+            return Err(MethodologyError::Changed {
+                path: path.to_path_buf(),
+                lock: self.lock_path(),
+                published,
+                actual: m.sha256,
+            });
+        }
+        Ok(m)
+    }
+
+    /// Records a registry file's SHA-256 in the lock file (once: a published entry never changes).
+    pub fn publish(&self, m: &Methodology) -> Result<bool, MethodologyError> {
+        let entry = self
+            .entries()
+            .into_iter()
+            .find(|e| e.id == m.id && e.version == m.version)
+            .ok_or_else(|| MethodologyError::NotFound {
+                spec: m.name(),
+                dir: self.dir.clone(),
+                available: Vec::new(),
+            })?;
+        if let Some(published) = self.published_sha(&entry.path)? {
+            if published != m.sha256 {
+                return Err(MethodologyError::Changed {
+                    path: entry.path,
+                    lock: self.lock_path(),
+                    published,
+                    actual: m.sha256.clone(),
+                });
+            }
+            return Ok(false);
+        }
+        let lock = self.lock_path();
+        let mut text = std::fs::read_to_string(&lock).unwrap_or_else(|_| {
+            "# Published methodology versions: never edit a listed file; publish a new version.\n\
+             # Check without absrate: cd methodology && sha256sum -c published.lock\n"
+                .to_string()
+        });
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!("{}  {}\n", m.sha256, entry.key()));
+        let tmp = lock.with_extension("lock.tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &lock))
+            .map_err(|e| MethodologyError::Write {
+                path: lock.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(true)
+    }
+}
+
+/// SHA-256 of a file's bytes, lowercase hex.
+pub fn sha256_of(path: &Path) -> Result<String, MethodologyError> {
+    let bytes = std::fs::read(path).map_err(|e| MethodologyError::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok(hex(&Sha256::digest(&bytes)))
+}

@@ -1,0 +1,166 @@
+//! The methodology file as written: strict serde structs (unknown keys are errors) that also
+//! generate the JSON Schema (`absrate methodology schema`). Nothing here is validated beyond
+//! types; `model.rs` turns a [`MethodologyFile`] into a checked [`super::Methodology`].
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// A calibrated number and where it comes from (a published fact, or the reasoning behind an
+/// assumption).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sourced<T> {
+    pub value: T,
+    /// Provenance: which published fact, or why this value.
+    pub source: String,
+}
+
+/// Which loans default first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefaultOrder {
+    /// Every loan defaults in proportion to its balance.
+    ProRata,
+    /// Loans default in order of current LTV, highest first.
+    HighestLtvFirst,
+}
+
+/// The stress parameters of a rating level. Every field is optional here: a level may take any
+/// of them from `common`; after merging, every field must be present.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StressFile {
+    /// Cumulative default rate, share of the pool balance, in [0, 1].
+    pub default_rate: Option<Sourced<Decimal>>,
+    /// Share of all defaults in each month from closing; non-negative, sums to 1.
+    pub default_timing: Option<Sourced<Vec<Decimal>>>,
+    /// Which loans default first.
+    pub default_order: Option<Sourced<DefaultOrder>>,
+    /// Share of a defaulted balance recovered, in [0, 1].
+    pub recovery_rate: Option<Sourced<Decimal>>,
+    /// Months from default to recovery cash.
+    pub recovery_lag_months: Option<Sourced<u32>>,
+    /// Share of interest due that is collected in cash (the rest is capitalized), in [0, 1].
+    pub interest_cash_share: Option<Sourced<Decimal>>,
+    /// Annual servicing fee under stress, share of the pool balance, in [0, 1].
+    pub servicing_fee_rate: Option<Sourced<Decimal>>,
+    /// Annual yield of loans bought while the deal revolves, in [0, 1].
+    pub reinvestment_yield: Option<Sourced<Decimal>>,
+    /// LTV of loans bought while the deal revolves, in [0, 1].
+    pub reinvestment_ltv: Option<Sourced<Decimal>>,
+    /// Months cash stays idle before it is reinvested.
+    pub cash_drag_months: Option<Sourced<u32>>,
+    /// The N largest borrowers default at the start of the stress.
+    pub top_obligor_defaults: Option<Sourced<u32>>,
+    /// Largest share of the pool one borrower may count for; exposure above it gets no credit
+    /// (1 = no limit), in [0, 1].
+    pub obligor_limit: Option<Sourced<Decimal>>,
+    /// Share of capitalized interest that counts in the pool balance, in [0, 1].
+    pub capitalized_interest_credit: Option<Sourced<Decimal>>,
+    /// Default-rate multiplier for loans that carry capitalized interest, at least 1.
+    pub capitalized_interest_default_multiplier: Option<Sourced<Decimal>>,
+}
+
+/// How interest on a note must be paid to pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterestCriterion {
+    /// In full on every payment date.
+    Timely,
+    /// In full by the legal final maturity, shortfalls carried forward.
+    Ultimate,
+}
+
+/// How principal on a note must be paid to pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalCriterion {
+    /// In full by the legal final maturity.
+    UltimateByLegalFinal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    pub interest: InterestCriterion,
+    pub principal: PrincipalCriterion,
+}
+
+/// What a note must receive under a level's stress to pass at that level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassCriteria {
+    pub senior: Criterion,
+    pub subordinate: Criterion,
+}
+
+/// How money is rounded wherever a product or a ratio becomes an amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundingStrategy {
+    /// Half to even (banker's rounding).
+    HalfEven,
+    /// Half away from zero.
+    HalfUp,
+    /// Toward zero (truncate).
+    Down,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rounding {
+    /// Decimal places money is kept to (2 = cents).
+    pub money_places: u32,
+    pub strategy: RoundingStrategy,
+}
+
+/// How notches between two anchor levels get their parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interpolation {
+    /// Rates and multipliers linear in the notch position (rounded half-even to 6 places);
+    /// whole numbers, curves and choices from the nearest anchor above (the harsher one).
+    Linear,
+    /// Every parameter from the nearest anchor above.
+    Step,
+}
+
+/// The expected case, with no rating stress: coverage multiples are measured against it.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BaseCase {
+    pub default_rate: Sourced<Decimal>,
+    pub recovery_rate: Sourced<Decimal>,
+}
+
+/// A methodology file, `methodology/<id>/<version>.yaml`.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MethodologyFile {
+    /// Stable name of the rule book, e.g. `btc-backed-consumer-loans`.
+    pub id: String,
+    /// Semantic version; a published version never changes.
+    pub version: semver::Version,
+    /// Date from which the version applies.
+    pub effective_date: NaiveDate,
+    /// The version this one replaces (`ID@VERSION`), if any.
+    #[serde(default)]
+    pub supersedes: Option<String>,
+    pub title: String,
+    /// What the methodology covers and how it was calibrated.
+    pub description: String,
+    pub rounding: Rounding,
+    pub interpolation: Interpolation,
+    pub pass_criteria: PassCriteria,
+    pub base_case: BaseCase,
+    /// Parameters shared by every level unless the level gives its own.
+    #[serde(default)]
+    pub common: StressFile,
+    /// Stress per rating level, keyed by notch (`AAA` ... `B-`). Notches not given are interpolated
+    /// between the anchors given; `AAA` and `B-` must be given.
+    pub levels: BTreeMap<String, StressFile>,
+}
