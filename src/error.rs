@@ -36,7 +36,7 @@ pub enum Error {
     Yaml(#[from] YamlError),
 
     #[error(transparent)]
-    Methodology(#[from] MethodologyError),
+    Methodology(Box<MethodologyError>),
 
     /// Several files checked, some failed: each failure on its own line.
     #[error("{} of {checked} files failed the check:\n{}", failures.len(), failures.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n"))]
@@ -51,6 +51,12 @@ pub enum Error {
 
     #[error("{}: cannot write: {message}", path.display())]
     Output { path: PathBuf, message: String },
+}
+
+impl From<MethodologyError> for Error {
+    fn from(e: MethodologyError) -> Self {
+        Error::Methodology(Box::new(e))
+    }
 }
 
 impl Error {

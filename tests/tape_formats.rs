@@ -107,6 +107,12 @@ fn every_command_explains_itself_with_an_example() {
         vec!["tape", "strat", "--help"],
         vec!["tape", "derive", "--help"],
         vec!["pool", "generate", "--help"],
+        vec!["methodology", "list", "--help"],
+        vec!["methodology", "show", "--help"],
+        vec!["methodology", "check", "--help"],
+        vec!["methodology", "diff", "--help"],
+        vec!["methodology", "publish", "--help"],
+        vec!["methodology", "schema", "--help"],
     ] {
         let r = absrate(&cmd);
         assert_eq!(r.code, 0);

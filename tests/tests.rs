@@ -5,5 +5,6 @@ mod util;
 
 mod generator;
 mod ledn_pool;
+mod methodology;
 mod tape_errors;
 mod tape_formats;

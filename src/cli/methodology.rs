@@ -33,7 +33,9 @@ pub enum MethodologyCommand {
         registry: RegistryArg,
     },
     /// Show the fully resolved stress of every notch from AAA to B-
-    #[command(after_help = "Examples:\n  absrate methodology show btc-backed-consumer-loans@1.0.0\n  absrate methodology show btc-backed-consumer-loans --format json\n  absrate methodology show path/to/draft.yaml\n\nSPEC is ID@VERSION, ID (its newest version) or a path to a file.")]
+    #[command(
+        after_help = "Examples:\n  absrate methodology show btc-backed-consumer-loans@1.0.0\n  absrate methodology show btc-backed-consumer-loans --format json\n  absrate methodology show path/to/draft.yaml\n\nSPEC is ID@VERSION, ID (its newest version) or a path to a file."
+    )]
     Show {
         spec: String,
         #[arg(long, value_enum, default_value_t)]
@@ -42,14 +44,18 @@ pub enum MethodologyCommand {
         registry: RegistryArg,
     },
     /// Check files: strict format, every invariant, and that published versions are unchanged
-    #[command(after_help = "Examples:\n  absrate methodology check\n  absrate methodology check methodology/btc-backed-consumer-loans/1.0.0.yaml draft.yaml\n\nWithout FILE, checks every file in the registry and every entry of its lock file.")]
+    #[command(
+        after_help = "Examples:\n  absrate methodology check\n  absrate methodology check methodology/btc-backed-consumer-loans/1.0.0.yaml draft.yaml\n\nWithout FILE, checks every file in the registry and every entry of its lock file."
+    )]
     Check {
         files: Vec<PathBuf>,
         #[command(flatten)]
         registry: RegistryArg,
     },
     /// Every parameter that differs between two methodologies (level, field, old, new)
-    #[command(after_help = "Example:\n  absrate methodology diff btc-backed-consumer-loans@1.0.0 draft.yaml")]
+    #[command(
+        after_help = "Example:\n  absrate methodology diff btc-backed-consumer-loans@1.0.0 draft.yaml"
+    )]
     Diff {
         a: String,
         b: String,
@@ -59,7 +65,9 @@ pub enum MethodologyCommand {
         registry: RegistryArg,
     },
     /// Record a registry version's SHA-256 in published.lock: from then on it may never change
-    #[command(after_help = "Example:\n  absrate methodology publish btc-backed-consumer-loans@1.1.0")]
+    #[command(
+        after_help = "Example:\n  absrate methodology publish btc-backed-consumer-loans@1.1.0"
+    )]
     Publish {
         spec: String,
         #[command(flatten)]
@@ -107,20 +115,31 @@ pub fn run(cmd: MethodologyCommand) -> Result<String, Error> {
             let reg = Registry::new(registry.dir);
             let m = reg.resolve(&spec)?;
             if reg.publish(&m)? {
-                Ok(format!("published {} (sha256 {}) in {}\n", m.name(), m.sha256, reg.lock_path().display()))
+                Ok(format!(
+                    "published {} (sha256 {}) in {}\n",
+                    m.name(),
+                    m.sha256,
+                    reg.lock_path().display()
+                ))
             } else {
-                Ok(format!("{} is already published (sha256 {})\n", m.name(), m.sha256))
+                Ok(format!(
+                    "{} is already published (sha256 {})\n",
+                    m.name(),
+                    m.sha256
+                ))
             }
         }
-        MethodologyCommand::Schema => {
-            json(&crate::methodology::json_schema())
-        }
+        MethodologyCommand::Schema => json(&crate::methodology::json_schema()),
     }
 }
 
 fn list(reg: &Registry) -> Result<String, Error> {
     let mut o = String::new();
-    let _ = writeln!(o, "{:<34}{:<10}{:<12}{:<16}title", "id", "version", "effective", "status");
+    let _ = writeln!(
+        o,
+        "{:<34}{:<10}{:<12}{:<16}title",
+        "id", "version", "effective", "status"
+    );
     for e in reg.entries() {
         let published = reg.published_sha(&e.path)?;
         let (status, title, effective) = match Methodology::load(&e.path) {
@@ -132,9 +151,21 @@ fn list(reg: &Registry) -> Result<String, Error> {
                 };
                 (status.to_string(), m.title, m.effective_date.to_string())
             }
-            Err(_) => ("INVALID".to_string(), "(run `absrate methodology check`)".to_string(), String::new()),
+            Err(_) => (
+                "INVALID".to_string(),
+                "(run `absrate methodology check`)".to_string(),
+                String::new(),
+            ),
         };
-        let _ = writeln!(o, "{:<34}{:<10}{:<12}{:<16}{}", e.id, e.version.to_string(), effective, status, title);
+        let _ = writeln!(
+            o,
+            "{:<34}{:<10}{:<12}{:<16}{}",
+            e.id,
+            e.version.to_string(),
+            effective,
+            status,
+            title
+        );
     }
     Ok(o)
 }
@@ -182,13 +213,25 @@ fn check_line(reg: &Registry, path: &std::path::Path, m: &Methodology) -> String
         Ok(Some(_)) => "published, unchanged",
         _ => "not published",
     };
-    format!("ok: {} ({}, sha256 {}, {})\n", path.display(), m.name(), &m.sha256[..12], status)
+    format!(
+        "ok: {} ({}, sha256 {}, {})\n",
+        path.display(),
+        m.name(),
+        &m.sha256[..12],
+        status
+    )
 }
 
 fn show_text(m: &Methodology) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "{} - {}", m.name(), m.title);
-    let _ = writeln!(o, "effective {}; supersedes {}; sha256 {}", m.effective_date, m.supersedes.as_deref().unwrap_or("nothing"), m.sha256);
+    let _ = writeln!(
+        o,
+        "effective {}; supersedes {}; sha256 {}",
+        m.effective_date,
+        m.supersedes.as_deref().unwrap_or("nothing"),
+        m.sha256
+    );
     let _ = writeln!(
         o,
         "base case: default {}, recovery {}; money rounded to {} places ({:?}); notches between anchors: {:?}",
@@ -204,9 +247,34 @@ fn show_text(m: &Methodology) -> String {
         m.pass_criteria.senior.interest, m.pass_criteria.subordinate.interest
     );
     let groups: [(&str, &[&str]); 3] = [
-        ("Defaults and recoveries", &["default_rate", "recovery_rate", "recovery_lag_months", "default_order"]),
-        ("Collections and reinvestment", &["interest_cash_share", "servicing_fee_rate", "reinvestment_yield", "reinvestment_ltv", "cash_drag_months"]),
-        ("Concentration and capitalized interest", &["top_obligor_defaults", "obligor_limit", "capitalized_interest_credit", "capitalized_interest_default_multiplier"]),
+        (
+            "Defaults and recoveries",
+            &[
+                "default_rate",
+                "recovery_rate",
+                "recovery_lag_months",
+                "default_order",
+            ],
+        ),
+        (
+            "Collections and reinvestment",
+            &[
+                "interest_cash_share",
+                "servicing_fee_rate",
+                "reinvestment_yield",
+                "reinvestment_ltv",
+                "cash_drag_months",
+            ],
+        ),
+        (
+            "Concentration and capitalized interest",
+            &[
+                "top_obligor_defaults",
+                "obligor_limit",
+                "capitalized_interest_credit",
+                "capitalized_interest_default_multiplier",
+            ],
+        ),
     ];
     fn short(name: &'static str) -> &'static str {
         match name {
@@ -227,7 +295,10 @@ fn show_text(m: &Methodology) -> String {
         }
     }
     for (title, names) in groups {
-        let idx: Vec<usize> = names.iter().filter_map(|n| FIELDS.iter().position(|f| f.name == *n)).collect();
+        let idx: Vec<usize> = names
+            .iter()
+            .filter_map(|n| FIELDS.iter().position(|f| f.name == *n))
+            .collect();
         let _ = writeln!(o, "\n{title}");
         let _ = write!(o, "  {:<8}", "level");
         for i in &idx {
@@ -244,7 +315,10 @@ fn show_text(m: &Methodology) -> String {
         }
     }
     let _ = writeln!(o, "\nDefault timing (share of defaults per month)");
-    let timing = FIELDS.iter().position(|f| f.name == "default_timing").unwrap_or(1);
+    let timing = FIELDS
+        .iter()
+        .position(|f| f.name == "default_timing")
+        .unwrap_or(1);
     let mut seen: Vec<(String, Vec<String>)> = Vec::new();
     for l in &m.levels {
         let curve = l.params[timing].value.to_string();
@@ -256,7 +330,10 @@ fn show_text(m: &Methodology) -> String {
     for (curve, notches) in seen {
         let _ = writeln!(o, "  {}: {}", notches.join(", "), curve);
     }
-    let _ = writeln!(o, "\n~ interpolated between the anchors given in the file; provenance of each value: --format json");
+    let _ = writeln!(
+        o,
+        "\n~ interpolated between the anchors given in the file; provenance of each value: --format json"
+    );
     o
 }
 
@@ -345,10 +422,24 @@ fn diff_text(a: &Methodology, b: &Methodology, changes: &[Change]) -> String {
         o.push_str("no parameter differs\n");
         return o;
     }
-    let _ = writeln!(o, "{} parameter{} differ{}", changes.len(), if changes.len() == 1 { "" } else { "s" }, if changes.len() == 1 { "s" } else { "" });
-    let _ = writeln!(o, "  {:<14}{:<42}{:>14}{:>14}", "level", "field", "old", "new");
+    let _ = writeln!(
+        o,
+        "{} parameter{} differ{}",
+        changes.len(),
+        if changes.len() == 1 { "" } else { "s" },
+        if changes.len() == 1 { "s" } else { "" }
+    );
+    let _ = writeln!(
+        o,
+        "  {:<14}{:<42}{:>14}{:>14}",
+        "level", "field", "old", "new"
+    );
     for c in changes {
-        let _ = writeln!(o, "  {:<14}{:<42}{:>14}{:>14}", c.level, c.field, c.old, c.new);
+        let _ = writeln!(
+            o,
+            "  {:<14}{:<42}{:>14}{:>14}",
+            c.level, c.field, c.old, c.new
+        );
     }
     o
 }

@@ -44,14 +44,42 @@ pub fn diff(a: &Methodology, b: &Methodology) -> Vec<Change> {
         a.base_case.recovery_rate.value.normalize().to_string(),
         b.base_case.recovery_rate.value.normalize().to_string(),
     );
-    push(&mut out, "rounding", "money_places", a.rounding.money_places.to_string(), b.rounding.money_places.to_string());
-    push(&mut out, "rounding", "strategy", format!("{:?}", a.rounding.strategy), format!("{:?}", b.rounding.strategy));
-    push(&mut out, "interpolation", "rule", format!("{:?}", a.interpolation), format!("{:?}", b.interpolation));
+    push(
+        &mut out,
+        "rounding",
+        "money_places",
+        a.rounding.money_places.to_string(),
+        b.rounding.money_places.to_string(),
+    );
+    push(
+        &mut out,
+        "rounding",
+        "strategy",
+        format!("{:?}", a.rounding.strategy),
+        format!("{:?}", b.rounding.strategy),
+    );
+    push(
+        &mut out,
+        "interpolation",
+        "rule",
+        format!("{:?}", a.interpolation),
+        format!("{:?}", b.interpolation),
+    );
     for (name, x, y) in [
         ("senior", a.pass_criteria.senior, b.pass_criteria.senior),
-        ("subordinate", a.pass_criteria.subordinate, b.pass_criteria.subordinate),
+        (
+            "subordinate",
+            a.pass_criteria.subordinate,
+            b.pass_criteria.subordinate,
+        ),
     ] {
-        push(&mut out, "pass_criteria", name, format!("{x:?}"), format!("{y:?}"));
+        push(
+            &mut out,
+            "pass_criteria",
+            name,
+            format!("{x:?}"),
+            format!("{y:?}"),
+        );
     }
     for (la, lb) in a.levels.iter().zip(&b.levels) {
         for (k, f) in FIELDS.iter().enumerate() {

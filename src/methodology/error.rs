@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::notch::Notch;
 use crate::yaml::YamlError;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,14 +39,14 @@ pub enum MethodologyError {
         reason: String,
     },
 
-    #[error("{}: {field} is milder at '{higher}' ({higher_value}) than at '{lower}' ({lower_value}): a higher rating must never have a milder stress", path.display())]
+    #[error("{}: {field} is milder at '{higher}' ({}) than at '{lower}' ({}): a higher rating must never have a milder stress", path.display(), values.0, values.1)]
     NotMonotone {
         path: PathBuf,
-        field: String,
-        higher: String,
-        higher_value: String,
-        lower: String,
-        lower_value: String,
+        field: &'static str,
+        higher: Notch,
+        lower: Notch,
+        /// The values at the higher and the lower notch, as written.
+        values: Box<(String, String)>,
     },
 
     #[error("{}: the file's id@version is {found} but its place in the registry says {expected}", path.display())]

@@ -95,12 +95,16 @@ fn unknown_field_hint(e: &YamlError) -> Option<String> {
     };
     let rest = message.split("unknown field `").nth(1)?;
     let (unknown, rest) = rest.split_once('`')?;
-    let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
-    closest(unknown, expected.iter().copied()).map(|s| format!("did you mean `{s}`?"))
+    let list = rest.split_once("expected one of ")?.1;
+    let expected = list.split(',').map(|s| s.trim().trim_matches('`'));
+    closest(unknown, expected).map(|s| format!("did you mean `{s}`?"))
 }
 
 /// The candidate nearest to `word`, if any is near enough to be a likely typo.
-pub(crate) fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .map(|c| (strsim::jaro_winkler(word, c), c))
         .filter(|(score, _)| *score > 0.8)
@@ -128,17 +132,31 @@ fn check_range(path: &Path, where_: &str, partial: &Partial) -> Result<(), Metho
     Ok(())
 }
 
-fn resolve(path: &Path, file: MethodologyFile, sha256: String) -> Result<Methodology, MethodologyError> {
+fn resolve(
+    path: &Path,
+    file: MethodologyFile,
+    sha256: String,
+) -> Result<Methodology, MethodologyError> {
     for (name, v) in [
         ("default_rate", &file.base_case.default_rate.value),
         ("recovery_rate", &file.base_case.recovery_rate.value),
     ] {
         if *v < Decimal::ZERO || *v > Decimal::ONE {
-            return Err(invalid(path, "base_case", name, format!("must be within [0, 1], got {}", v.normalize())));
+            return Err(invalid(
+                path,
+                "base_case",
+                name,
+                format!("must be within [0, 1], got {}", v.normalize()),
+            ));
         }
     }
     if file.rounding.money_places > 8 {
-        return Err(invalid(path, "rounding", "money_places", format!("must be at most 8, got {}", file.rounding.money_places)));
+        return Err(invalid(
+            path,
+            "rounding",
+            "money_places",
+            format!("must be at most 8, got {}", file.rounding.money_places),
+        ));
     }
     let common = stress::partial(&file.common);
     check_range(path, "common", &common)?;
@@ -194,7 +212,10 @@ fn resolve(path: &Path, file: MethodologyFile, sha256: String) -> Result<Methodo
                         });
                     }
                 };
-                let (hp, lp) = (anchors[hi].as_ref().unwrap_or(&Vec::new()).clone(), anchors[lo].clone().unwrap_or_default());
+                let (hp, lp) = (
+                    anchors[hi].as_ref().unwrap_or(&Vec::new()).clone(),
+                    anchors[lo].clone().unwrap_or_default(),
+                );
                 let t = Decimal::from((i - hi) as u64) / Decimal::from((lo - hi) as u64);
                 let (hn, ln) = (SCALE[hi], SCALE[lo]);
                 hp.iter()
@@ -217,7 +238,12 @@ fn resolve(path: &Path, file: MethodologyFile, sha256: String) -> Result<Methodo
             }
         };
         let stress = Stress::from_params(&params).ok_or_else(|| {
-            invalid(path, &format!("level '{notch}'"), "stress", "a value has the wrong type".into())
+            invalid(
+                path,
+                &format!("level '{notch}'"),
+                "stress",
+                "a value has the wrong type".into(),
+            )
         })?;
         levels.push(Level {
             notch,
@@ -250,7 +276,10 @@ fn check_monotone(path: &Path, levels: &[Level]) -> Result<(), MethodologyError>
     for pair in levels.windows(2) {
         let (higher, lower) = (&pair[0], &pair[1]);
         for (k, f) in FIELDS.iter().enumerate() {
-            let (Some(h), Some(l)) = (higher.params[k].value.number(), lower.params[k].value.number()) else {
+            let (Some(h), Some(l)) = (
+                higher.params[k].value.number(),
+                lower.params[k].value.number(),
+            ) else {
                 continue;
             };
             let milder = match f.harsher {
@@ -261,15 +290,16 @@ fn check_monotone(path: &Path, levels: &[Level]) -> Result<(), MethodologyError>
             if milder {
                 return Err(MethodologyError::NotMonotone {
                     path: path.to_path_buf(),
-                    field: f.name.to_string(),
-                    higher: higher.notch.to_string(),
-                    higher_value: higher.params[k].value.to_string(),
-                    lower: lower.notch.to_string(),
-                    lower_value: lower.params[k].value.to_string(),
+                    field: f.name,
+                    higher: higher.notch,
+                    lower: lower.notch,
+                    values: Box::new((
+                        higher.params[k].value.to_string(),
+                        lower.params[k].value.to_string(),
+                    )),
                 });
             }
         }
     }
     Ok(())
 }
-

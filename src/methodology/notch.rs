@@ -12,8 +12,8 @@ pub struct Notch(u8);
 
 /// The notches in order, highest rating first.
 pub const SCALE: [&str; 16] = [
-    "AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-", "B+", "B",
-    "B-",
+    "AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-", "B+",
+    "B", "B-",
 ];
 
 impl Notch {

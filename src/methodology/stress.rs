@@ -7,7 +7,7 @@ use std::fmt;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
-use super::wire::{DefaultOrder, StressFile, Sourced};
+use super::wire::{DefaultOrder, Sourced, StressFile};
 
 /// Which way a parameter gets harsher.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
