@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use crate::deal::DealError;
 use crate::methodology::MethodologyError;
+use crate::rating::RatingError;
 use crate::pool::PoolError;
 use crate::tape::TapeError;
 use crate::yaml::YamlError;
@@ -38,6 +40,16 @@ pub enum Error {
     #[error(transparent)]
     Methodology(Box<MethodologyError>),
 
+    #[error(transparent)]
+    Deal(#[from] DealError),
+
+    #[error(transparent)]
+    Rating(#[from] RatingError),
+
+    /// The run completed and printed `output`; a note missed its `--expect` target.
+    #[error("{message}")]
+    TargetMissed { output: String, message: String },
+
     /// Several files checked, some failed: each failure on its own line.
     #[error("{} of {checked} files failed the check:\n{}", failures.len(), failures.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n"))]
     Checks {
@@ -64,11 +76,15 @@ impl Error {
         match self {
             Error::Tape(TapeError::Write { .. }) | Error::Output { .. } => Exit::Output,
             Error::Tape(e) if !e.is_invalid_input() => Exit::Internal,
+            Error::Rating(RatingError::Tape(e)) if e.is_invalid_input() => Exit::InvalidInput,
+            Error::Rating(_) => Exit::Internal,
+            Error::TargetMissed { .. } => Exit::TargetMissed,
             Error::Methodology(e) if !e.is_invalid_input() => Exit::Output,
             Error::Tape(_)
             | Error::Pool(_)
             | Error::Yaml(_)
             | Error::Methodology(_)
+            | Error::Deal(_)
             | Error::Checks { .. }
             | Error::Argument(_) => Exit::InvalidInput,
         }

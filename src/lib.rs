@@ -10,11 +10,14 @@
 //! This crate is the library behind the `absrate` binary; `src/main.rs` only parses, calls
 //! [`cli::run`] and maps errors to exit codes ([`error::Exit`]).
 
+pub mod cashflow;
 pub mod cli;
+pub mod deal;
 pub mod error;
 pub mod methodology;
 pub mod money;
 pub mod pool;
+pub mod rating;
 pub mod tape;
 pub mod yaml;
 

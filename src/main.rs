@@ -17,6 +17,12 @@ fn main() -> ExitCode {
             let _ = e.print();
             ExitCode::from(e.exit_code() as u8)
         }
+        Err(absrate::cli::Failure::Run(absrate::Error::TargetMissed { output, message })) => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(output.as_bytes()).and_then(|()| stdout.flush());
+            eprintln!("{message}");
+            ExitCode::from(absrate::Exit::TargetMissed as u8)
+        }
         Err(absrate::cli::Failure::Run(e)) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit() as u8)

@@ -3,6 +3,7 @@
 
 mod methodology;
 mod pool;
+mod rate;
 mod tape;
 
 use std::ffi::OsString;
@@ -19,7 +20,7 @@ use crate::error::Error;
     long_about = "absrate reads a loan tape, a deal and a versioned rating methodology, projects the \
                   deal's cash flows under the stress of every rating level and reports which notes \
                   pass at which level.",
-    after_help = "Examples:\n  absrate tape summary pools/ledn-2026-1/tape.csv\n  absrate tape strat pools/ledn-2026-1/tape.csv --format csv\n  absrate pool generate --profile ledn-2026-1 --seed 20260218 --out /tmp/tape.csv\n  absrate methodology show btc-backed-consumer-loans@1.0.0\n\nExit codes: 0 success, 1 internal error, 2 usage, 3 invalid input, 4 target rating missed, 5 output not written."
+    after_help = "Examples:\n  absrate rate\n  absrate tape summary pools/ledn-2026-1/tape.csv\n  absrate tape strat pools/ledn-2026-1/tape.csv --format csv\n  absrate pool generate --profile ledn-2026-1 --seed 20260218 --out /tmp/tape.csv\n  absrate methodology show btc-backed-consumer-loans@1.0.0\n\nExit codes: 0 success, 1 internal error, 2 usage, 3 invalid input, 4 target rating missed, 5 output not written."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -28,6 +29,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Rate a deal's notes: cash flows under every rating level's stress, pass/fail per note
+    Rate(rate::RateArgs),
     /// Read, validate, summarize and stratify a loan tape
     #[command(subcommand)]
     Tape(tape::TapeCommand),
@@ -69,6 +72,7 @@ where
 {
     let cli = Cli::try_parse_from(args).map_err(Failure::Clap)?;
     let out = match cli.command {
+        Command::Rate(a) => rate::run(a)?,
         Command::Tape(c) => tape::run(c)?,
         Command::Pool(c) => pool::run(c)?,
         Command::Methodology(c) => methodology::run(c)?,

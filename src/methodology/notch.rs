@@ -10,6 +10,12 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Notch(u8);
 
+impl Default for Notch {
+    fn default() -> Self {
+        Notch::AAA
+    }
+}
+
 /// The notches in order, highest rating first.
 pub const SCALE: [&str; 16] = [
     "AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-", "B+",

@@ -6,6 +6,7 @@
 //! trigger LTVs). polars stays behind this module's API so that its churn between minor releases
 //! stays here: what leaves the module is plain Rust (`Decimal`, `f64`, `String`).
 
+mod adjust;
 mod derive;
 mod error;
 mod read;
@@ -21,6 +22,7 @@ use chrono::NaiveDate;
 use polars::prelude::DataFrame;
 use rust_decimal::Decimal;
 
+pub use adjust::{AdjustedPool, AdjustmentReport, AdjustmentRule, PoolLoan};
 pub use error::{RuleCount, TapeError, ValidationReport, Violation};
 pub use read::Format;
 pub use schema::{COLUMNS, Column, Kind};
@@ -102,6 +104,13 @@ impl Tape {
     pub fn strats(&self, at: &Valuation) -> Result<Vec<Strat>, TapeError> {
         at.validate()?;
         strat::stratify(&self.df, at)
+    }
+
+    /// The pool as a rating level sees it: obligor-limit and capitalized-interest credit applied,
+    /// loans in default order (see `adjust.rs`).
+    pub fn adjust(&self, at: &Valuation, rule: &AdjustmentRule) -> Result<AdjustedPool, TapeError> {
+        at.validate()?;
+        adjust::adjust(&self.df, at, rule)
     }
 
     /// Writes one row per loan with the derived fields at `at` (LTV, trigger prices, remaining term,

@@ -1,0 +1,328 @@
+//! `absrate rate`: the rating grid of a deal under a methodology.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::json;
+use crate::cashflow::Period;
+use crate::deal::Deal;
+use crate::error::Error;
+use crate::methodology::{Methodology, Notch, Registry, sha256_of};
+use crate::money::{count, pct_dec, usd};
+use crate::rating::{self, RatingResult};
+use crate::tape::Tape;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  absrate rate\n  absrate rate --methodology btc-backed-consumer-loans@1.0.0 --format json\n  absrate rate --expect A=BBB- --expect B=B-\n  absrate rate --cashflows /tmp/flows.csv\n\nWith no arguments: the bundled Ledn pool under the newest version of its methodology.\nExit code 4 when a note misses its --expect target (the grid is still printed).")]
+pub struct RateArgs {
+    /// Deal file
+    #[arg(long, default_value = "pools/ledn-2026-1/deal.yaml")]
+    deal: PathBuf,
+    /// Methodology: ID@VERSION, ID (newest version) or a file [default: the deal's methodology, newest]
+    #[arg(long)]
+    methodology: Option<String>,
+    /// Methodology registry directory
+    #[arg(long, default_value = "methodology")]
+    methodology_dir: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    /// Target rating of a class, CLASS=NOTCH (repeatable): the exit code is 4 if one is missed
+    #[arg(long, value_parser = parse_expect)]
+    expect: Vec<(String, Notch)>,
+    /// Write the period-by-period flows of every level to this CSV file
+    #[arg(long)]
+    cashflows: Option<PathBuf>,
+    /// Write result.json and cashflows.csv into this directory
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn parse_expect(s: &str) -> Result<(String, Notch), String> {
+    let (class, notch) = s.split_once('=').ok_or_else(|| format!("`{s}`: expected CLASS=NOTCH, e.g. A=BBB-"))?;
+    Ok((class.to_string(), notch.parse()?))
+}
+
+#[derive(Serialize)]
+struct Inputs {
+    deal: String,
+    deal_sha256: String,
+    tape: String,
+    tape_sha256: String,
+    methodology: String,
+    methodology_sha256: String,
+    engine: String,
+}
+
+#[derive(Serialize)]
+struct NoteJson {
+    class: String,
+    balance: Decimal,
+    coupon: Decimal,
+    seniority: crate::deal::Seniority,
+    published_rating: Option<String>,
+    indicated: Option<String>,
+    non_monotone: bool,
+    break_even_default_rate: Decimal,
+    break_even_level: String,
+    coverage: Decimal,
+}
+
+#[derive(Serialize)]
+struct ResultJson<'a> {
+    deal: &'a str,
+    inputs: Inputs,
+    notes: Vec<NoteJson>,
+    levels: &'a [rating::LevelResult],
+    warnings: &'a [String],
+}
+
+fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
+    let err = |e: std::io::Error| Error::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })
+}
+
+pub fn run(a: RateArgs) -> Result<String, Error> {
+    let deal = Deal::load(&a.deal)?;
+    let registry = Registry::new(&a.methodology_dir);
+    let m = registry.resolve(a.methodology.as_deref().unwrap_or(&deal.methodology))?;
+    for (class, _) in &a.expect {
+        if !deal.notes.iter().any(|n| n.class == *class) {
+            return Err(Error::Argument(format!("--expect {class}=...: the deal has no class {class}")));
+        }
+    }
+    let tape = Tape::read(&deal.pool.tape)?;
+    let result = rating::rate(&tape, &deal, &m)?;
+
+    let inputs = Inputs {
+        deal: deal.path.display().to_string(),
+        deal_sha256: sha256_of(&deal.path)?,
+        tape: deal.pool.tape.display().to_string(),
+        tape_sha256: sha256_of(&deal.pool.tape)?,
+        methodology: m.name(),
+        methodology_sha256: m.sha256.clone(),
+        engine: format!("absrate {}", env!("CARGO_PKG_VERSION")),
+    };
+    let result_json = || {
+        json(&ResultJson {
+            deal: &deal.name,
+            inputs: Inputs { ..inputs_clone(&inputs) },
+            notes: notes_json(&deal, &result),
+            levels: &result.levels,
+            warnings: &result.warnings,
+        })
+    };
+    if let Some(path) = &a.cashflows {
+        write_atomically(path, &cashflows_csv(&deal, &result))?;
+    }
+    if let Some(dir) = &a.out {
+        write_atomically(&dir.join("result.json"), &result_json()?)?;
+        write_atomically(&dir.join("cashflows.csv"), &cashflows_csv(&deal, &result))?;
+    }
+    let output = match a.format {
+        Format::Text => text(&deal, &m, &tape, &result),
+        Format::Json => result_json()?,
+    };
+    let missed: Vec<String> = a
+        .expect
+        .iter()
+        .filter_map(|(class, target)| {
+            let got = result.notes.iter().find(|n| n.class == *class)?.indicated;
+            match got {
+                Some(n) if n <= *target => None,
+                other => Some(format!(
+                    "Class {class}: expected {target} or better, indicated {}",
+                    other.map(|n| n.to_string()).unwrap_or_else(|| "below B-".into())
+                )),
+            }
+        })
+        .collect();
+    if missed.is_empty() {
+        Ok(output)
+    } else {
+        Err(Error::TargetMissed {
+            output,
+            message: format!("error: target rating missed:\n  {}", missed.join("\n  ")),
+        })
+    }
+}
+
+fn inputs_clone(i: &Inputs) -> Inputs {
+    Inputs {
+        deal: i.deal.clone(),
+        deal_sha256: i.deal_sha256.clone(),
+        tape: i.tape.clone(),
+        tape_sha256: i.tape_sha256.clone(),
+        methodology: i.methodology.clone(),
+        methodology_sha256: i.methodology_sha256.clone(),
+        engine: i.engine.clone(),
+    }
+}
+
+fn notes_json(deal: &Deal, r: &RatingResult) -> Vec<NoteJson> {
+    deal.notes
+        .iter()
+        .zip(&r.notes)
+        .map(|(n, nr)| NoteJson {
+            class: n.class.clone(),
+            balance: n.balance,
+            coupon: n.coupon,
+            seniority: n.seniority,
+            published_rating: n.rating_published.clone(),
+            indicated: nr.indicated.map(|x| x.to_string()),
+            non_monotone: nr.non_monotone,
+            break_even_default_rate: nr.break_even_default_rate,
+            break_even_level: nr.break_even_level.to_string(),
+            coverage: nr.coverage,
+        })
+        .collect()
+}
+
+fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
+    let mut o = String::new();
+    let pool: Decimal = r.levels.first().map(|l| l.adjustments.pool_balance).unwrap_or_default();
+    let _ = writeln!(o, "{} under {}", deal.name, m.name());
+    let _ = writeln!(
+        o,
+        "pool {} loans, {}; notes {}; {} monthly periods to {}",
+        count(tape.loans() as u64),
+        usd(pool),
+        deal.notes.iter().map(|n| format!("{} {}", n.class, usd(n.balance))).collect::<Vec<_>>().join(", "),
+        deal.payment_dates().len(),
+        deal.legal_final
+    );
+    let _ = write!(o, "\n  {:<7}{:>9}{:>10}{:>18}", "level", "default", "recovery", "defaults (USD)");
+    for n in &deal.notes {
+        let _ = write!(o, "{:>16}", format!("Class {}", n.class));
+    }
+    o.push('\n');
+    for l in &r.levels {
+        let s = &m.level(l.notch).stress;
+        let _ = write!(
+            o,
+            "  {:<7}{:>9}{:>10}{:>18}",
+            l.notch.to_string(),
+            pct_dec(s.default_rate, 1),
+            pct_dec(s.recovery_rate, 1),
+            usd(l.default_amount)
+        );
+        for n in &l.notes {
+            let cell = if n.passed {
+                "pass".to_string()
+            } else {
+                format!("FAIL p{}", n.first_failing_period.unwrap_or(0))
+            };
+            let _ = write!(o, "{cell:>16}");
+        }
+        o.push('\n');
+    }
+    let _ = writeln!(o, "\nIndicated ratings");
+    for (n, nr) in deal.notes.iter().zip(&r.notes) {
+        let indicated = nr.indicated.map(|x| x.to_string()).unwrap_or_else(|| "below B-".into());
+        let published = n.rating_published.as_deref().map(|p| format!(" (published {p})")).unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  Class {} {} at {}: {}{}; break-even default {} under the '{}' stress, {}x the base case {}",
+            n.class,
+            usd(n.balance),
+            pct_dec(n.coupon, 2),
+            indicated,
+            published,
+            pct_dec(nr.break_even_default_rate, 1),
+            nr.break_even_level,
+            nr.coverage.normalize(),
+            pct_dec(m.base_case.default_rate.value, 1),
+        );
+    }
+    for l in r.levels.iter() {
+        for (n, out) in deal.notes.iter().zip(&l.notes) {
+            if !out.passed && Some(l.notch) == first_fail(r, &n.class) {
+                let _ = writeln!(
+                    o,
+                    "  Class {} first fails at '{}': period {}, interest shortfall {}, principal loss {}",
+                    n.class,
+                    l.notch,
+                    out.first_failing_period.unwrap_or(0),
+                    usd(out.interest_shortfall),
+                    usd(out.principal_loss)
+                );
+            }
+        }
+    }
+    for w in &r.warnings {
+        let _ = writeln!(o, "warning: {w}");
+    }
+    o
+}
+
+/// The highest-rated notch at which a class fails just above its indicated rating.
+fn first_fail(r: &RatingResult, class: &str) -> Option<Notch> {
+    let k = r.notes.iter().position(|n| n.class == class)?;
+    match r.notes[k].indicated {
+        Some(n) => n.up(),
+        None => Some(Notch::B_MINUS),
+    }
+}
+
+fn cashflows_csv(deal: &Deal, r: &RatingResult) -> String {
+    let mut o = String::from("level,period,date,phase,performing_start,defaults,recoveries,interest_due,interest_cash,interest_capitalized,maturities,new_loans,available,fees_paid");
+    for n in &deal.notes {
+        let _ = write!(o, ",interest_paid_{c},interest_shortfall_{c},principal_paid_{c},balance_{c}", c = n.class);
+    }
+    o.push_str(",reserve_draw,reserve_top_up,reserve_release,reserve_end,reinvested,awaiting_reinvestment,residual,performing_end,cumulative_defaults\n");
+    for l in &r.levels {
+        for p in &l.run.periods {
+            row(&mut o, l.notch, p);
+        }
+    }
+    o
+}
+
+fn row(o: &mut String, notch: Notch, p: &Period) {
+    let _ = write!(
+        o,
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        notch,
+        p.period,
+        p.date,
+        if p.revolving { "revolving" } else { "amortizing" },
+        p.performing_start,
+        p.defaults,
+        p.recoveries,
+        p.interest_due,
+        p.interest_cash,
+        p.interest_capitalized,
+        p.maturities,
+        p.new_loans,
+        p.available,
+        p.fees_paid
+    );
+    for k in 0..p.interest_paid.len() {
+        let _ = write!(o, ",{},{},{},{}", p.interest_paid[k], p.interest_shortfall[k], p.principal_paid[k], p.note_balance_end[k]);
+    }
+    let _ = writeln!(
+        o,
+        ",{},{},{},{},{},{},{},{},{}",
+        p.reserve_draw, p.reserve_top_up, p.reserve_release, p.reserve_end, p.reinvested, p.awaiting_reinvestment, p.residual, p.performing_end, p.cumulative_defaults
+    );
+}

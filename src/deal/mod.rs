@@ -1,0 +1,331 @@
+//! The deal: dates, notes, accounts, fees, triggers and the priority of payments as data.
+//!
+//! `pools/<name>/deal.yaml` is read strictly (unknown keys are located errors) into a wire struct,
+//! then checked into a [`Deal`]: every class the notes name is paid interest and principal by the
+//! amortizing waterfall, every step names a class or account that exists, dates run in order.
+//! Documented field by field in `docs/deal.md`.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{Months, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::pool::{PoolError, PoolFile};
+use crate::yaml::{self, YamlError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DealError {
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+
+    #[error("{}: {field}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
+}
+
+fn invalid(path: &Path, field: &str, message: impl Into<String>) -> DealError {
+    DealError::Invalid {
+        path: path.to_path_buf(),
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+/// A number with the reason it was chosen (published fact or assumption).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Seniority {
+    Senior,
+    Subordinate,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CouponWire {
+    /// Benchmark rate (annual); the coupon is benchmark + spread.
+    benchmark: Sourced<Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteWire {
+    class: String,
+    balance: Sourced<Decimal>,
+    seniority: Seniority,
+    /// Fixed annual coupon, or `spread` over the deal's benchmark: exactly one.
+    #[serde(default)]
+    fixed_coupon: Option<Sourced<Decimal>>,
+    #[serde(default)]
+    spread: Option<Sourced<Decimal>>,
+    rating_published: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatesWire {
+    closing: NaiveDate,
+    first_payment: NaiveDate,
+    legal_final: Sourced<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReserveWire {
+    /// Target as a share of the outstanding note balance.
+    target_share: Sourced<Decimal>,
+    /// Classes whose interest shortfalls the reserve covers, in order.
+    covers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevolvingWire {
+    months: Sourced<u32>,
+    /// Term of loans bought while revolving.
+    new_loan_term_months: Sourced<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TriggersWire {
+    /// Early amortization when cumulative defaults exceed this share of the initial pool.
+    cumulative_default_ratio: Sourced<Decimal>,
+    /// Early amortization when the reserve stays below its target after the top-up.
+    reserve_below_target: Sourced<bool>,
+}
+
+/// One step of a priority of payments.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, tag = "pay", rename_all = "snake_case")]
+pub enum Step {
+    /// Servicing and trustee fees due this period.
+    Fees,
+    /// Interest due (and any unpaid interest carried) on a class.
+    Interest { class: String },
+    /// Bring the reserve account up to its target.
+    ReserveTopUp,
+    /// Principal of a class, as much as is available up to its balance.
+    Principal { class: String },
+    /// Move the period's principal collections to the reinvestment account (revolving only).
+    Reinvest,
+    /// Whatever is left, to the residual holder. Must be last.
+    Residual,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaterfallWire {
+    revolving: Vec<Step>,
+    amortizing: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DealWire {
+    name: String,
+    /// The methodology id rated against by default (its newest version).
+    methodology: String,
+    /// The pool file (cut-off, tape, collateral terms), relative to the deal file.
+    pool: PathBuf,
+    dates: DatesWire,
+    cash_at_closing: Sourced<Decimal>,
+    coupon: CouponWire,
+    notes: Vec<NoteWire>,
+    reserve: ReserveWire,
+    /// Annual fee of trustee, custodian and administrator, USD.
+    trustee_fee: Sourced<Decimal>,
+    revolving: RevolvingWire,
+    triggers: TriggersWire,
+    waterfall: WaterfallWire,
+}
+
+/// A note class.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Note {
+    pub class: String,
+    pub balance: Decimal,
+    pub seniority: Seniority,
+    /// Annual coupon (benchmark + spread, or fixed).
+    pub coupon: Decimal,
+    pub rating_published: Option<String>,
+}
+
+/// A validated deal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deal {
+    pub path: PathBuf,
+    pub name: String,
+    pub methodology: String,
+    pub pool: PoolFile,
+    pub closing: NaiveDate,
+    pub first_payment: NaiveDate,
+    pub legal_final: NaiveDate,
+    pub cash_at_closing: Decimal,
+    pub notes: Vec<Note>,
+    pub reserve_target_share: Decimal,
+    pub reserve_covers: Vec<String>,
+    pub trustee_fee: Decimal,
+    pub revolving_months: u32,
+    pub new_loan_term_months: u32,
+    pub cumulative_default_trigger: Decimal,
+    pub reserve_trigger: bool,
+    pub revolving_steps: Vec<Step>,
+    pub amortizing_steps: Vec<Step>,
+}
+
+impl Deal {
+    /// Monthly payment dates from the first payment to the legal final maturity, inclusive.
+    pub fn payment_dates(&self) -> Vec<NaiveDate> {
+        let mut out = Vec::new();
+        let mut k = 0;
+        while let Some(d) = self.first_payment.checked_add_months(Months::new(k)) {
+            if d > self.legal_final {
+                break;
+            }
+            out.push(d);
+            k += 1;
+        }
+        out
+    }
+
+    pub fn note_total(&self) -> Decimal {
+        self.notes.iter().map(|n| n.balance).sum()
+    }
+
+    pub fn load(path: &Path) -> Result<Deal, DealError> {
+        let w: DealWire = yaml::load(path)?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let pool = PoolFile::load(&dir.join(&w.pool))?;
+        let p = path;
+        if w.dates.closing < pool.cutoff.date {
+            return Err(invalid(p, "dates.closing", "must not be before the pool's cut-off date"));
+        }
+        if w.dates.first_payment <= w.dates.closing {
+            return Err(invalid(p, "dates.first_payment", "must be after the closing date"));
+        }
+        if w.dates.legal_final.value <= w.dates.first_payment {
+            return Err(invalid(p, "dates.legal_final", "must be after the first payment date"));
+        }
+        let unit = |v: Decimal| v >= Decimal::ZERO && v <= Decimal::ONE;
+        if w.notes.is_empty() {
+            return Err(invalid(p, "notes", "a deal needs at least one note"));
+        }
+        let mut notes = Vec::new();
+        for n in &w.notes {
+            let field = format!("notes.{}", n.class);
+            if notes.iter().any(|x: &Note| x.class == n.class) {
+                return Err(invalid(p, &field, "class listed twice"));
+            }
+            if n.balance.value <= Decimal::ZERO {
+                return Err(invalid(p, &field, "balance must be > 0"));
+            }
+            let coupon = match (&n.fixed_coupon, &n.spread) {
+                (Some(c), None) => c.value,
+                (None, Some(s)) => w.coupon.benchmark.value + s.value,
+                _ => return Err(invalid(p, &field, "give exactly one of `fixed_coupon` and `spread`")),
+            };
+            if !unit(coupon) {
+                return Err(invalid(p, &field, format!("coupon {coupon} must be within [0, 1]")));
+            }
+            notes.push(Note {
+                class: n.class.clone(),
+                balance: n.balance.value,
+                seniority: n.seniority,
+                coupon,
+                rating_published: n.rating_published.clone(),
+            });
+        }
+        if let Some(pos) = notes.iter().position(|n| n.seniority == Seniority::Subordinate)
+            && notes[pos..].iter().any(|n| n.seniority == Seniority::Senior)
+        {
+            return Err(invalid(p, "notes", "list senior classes before subordinate ones"));
+        }
+        if !unit(w.reserve.target_share.value) {
+            return Err(invalid(p, "reserve.target_share", "must be within [0, 1]"));
+        }
+        let known = |c: &str| notes.iter().any(|n| n.class == c);
+        let class_list = notes.iter().map(|n| n.class.as_str()).collect::<Vec<_>>().join(", ");
+        for c in &w.reserve.covers {
+            if !known(c) {
+                return Err(invalid(p, "reserve.covers", format!("unknown class `{c}` (classes: {class_list})")));
+            }
+        }
+        if w.trustee_fee.value < Decimal::ZERO || w.cash_at_closing.value < Decimal::ZERO {
+            return Err(invalid(p, "trustee_fee", "fees and cash must be >= 0"));
+        }
+        if !unit(w.triggers.cumulative_default_ratio.value) {
+            return Err(invalid(p, "triggers.cumulative_default_ratio", "must be within [0, 1]"));
+        }
+        if w.revolving.new_loan_term_months.value == 0 {
+            return Err(invalid(p, "revolving.new_loan_term_months", "must be > 0"));
+        }
+        for (phase, steps) in [("revolving", &w.waterfall.revolving), ("amortizing", &w.waterfall.amortizing)] {
+            let field = format!("waterfall.{phase}");
+            for (i, s) in steps.iter().enumerate() {
+                match s {
+                    Step::Interest { class } | Step::Principal { class } if !known(class) => {
+                        return Err(invalid(p, &format!("{field}[{}]", i + 1), format!("unknown class `{class}` (classes: {class_list})")));
+                    }
+                    Step::Reinvest if phase == "amortizing" => {
+                        return Err(invalid(p, &format!("{field}[{}]", i + 1), "`reinvest` belongs to the revolving phase only"));
+                    }
+                    Step::Residual if i + 1 != steps.len() => {
+                        return Err(invalid(p, &format!("{field}[{}]", i + 1), "`residual` must be the last step"));
+                    }
+                    _ => {}
+                }
+            }
+            if steps.last() != Some(&Step::Residual) {
+                return Err(invalid(p, &field, "must end with the `residual` step"));
+            }
+            for n in &notes {
+                if !steps.iter().any(|s| matches!(s, Step::Interest { class } if *class == n.class)) {
+                    return Err(invalid(p, &field, format!("class {} is never paid interest", n.class)));
+                }
+            }
+        }
+        for n in &notes {
+            if !w.waterfall.amortizing.iter().any(|s| matches!(s, Step::Principal { class } if *class == n.class)) {
+                return Err(invalid(
+                    p,
+                    "waterfall.amortizing",
+                    format!("class {} is never paid principal: the waterfall cannot address its {}", n.class, n.balance),
+                ));
+            }
+        }
+        Ok(Deal {
+            path: path.to_path_buf(),
+            name: w.name,
+            methodology: w.methodology,
+            pool,
+            closing: w.dates.closing,
+            first_payment: w.dates.first_payment,
+            legal_final: w.dates.legal_final.value,
+            cash_at_closing: w.cash_at_closing.value,
+            notes,
+            reserve_target_share: w.reserve.target_share.value,
+            reserve_covers: w.reserve.covers,
+            trustee_fee: w.trustee_fee.value,
+            revolving_months: w.revolving.months.value,
+            new_loan_term_months: w.revolving.new_loan_term_months.value,
+            cumulative_default_trigger: w.triggers.cumulative_default_ratio.value,
+            reserve_trigger: w.triggers.reserve_below_target.value,
+            revolving_steps: w.waterfall.revolving,
+            amortizing_steps: w.waterfall.amortizing,
+        })
+    }
+}

@@ -1,0 +1,164 @@
+//! The rating grid: every note at every notch, the indicated ratings, break-even default rates
+//! and coverage multiples.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::cashflow::{self, CashflowError, NoteOutcome, Run, Scenario};
+use crate::deal::Deal;
+use crate::methodology::{DefaultOrder, Methodology, Notch, Stress};
+use crate::tape::{AdjustedPool, AdjustmentReport, AdjustmentRule, Tape, TapeError, Valuation};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RatingError {
+    #[error(transparent)]
+    Tape(#[from] TapeError),
+    #[error("{notch}: {source}")]
+    Cashflow { notch: Notch, source: CashflowError },
+}
+
+/// One notch of the grid.
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelResult {
+    pub notch: Notch,
+    pub adjustments: AdjustmentReport,
+    /// Cumulative defaults assumed, USD (default rate, with the capitalized-interest multiplier).
+    pub default_amount: Decimal,
+    pub notes: Vec<NoteOutcome>,
+    #[serde(skip)]
+    pub run: Run,
+}
+
+/// What the grid says about one note.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteRating {
+    pub class: String,
+    /// Highest notch passed; `None` when the note fails at every notch.
+    pub indicated: Option<Notch>,
+    /// Passes are not monotone along the scale (a pass above a fail).
+    pub non_monotone: bool,
+    /// Largest default rate survived with the rest of the indicated level's stress held (to 0.1 point).
+    pub break_even_default_rate: Decimal,
+    /// The level whose stress the break-even holds.
+    pub break_even_level: Notch,
+    /// Break-even default rate / base-case default rate.
+    pub coverage: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RatingResult {
+    pub levels: Vec<LevelResult>,
+    pub notes: Vec<NoteRating>,
+    pub warnings: Vec<String>,
+}
+
+/// The valuation a deal's pool is adjusted at: its cut-off.
+pub fn valuation(deal: &Deal) -> Valuation {
+    Valuation {
+        as_of: deal.pool.cutoff.date,
+        btc_price: deal.pool.cutoff.btc_price,
+        margin_call_ltv: deal.pool.collateral_terms.margin_call_ltv,
+        liquidation_ltv: deal.pool.collateral_terms.liquidation_ltv,
+    }
+}
+
+fn rule(s: &Stress) -> AdjustmentRule {
+    AdjustmentRule {
+        obligor_limit: s.obligor_limit,
+        capitalized_interest_credit: s.capitalized_interest_credit,
+        top_obligor_defaults: s.top_obligor_defaults,
+        highest_ltv_first: s.default_order == DefaultOrder::HighestLtvFirst,
+    }
+}
+
+/// Cumulative defaults of a level: `rate x (credited balance + (multiplier - 1) x balance of loans
+/// carrying capitalized interest)`, capped at the credited balance, rounded to the money rule.
+pub fn default_amount(m: &Methodology, s: &Stress, rate: Decimal, a: &AdjustmentReport) -> Decimal {
+    let extra = (s.capitalized_interest_default_multiplier - Decimal::ONE) * a.capitalized_loans_balance;
+    let d = cashflow::round(rate * (a.credited_balance + extra), m.rounding);
+    d.min(a.credited_balance)
+}
+
+fn run_level(deal: &Deal, m: &Methodology, s: &Stress, pool: &AdjustedPool, rate: Decimal, notch: Notch) -> Result<Run, RatingError> {
+    let scenario = Scenario {
+        deal,
+        stress: s,
+        rounding: m.rounding,
+        loans: &pool.loans,
+        default_amount: default_amount(m, s, rate, &pool.report),
+    };
+    cashflow::run(&scenario).map_err(|source| RatingError::Cashflow { notch, source })
+}
+
+/// Rates every note of `deal` on `tape` under every notch of `m`.
+pub fn rate(tape: &Tape, deal: &Deal, m: &Methodology) -> Result<RatingResult, RatingError> {
+    let at = valuation(deal);
+    let mut levels = Vec::with_capacity(m.levels.len());
+    let mut pools: Vec<AdjustedPool> = Vec::with_capacity(m.levels.len());
+    for level in &m.levels {
+        let s = &level.stress;
+        let r = rule(s);
+        // Levels with the same adjustment rule share one adjusted pool.
+        let pool = match m.levels[..level.notch.index()].iter().position(|l| rule(&l.stress) == r) {
+            Some(j) => pools[j].clone(),
+            None => tape.adjust(&at, &r)?,
+        };
+        let run = run_level(deal, m, s, &pool, s.default_rate, level.notch)?;
+        levels.push(LevelResult {
+            notch: level.notch,
+            adjustments: pool.report.clone(),
+            default_amount: default_amount(m, s, s.default_rate, &pool.report),
+            notes: run.notes.clone(),
+            run,
+        });
+        pools.push(pool);
+    }
+
+    let mut notes = Vec::new();
+    let mut warnings = Vec::new();
+    for (k, note) in deal.notes.iter().enumerate() {
+        let passes: Vec<bool> = levels.iter().map(|l| l.notes[k].passed).collect();
+        let indicated = passes.iter().position(|p| *p).map(|i| levels[i].notch);
+        let non_monotone = match passes.iter().position(|p| *p) {
+            Some(i) => passes[i..].iter().any(|p| !p),
+            None => false,
+        };
+        if non_monotone {
+            warnings.push(format!(
+                "Class {}: passes are not monotone along the scale (it passes at {} but fails at a lower notch)",
+                note.class,
+                indicated.map(|n| n.to_string()).unwrap_or_default()
+            ));
+        }
+        let level = indicated.unwrap_or(Notch::B_MINUS);
+        let s = &m.level(level).stress;
+        let pool = &pools[level.index()];
+        let passes_at = |rate: Decimal| -> Result<bool, RatingError> {
+            Ok(run_level(deal, m, s, pool, rate, level)?.notes[k].passed)
+        };
+        // Bisection on the default rate, to 0.1 point.
+        let step = Decimal::new(1, 3);
+        let (mut lo, mut hi) = (Decimal::ZERO, Decimal::ONE);
+        let break_even = if passes_at(hi)? {
+            hi
+        } else if !passes_at(lo)? {
+            lo
+        } else {
+            while hi - lo > step {
+                let mid = ((lo + hi) / Decimal::TWO).round_dp(4);
+                if passes_at(mid)? { lo = mid } else { hi = mid }
+            }
+            lo.round_dp_with_strategy(3, rust_decimal::RoundingStrategy::ToZero)
+        };
+        let base = m.base_case.default_rate.value;
+        notes.push(NoteRating {
+            class: note.class.clone(),
+            indicated,
+            non_monotone,
+            break_even_default_rate: break_even,
+            break_even_level: level,
+            coverage: if base > Decimal::ZERO { (break_even / base).round_dp(2) } else { Decimal::ZERO },
+        });
+    }
+    Ok(RatingResult { levels, notes, warnings })
+}
