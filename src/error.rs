@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use crate::deal::DealError;
 use crate::methodology::MethodologyError;
-use crate::rating::RatingError;
 use crate::pool::PoolError;
+use crate::rating::RatingError;
 use crate::tape::TapeError;
 use crate::yaml::YamlError;
 

@@ -19,7 +19,9 @@ fn main() -> ExitCode {
         }
         Err(absrate::cli::Failure::Run(absrate::Error::TargetMissed { output, message })) => {
             let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(output.as_bytes()).and_then(|()| stdout.flush());
+            let _ = stdout
+                .write_all(output.as_bytes())
+                .and_then(|()| stdout.flush());
             eprintln!("{message}");
             ExitCode::from(absrate::Exit::TargetMissed as u8)
         }

@@ -6,5 +6,7 @@ mod util;
 mod generator;
 mod ledn_pool;
 mod methodology;
+mod rate;
+mod rate_properties;
 mod tape_errors;
 mod tape_formats;

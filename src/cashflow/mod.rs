@@ -18,7 +18,9 @@ use crate::tape::PoolLoan;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CashflowError {
     /// A broken reconciliation: a bug, reported with both sides.
-    #[error("period {period} ({date}): cash does not reconcile: cash in {cash_in} / paid and kept {cash_out} / difference {difference}")]
+    #[error(
+        "period {period} ({date}): cash does not reconcile: cash in {cash_in} / paid and kept {cash_out} / difference {difference}"
+    )]
     Conservation {
         period: u32,
         date: NaiveDate,
@@ -114,7 +116,11 @@ struct Position {
 
 /// The first period whose payment date is on or after `date` (1-based; 1 for dates before).
 fn period_of(dates: &[NaiveDate], date: NaiveDate) -> u32 {
-    dates.iter().position(|d| *d >= date).map(|i| i as u32 + 1).unwrap_or(dates.len() as u32)
+    dates
+        .iter()
+        .position(|d| *d >= date)
+        .map(|i| i as u32 + 1)
+        .unwrap_or(dates.len() as u32)
 }
 
 fn min(a: Decimal, b: Decimal) -> Decimal {
@@ -143,7 +149,11 @@ pub fn run(s: &Scenario<'_>) -> Result<Run, CashflowError> {
             rate: l.rate,
             maturity: period_of(&dates, l.maturity),
             // The largest obligors default first: ahead of any LTV.
-            ltv_ppm: if l.forced_default { u64::MAX } else { l.ltv_ppm },
+            ltv_ppm: if l.forced_default {
+                u64::MAX
+            } else {
+                l.ltv_ppm
+            },
         })
         .collect();
     let initial_pool: Decimal = positions.iter().map(|p| p.balance).sum();
@@ -188,7 +198,9 @@ pub fn run(s: &Scenario<'_>) -> Result<Run, CashflowError> {
                     ltv_ppm: reinvest_ltv_ppm,
                 };
                 let at = match st.default_order {
-                    DefaultOrder::HighestLtvFirst => positions.partition_point(|p| p.ltv_ppm >= pos.ltv_ppm),
+                    DefaultOrder::HighestLtvFirst => {
+                        positions.partition_point(|p| p.ltv_ppm >= pos.ltv_ppm)
+                    }
                     DefaultOrder::ProRata => positions.len(),
                 };
                 positions.insert(at, pos);
@@ -233,12 +245,20 @@ pub fn run(s: &Scenario<'_>) -> Result<Run, CashflowError> {
                     p.balance -= d;
                     to_default -= d;
                 }
-                let rest: Decimal = positions.iter().filter(|p| p.ltv_ppm != u64::MAX).map(|p| p.balance).sum();
+                let rest: Decimal = positions
+                    .iter()
+                    .filter(|p| p.ltv_ppm != u64::MAX)
+                    .map(|p| p.balance)
+                    .sum();
                 if rest > Decimal::ZERO && to_default > Decimal::ZERO {
                     let share = to_default;
                     let mut taken = Decimal::ZERO;
                     let mut largest = 0;
-                    for (i, p) in positions.iter_mut().enumerate().filter(|(_, p)| p.ltv_ppm != u64::MAX) {
+                    for (i, p) in positions
+                        .iter_mut()
+                        .enumerate()
+                        .filter(|(_, p)| p.ltv_ppm != u64::MAX)
+                    {
                         let d = min(p.balance, r(p.balance * share / rest));
                         p.balance -= d;
                         taken += d;
@@ -287,7 +307,10 @@ pub fn run(s: &Scenario<'_>) -> Result<Run, CashflowError> {
                 } else {
                     min(
                         p.balance,
-                        min(r(p.balance * still_to_come / performing_now), still_to_come - balloon_defaults),
+                        min(
+                            r(p.balance * still_to_come / performing_now),
+                            still_to_come - balloon_defaults,
+                        ),
                     )
                 };
                 balloon_defaults += d;
@@ -300,7 +323,9 @@ pub fn run(s: &Scenario<'_>) -> Result<Run, CashflowError> {
         defaults += balloon_defaults;
         cumulative += defaults;
         let recovery = r(defaults * st.recovery_rate);
-        *recoveries_due.entry(t + st.recovery_lag_months).or_default() += recovery;
+        *recoveries_due
+            .entry(t + st.recovery_lag_months)
+            .or_default() += recovery;
 
         // 5. Recoveries due now (and, at the legal final, every recovery still to come).
         let mut recoveries = recoveries_due.remove(&t).unwrap_or_default();
@@ -322,12 +347,19 @@ pub fn run(s: &Scenario<'_>) -> Result<Run, CashflowError> {
         reserve -= reserve_release;
         let opening_cash = cash_on_hand;
         cash_on_hand = Decimal::ZERO;
-        let available_start = interest_cash + maturities + recoveries + released_queue + reserve_release + opening_cash;
+        let available_start = interest_cash
+            + maturities
+            + recoveries
+            + released_queue
+            + reserve_release
+            + opening_cash;
         let mut available = available_start;
         let principal_collections = maturities + recoveries;
 
         // 7. The waterfall of the phase.
-        let fees_due = r(performing_start * st.servicing_fee_rate / twelve) + r(deal.trustee_fee / twelve) + fees_carried;
+        let fees_due = r(performing_start * st.servicing_fee_rate / twelve)
+            + r(deal.trustee_fee / twelve)
+            + fees_carried;
         let mut fees_paid = Decimal::ZERO;
         let mut interest_paid = vec![Decimal::ZERO; n_notes];
         let mut interest_short = vec![Decimal::ZERO; n_notes];
@@ -336,7 +368,11 @@ pub fn run(s: &Scenario<'_>) -> Result<Run, CashflowError> {
         let mut reserve_top_up = Decimal::ZERO;
         let mut reinvested = Decimal::ZERO;
         let mut residual = Decimal::ZERO;
-        let steps = if revolving { &deal.revolving_steps } else { &deal.amortizing_steps };
+        let steps = if revolving {
+            &deal.revolving_steps
+        } else {
+            &deal.amortizing_steps
+        };
         for step in steps {
             match step {
                 Step::Fees => {
@@ -345,7 +381,9 @@ pub fn run(s: &Scenario<'_>) -> Result<Run, CashflowError> {
                     fees_carried = fees_due - fees_paid;
                 }
                 Step::Interest { class } => {
-                    let Some(k) = deal.notes.iter().position(|n| n.class == *class) else { continue };
+                    let Some(k) = deal.notes.iter().position(|n| n.class == *class) else {
+                        continue;
+                    };
                     let due = r(balances[k] * deal.notes[k].coupon / twelve) + carried[k];
                     let mut paid = min(available, due);
                     available -= paid;
@@ -381,14 +419,19 @@ pub fn run(s: &Scenario<'_>) -> Result<Run, CashflowError> {
                     }
                 }
                 Step::Principal { class } => {
-                    let Some(k) = deal.notes.iter().position(|n| n.class == *class) else { continue };
+                    let Some(k) = deal.notes.iter().position(|n| n.class == *class) else {
+                        continue;
+                    };
                     let pay = min(available, balances[k]);
                     balances[k] -= pay;
                     principal_paid[k] += pay;
                     available -= pay;
                 }
                 Step::Reinvest => {
-                    let amount = min(available, principal_collections + opening_cash + released_queue);
+                    let amount = min(
+                        available,
+                        principal_collections + opening_cash + released_queue,
+                    );
                     if amount > Decimal::ZERO {
                         *queue.entry(t + 1 + st.cash_drag_months).or_default() += amount;
                     }
@@ -405,7 +448,10 @@ pub fn run(s: &Scenario<'_>) -> Result<Run, CashflowError> {
         cash_on_hand += available;
 
         // 8. Reconciliation, to the cent: in = paid out + kept.
-        let paid_out = fees_paid + interest_paid.iter().sum::<Decimal>() + principal_paid.iter().sum::<Decimal>() + residual;
+        let paid_out = fees_paid
+            + interest_paid.iter().sum::<Decimal>()
+            + principal_paid.iter().sum::<Decimal>()
+            + residual;
         let kept = reinvested + reserve_top_up + cash_on_hand;
         let cash_in = available_start + reserve_draw;
         if cash_in != paid_out + kept {
@@ -451,7 +497,11 @@ pub fn run(s: &Scenario<'_>) -> Result<Run, CashflowError> {
         // 9. Triggers, tested after the waterfall; they end revolving from the next period.
         if revolving {
             let target = r(deal.reserve_target_share * balances.iter().sum::<Decimal>());
-            let default_ratio = if initial_pool > Decimal::ZERO { cumulative / initial_pool } else { Decimal::ZERO };
+            let default_ratio = if initial_pool > Decimal::ZERO {
+                cumulative / initial_pool
+            } else {
+                Decimal::ZERO
+            };
             if t >= deal.revolving_months
                 || default_ratio > deal.cumulative_default_trigger
                 || (deal.reserve_trigger && reserve < target)
@@ -461,7 +511,8 @@ pub fn run(s: &Scenario<'_>) -> Result<Run, CashflowError> {
         }
 
         // Nothing left to pay, or nothing left to pay with: the run is over.
-        let notes_done = balances.iter().all(|b| b.is_zero()) && carried.iter().all(|c| c.is_zero());
+        let notes_done =
+            balances.iter().all(|b| b.is_zero()) && carried.iter().all(|c| c.is_zero());
         if notes_done || final_period {
             break;
         }

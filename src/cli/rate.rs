@@ -24,7 +24,9 @@ pub enum Format {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  absrate rate\n  absrate rate --methodology btc-backed-consumer-loans@1.0.0 --format json\n  absrate rate --expect A=BBB- --expect B=B-\n  absrate rate --cashflows /tmp/flows.csv\n\nWith no arguments: the bundled Ledn pool under the newest version of its methodology.\nExit code 4 when a note misses its --expect target (the grid is still printed).")]
+#[command(
+    after_help = "Examples:\n  absrate rate\n  absrate rate --methodology btc-backed-consumer-loans@1.0.0 --format json\n  absrate rate --expect A=BBB- --expect B=B-\n  absrate rate --cashflows /tmp/flows.csv\n\nWith no arguments: the bundled Ledn pool under the newest version of its methodology.\nExit code 4 when a note misses its --expect target (the grid is still printed)."
+)]
 pub struct RateArgs {
     /// Deal file
     #[arg(long, default_value = "pools/ledn-2026-1/deal.yaml")]
@@ -49,7 +51,9 @@ pub struct RateArgs {
 }
 
 fn parse_expect(s: &str) -> Result<(String, Notch), String> {
-    let (class, notch) = s.split_once('=').ok_or_else(|| format!("`{s}`: expected CLASS=NOTCH, e.g. A=BBB-"))?;
+    let (class, notch) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: expected CLASS=NOTCH, e.g. A=BBB-"))?;
     Ok((class.to_string(), notch.parse()?))
 }
 
@@ -96,10 +100,12 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
         std::fs::create_dir_all(dir).map_err(err)?;
     }
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e)
-    })
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            err(e)
+        })
 }
 
 pub fn run(a: RateArgs) -> Result<String, Error> {
@@ -108,7 +114,9 @@ pub fn run(a: RateArgs) -> Result<String, Error> {
     let m = registry.resolve(a.methodology.as_deref().unwrap_or(&deal.methodology))?;
     for (class, _) in &a.expect {
         if !deal.notes.iter().any(|n| n.class == *class) {
-            return Err(Error::Argument(format!("--expect {class}=...: the deal has no class {class}")));
+            return Err(Error::Argument(format!(
+                "--expect {class}=...: the deal has no class {class}"
+            )));
         }
     }
     let tape = Tape::read(&deal.pool.tape)?;
@@ -126,7 +134,9 @@ pub fn run(a: RateArgs) -> Result<String, Error> {
     let result_json = || {
         json(&ResultJson {
             deal: &deal.name,
-            inputs: Inputs { ..inputs_clone(&inputs) },
+            inputs: Inputs {
+                ..inputs_clone(&inputs)
+            },
             notes: notes_json(&deal, &result),
             levels: &result.levels,
             warnings: &result.warnings,
@@ -152,7 +162,9 @@ pub fn run(a: RateArgs) -> Result<String, Error> {
                 Some(n) if n <= *target => None,
                 other => Some(format!(
                     "Class {class}: expected {target} or better, indicated {}",
-                    other.map(|n| n.to_string()).unwrap_or_else(|| "below B-".into())
+                    other
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "below B-".into())
                 )),
             }
         })
@@ -200,18 +212,30 @@ fn notes_json(deal: &Deal, r: &RatingResult) -> Vec<NoteJson> {
 
 fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
     let mut o = String::new();
-    let pool: Decimal = r.levels.first().map(|l| l.adjustments.pool_balance).unwrap_or_default();
+    let pool: Decimal = r
+        .levels
+        .first()
+        .map(|l| l.adjustments.pool_balance)
+        .unwrap_or_default();
     let _ = writeln!(o, "{} under {}", deal.name, m.name());
     let _ = writeln!(
         o,
         "pool {} loans, {}; notes {}; {} monthly periods to {}",
         count(tape.loans() as u64),
         usd(pool),
-        deal.notes.iter().map(|n| format!("{} {}", n.class, usd(n.balance))).collect::<Vec<_>>().join(", "),
+        deal.notes
+            .iter()
+            .map(|n| format!("{} {}", n.class, usd(n.balance)))
+            .collect::<Vec<_>>()
+            .join(", "),
         deal.payment_dates().len(),
         deal.legal_final
     );
-    let _ = write!(o, "\n  {:<7}{:>9}{:>10}{:>18}", "level", "default", "recovery", "defaults (USD)");
+    let _ = write!(
+        o,
+        "\n  {:<7}{:>9}{:>10}{:>18}",
+        "level", "default", "recovery", "defaults (USD)"
+    );
     for n in &deal.notes {
         let _ = write!(o, "{:>16}", format!("Class {}", n.class));
     }
@@ -238,8 +262,15 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
     }
     let _ = writeln!(o, "\nIndicated ratings");
     for (n, nr) in deal.notes.iter().zip(&r.notes) {
-        let indicated = nr.indicated.map(|x| x.to_string()).unwrap_or_else(|| "below B-".into());
-        let published = n.rating_published.as_deref().map(|p| format!(" (published {p})")).unwrap_or_default();
+        let indicated = nr
+            .indicated
+            .map(|x| x.to_string())
+            .unwrap_or_else(|| "below B-".into());
+        let published = n
+            .rating_published
+            .as_deref()
+            .map(|p| format!(" (published {p})"))
+            .unwrap_or_default();
         let _ = writeln!(
             o,
             "  Class {} {} at {}: {}{}; break-even default {} under the '{}' stress, {}x the base case {}",
@@ -285,9 +316,15 @@ fn first_fail(r: &RatingResult, class: &str) -> Option<Notch> {
 }
 
 fn cashflows_csv(deal: &Deal, r: &RatingResult) -> String {
-    let mut o = String::from("level,period,date,phase,performing_start,defaults,recoveries,interest_due,interest_cash,interest_capitalized,maturities,new_loans,available,fees_paid");
+    let mut o = String::from(
+        "level,period,date,phase,performing_start,defaults,recoveries,interest_due,interest_cash,interest_capitalized,maturities,new_loans,available,fees_paid",
+    );
     for n in &deal.notes {
-        let _ = write!(o, ",interest_paid_{c},interest_shortfall_{c},principal_paid_{c},balance_{c}", c = n.class);
+        let _ = write!(
+            o,
+            ",interest_paid_{c},interest_shortfall_{c},principal_paid_{c},balance_{c}",
+            c = n.class
+        );
     }
     o.push_str(",reserve_draw,reserve_top_up,reserve_release,reserve_end,reinvested,awaiting_reinvestment,residual,performing_end,cumulative_defaults\n");
     for l in &r.levels {
@@ -298,6 +335,11 @@ fn cashflows_csv(deal: &Deal, r: &RatingResult) -> String {
     o
 }
 
+/// Money in the CSV always carries two places, so files compare byte for byte.
+fn m(d: Decimal) -> String {
+    format!("{d:.2}")
+}
+
 fn row(o: &mut String, notch: Notch, p: &Period) {
     let _ = write!(
         o,
@@ -305,24 +347,43 @@ fn row(o: &mut String, notch: Notch, p: &Period) {
         notch,
         p.period,
         p.date,
-        if p.revolving { "revolving" } else { "amortizing" },
-        p.performing_start,
-        p.defaults,
-        p.recoveries,
-        p.interest_due,
-        p.interest_cash,
-        p.interest_capitalized,
-        p.maturities,
-        p.new_loans,
-        p.available,
-        p.fees_paid
+        if p.revolving {
+            "revolving"
+        } else {
+            "amortizing"
+        },
+        m(p.performing_start),
+        m(p.defaults),
+        m(p.recoveries),
+        m(p.interest_due),
+        m(p.interest_cash),
+        m(p.interest_capitalized),
+        m(p.maturities),
+        m(p.new_loans),
+        m(p.available),
+        m(p.fees_paid)
     );
     for k in 0..p.interest_paid.len() {
-        let _ = write!(o, ",{},{},{},{}", p.interest_paid[k], p.interest_shortfall[k], p.principal_paid[k], p.note_balance_end[k]);
+        let _ = write!(
+            o,
+            ",{},{},{},{}",
+            m(p.interest_paid[k]),
+            m(p.interest_shortfall[k]),
+            m(p.principal_paid[k]),
+            m(p.note_balance_end[k])
+        );
     }
     let _ = writeln!(
         o,
         ",{},{},{},{},{},{},{},{},{}",
-        p.reserve_draw, p.reserve_top_up, p.reserve_release, p.reserve_end, p.reinvested, p.awaiting_reinvestment, p.residual, p.performing_end, p.cumulative_defaults
+        m(p.reserve_draw),
+        m(p.reserve_top_up),
+        m(p.reserve_release),
+        m(p.reserve_end),
+        m(p.reinvested),
+        m(p.awaiting_reinvestment),
+        m(p.residual),
+        m(p.performing_end),
+        m(p.cumulative_defaults)
     );
 }

@@ -212,13 +212,25 @@ impl Deal {
         let pool = PoolFile::load(&dir.join(&w.pool))?;
         let p = path;
         if w.dates.closing < pool.cutoff.date {
-            return Err(invalid(p, "dates.closing", "must not be before the pool's cut-off date"));
+            return Err(invalid(
+                p,
+                "dates.closing",
+                "must not be before the pool's cut-off date",
+            ));
         }
         if w.dates.first_payment <= w.dates.closing {
-            return Err(invalid(p, "dates.first_payment", "must be after the closing date"));
+            return Err(invalid(
+                p,
+                "dates.first_payment",
+                "must be after the closing date",
+            ));
         }
         if w.dates.legal_final.value <= w.dates.first_payment {
-            return Err(invalid(p, "dates.legal_final", "must be after the first payment date"));
+            return Err(invalid(
+                p,
+                "dates.legal_final",
+                "must be after the first payment date",
+            ));
         }
         let unit = |v: Decimal| v >= Decimal::ZERO && v <= Decimal::ONE;
         if w.notes.is_empty() {
@@ -236,10 +248,20 @@ impl Deal {
             let coupon = match (&n.fixed_coupon, &n.spread) {
                 (Some(c), None) => c.value,
                 (None, Some(s)) => w.coupon.benchmark.value + s.value,
-                _ => return Err(invalid(p, &field, "give exactly one of `fixed_coupon` and `spread`")),
+                _ => {
+                    return Err(invalid(
+                        p,
+                        &field,
+                        "give exactly one of `fixed_coupon` and `spread`",
+                    ));
+                }
             };
             if !unit(coupon) {
-                return Err(invalid(p, &field, format!("coupon {coupon} must be within [0, 1]")));
+                return Err(invalid(
+                    p,
+                    &field,
+                    format!("coupon {coupon} must be within [0, 1]"),
+                ));
             }
             notes.push(Note {
                 class: n.class.clone(),
@@ -249,42 +271,77 @@ impl Deal {
                 rating_published: n.rating_published.clone(),
             });
         }
-        if let Some(pos) = notes.iter().position(|n| n.seniority == Seniority::Subordinate)
-            && notes[pos..].iter().any(|n| n.seniority == Seniority::Senior)
+        if let Some(pos) = notes
+            .iter()
+            .position(|n| n.seniority == Seniority::Subordinate)
+            && notes[pos..]
+                .iter()
+                .any(|n| n.seniority == Seniority::Senior)
         {
-            return Err(invalid(p, "notes", "list senior classes before subordinate ones"));
+            return Err(invalid(
+                p,
+                "notes",
+                "list senior classes before subordinate ones",
+            ));
         }
         if !unit(w.reserve.target_share.value) {
             return Err(invalid(p, "reserve.target_share", "must be within [0, 1]"));
         }
         let known = |c: &str| notes.iter().any(|n| n.class == c);
-        let class_list = notes.iter().map(|n| n.class.as_str()).collect::<Vec<_>>().join(", ");
+        let class_list = notes
+            .iter()
+            .map(|n| n.class.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         for c in &w.reserve.covers {
             if !known(c) {
-                return Err(invalid(p, "reserve.covers", format!("unknown class `{c}` (classes: {class_list})")));
+                return Err(invalid(
+                    p,
+                    "reserve.covers",
+                    format!("unknown class `{c}` (classes: {class_list})"),
+                ));
             }
         }
         if w.trustee_fee.value < Decimal::ZERO || w.cash_at_closing.value < Decimal::ZERO {
             return Err(invalid(p, "trustee_fee", "fees and cash must be >= 0"));
         }
         if !unit(w.triggers.cumulative_default_ratio.value) {
-            return Err(invalid(p, "triggers.cumulative_default_ratio", "must be within [0, 1]"));
+            return Err(invalid(
+                p,
+                "triggers.cumulative_default_ratio",
+                "must be within [0, 1]",
+            ));
         }
         if w.revolving.new_loan_term_months.value == 0 {
             return Err(invalid(p, "revolving.new_loan_term_months", "must be > 0"));
         }
-        for (phase, steps) in [("revolving", &w.waterfall.revolving), ("amortizing", &w.waterfall.amortizing)] {
+        for (phase, steps) in [
+            ("revolving", &w.waterfall.revolving),
+            ("amortizing", &w.waterfall.amortizing),
+        ] {
             let field = format!("waterfall.{phase}");
             for (i, s) in steps.iter().enumerate() {
                 match s {
                     Step::Interest { class } | Step::Principal { class } if !known(class) => {
-                        return Err(invalid(p, &format!("{field}[{}]", i + 1), format!("unknown class `{class}` (classes: {class_list})")));
+                        return Err(invalid(
+                            p,
+                            &format!("{field}[{}]", i + 1),
+                            format!("unknown class `{class}` (classes: {class_list})"),
+                        ));
                     }
                     Step::Reinvest if phase == "amortizing" => {
-                        return Err(invalid(p, &format!("{field}[{}]", i + 1), "`reinvest` belongs to the revolving phase only"));
+                        return Err(invalid(
+                            p,
+                            &format!("{field}[{}]", i + 1),
+                            "`reinvest` belongs to the revolving phase only",
+                        ));
                     }
                     Step::Residual if i + 1 != steps.len() => {
-                        return Err(invalid(p, &format!("{field}[{}]", i + 1), "`residual` must be the last step"));
+                        return Err(invalid(
+                            p,
+                            &format!("{field}[{}]", i + 1),
+                            "`residual` must be the last step",
+                        ));
                     }
                     _ => {}
                 }
@@ -293,17 +350,32 @@ impl Deal {
                 return Err(invalid(p, &field, "must end with the `residual` step"));
             }
             for n in &notes {
-                if !steps.iter().any(|s| matches!(s, Step::Interest { class } if *class == n.class)) {
-                    return Err(invalid(p, &field, format!("class {} is never paid interest", n.class)));
+                if !steps
+                    .iter()
+                    .any(|s| matches!(s, Step::Interest { class } if *class == n.class))
+                {
+                    return Err(invalid(
+                        p,
+                        &field,
+                        format!("class {} is never paid interest", n.class),
+                    ));
                 }
             }
         }
         for n in &notes {
-            if !w.waterfall.amortizing.iter().any(|s| matches!(s, Step::Principal { class } if *class == n.class)) {
+            if !w
+                .waterfall
+                .amortizing
+                .iter()
+                .any(|s| matches!(s, Step::Principal { class } if *class == n.class))
+            {
                 return Err(invalid(
                     p,
                     "waterfall.amortizing",
-                    format!("class {} is never paid principal: the waterfall cannot address its {}", n.class, n.balance),
+                    format!(
+                        "class {} is never paid principal: the waterfall cannot address its {}",
+                        n.class, n.balance
+                    ),
                 ));
             }
         }

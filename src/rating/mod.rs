@@ -74,12 +74,20 @@ fn rule(s: &Stress) -> AdjustmentRule {
 /// Cumulative defaults of a level: `rate x (credited balance + (multiplier - 1) x balance of loans
 /// carrying capitalized interest)`, capped at the credited balance, rounded to the money rule.
 pub fn default_amount(m: &Methodology, s: &Stress, rate: Decimal, a: &AdjustmentReport) -> Decimal {
-    let extra = (s.capitalized_interest_default_multiplier - Decimal::ONE) * a.capitalized_loans_balance;
+    let extra =
+        (s.capitalized_interest_default_multiplier - Decimal::ONE) * a.capitalized_loans_balance;
     let d = cashflow::round(rate * (a.credited_balance + extra), m.rounding);
     d.min(a.credited_balance)
 }
 
-fn run_level(deal: &Deal, m: &Methodology, s: &Stress, pool: &AdjustedPool, rate: Decimal, notch: Notch) -> Result<Run, RatingError> {
+fn run_level(
+    deal: &Deal,
+    m: &Methodology,
+    s: &Stress,
+    pool: &AdjustedPool,
+    rate: Decimal,
+    notch: Notch,
+) -> Result<Run, RatingError> {
     let scenario = Scenario {
         deal,
         stress: s,
@@ -99,7 +107,10 @@ pub fn rate(tape: &Tape, deal: &Deal, m: &Methodology) -> Result<RatingResult, R
         let s = &level.stress;
         let r = rule(s);
         // Levels with the same adjustment rule share one adjusted pool.
-        let pool = match m.levels[..level.notch.index()].iter().position(|l| rule(&l.stress) == r) {
+        let pool = match m.levels[..level.notch.index()]
+            .iter()
+            .position(|l| rule(&l.stress) == r)
+        {
             Some(j) => pools[j].clone(),
             None => tape.adjust(&at, &r)?,
         };
@@ -157,8 +168,16 @@ pub fn rate(tape: &Tape, deal: &Deal, m: &Methodology) -> Result<RatingResult, R
             non_monotone,
             break_even_default_rate: break_even,
             break_even_level: level,
-            coverage: if base > Decimal::ZERO { (break_even / base).round_dp(2) } else { Decimal::ZERO },
+            coverage: if base > Decimal::ZERO {
+                (break_even / base).round_dp(2)
+            } else {
+                Decimal::ZERO
+            },
         });
     }
-    Ok(RatingResult { levels, notes, warnings })
+    Ok(RatingResult {
+        levels,
+        notes,
+        warnings,
+    })
 }

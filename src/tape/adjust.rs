@@ -73,7 +73,11 @@ fn cents(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
 }
 
-pub(crate) fn adjust(df: &DataFrame, at: &Valuation, rule: &AdjustmentRule) -> Result<AdjustedPool, TapeError> {
+pub(crate) fn adjust(
+    df: &DataFrame,
+    at: &Valuation,
+    rule: &AdjustmentRule,
+) -> Result<AdjustedPool, TapeError> {
     let err = TapeError::internal("adjusting the pool");
     // Borrowers by exposure, largest first (ties by id); the first N are forced to default.
     let borrowers = df
@@ -89,7 +93,9 @@ pub(crate) fn adjust(df: &DataFrame, at: &Valuation, rule: &AdjustmentRule) -> R
         .select([
             col(BORROWER_ID),
             col("exposure"),
-            col("rank").lt(lit(rule.top_obligor_defaults)).alias("forced"),
+            col("rank")
+                .lt(lit(rule.top_obligor_defaults))
+                .alias("forced"),
         ]);
     let order = if rule.highest_ltv_first {
         vec![col("forced"), col(derive::LTV), col(LOAN_ID)]
@@ -123,8 +129,12 @@ pub(crate) fn adjust(df: &DataFrame, at: &Valuation, rule: &AdjustmentRule) -> R
             col(PRINCIPAL),
             col(CAPITALIZED_INTEREST),
             col(INTEREST_RATE),
-            col(MATURITY_DATE).cast(DataType::Int32).alias("maturity_days"),
-            (f(derive::LTV) * lit(1_000_000.0)).round(0, RoundMode::HalfToEven).alias("ltv_ppm"),
+            col(MATURITY_DATE)
+                .cast(DataType::Int32)
+                .alias("maturity_days"),
+            (f(derive::LTV) * lit(1_000_000.0))
+                .round(0, RoundMode::HalfToEven)
+                .alias("ltv_ppm"),
             col("exposure"),
             col("forced"),
         ])

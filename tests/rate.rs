@@ -1,0 +1,175 @@
+//! `absrate rate`: the bundled deal against the published ratings, a waterfall worked by hand,
+//! targets and exit codes, reproducibility, deal errors.
+
+use serde_json::Value;
+
+use crate::util::{absrate, ok};
+
+const HAND: [&str; 4] = [
+    "--deal",
+    "tests/fixtures/rate/deal.yaml",
+    "--methodology",
+    "tests/fixtures/rate/methodology.yaml",
+];
+
+fn bundled() -> Value {
+    serde_json::from_str(&ok(&["rate", "--format", "json"])).unwrap()
+}
+
+fn passed(v: &Value, notch: &str, class: usize) -> bool {
+    let level = v["levels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["notch"] == notch)
+        .unwrap();
+    level["notes"][class]["passed"].as_bool().unwrap()
+}
+
+#[test]
+fn the_bundled_deal_gets_the_published_ratings_from_its_own_run() {
+    let v = bundled();
+    // Class A: passes at 'BBB-' (S&P's rating), fails at 'A' (S&P's 100% default stress).
+    assert!(passed(&v, "BBB-", 0));
+    assert!(!passed(&v, "BBB", 0));
+    assert!(!passed(&v, "A", 0));
+    assert_eq!(v["notes"][0]["indicated"], "BBB-");
+    // Class B: passes at 'B-'.
+    assert!(passed(&v, "B-", 1));
+    // Break-even and coverage are reported and consistent with the grid: Class A survives the
+    // published 79% at 'BBB-' but not much more.
+    let be: f64 = v["notes"][0]["break_even_default_rate"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((0.79..0.88).contains(&be), "{be}");
+    let coverage: f64 = v["notes"][0]["coverage"].as_str().unwrap().parse().unwrap();
+    approx::assert_abs_diff_eq!(coverage, be / 0.10, epsilon = 0.01);
+    // Inputs are identified.
+    assert_eq!(
+        v["inputs"]["methodology"],
+        "btc-backed-consumer-loans@1.0.0"
+    );
+    assert_eq!(v["inputs"]["tape_sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn the_text_grid_explains_the_ratings() {
+    let out = ok(&["rate"]);
+    assert!(
+        out.contains(
+            "Class A $160,000,000.00 at 7.35%: BBB- (published BBB-); break-even default "
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("Class A first fails at 'BBB': period "),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_waterfall_worked_by_hand_matches_to_the_cent() {
+    // Two loans: L1 $1,000 at 12% (LTV 50%), L2 $2,000 at 6% (LTV 20%); note A $2,000 at 3%.
+    // Half the pool ($1,500) defaults in month 1, highest LTV first: all of L1, $500 of L2.
+    // Period 1: L2 pays 1,500 x 6% / 12 = 7.50; A interest 2,000 x 3% / 12 = 5.00; principal 2.50.
+    // Period 2: recovery 60% x 1,500 = 900.00 plus 7.50 interest; A interest 1,997.50 x 0.25%
+    //           = 4.99375 -> 4.99 (half-even); principal 902.51, leaving 1,094.99.
+    // Period 3: L2 matures (1,500.00) plus 7.50; A interest 1,094.99 x 0.25% = 2.7374... -> 2.74;
+    //           principal 1,094.99; residual 1,507.50 - 2.74 - 1,094.99 = 409.77.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("flows.csv");
+    let mut args = vec!["rate"];
+    args.extend(HAND);
+    let c = csv.to_str().unwrap();
+    args.extend(["--cashflows", c]);
+    ok(&args);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let aaa: Vec<&str> = text.lines().filter(|l| l.starts_with("AAA,")).collect();
+    assert_eq!(
+        aaa,
+        [
+            "AAA,1,2026-03-20,amortizing,3000.00,1500.00,0.00,7.50,7.50,0.00,0.00,0.00,7.50,0.00,5.00,0.00,2.50,1997.50,0.00,0.00,0.00,0.00,0.00,0.00,0.00,1500.00,1500.00",
+            "AAA,2,2026-04-20,amortizing,1500.00,0.00,900.00,7.50,7.50,0.00,0.00,0.00,907.50,0.00,4.99,0.00,902.51,1094.99,0.00,0.00,0.00,0.00,0.00,0.00,0.00,1500.00,1500.00",
+            "AAA,3,2026-05-20,amortizing,1500.00,0.00,0.00,7.50,7.50,0.00,1500.00,0.00,1507.50,0.00,2.74,0.00,1094.99,0.00,0.00,0.00,0.00,0.00,0.00,0.00,409.77,0.00,1500.00",
+        ]
+    );
+}
+
+#[test]
+fn expect_sets_the_exit_code_and_still_prints_the_grid() {
+    let r = absrate(&["rate", "--expect", "A=BBB-", "--expect", "B=B-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = absrate(&["rate", "--expect", "A=A"]);
+    assert_eq!(r.code, 4);
+    assert!(r.stdout.contains("Indicated ratings"));
+    assert_eq!(
+        r.stderr,
+        "error: target rating missed:\n  Class A: expected A or better, indicated BBB-\n"
+    );
+    let r = absrate(&["rate", "--expect", "C=A"]);
+    assert_eq!(r.code, 3);
+    assert_eq!(r.stderr, "error: --expect C=...: the deal has no class C\n");
+}
+
+#[test]
+fn the_same_inputs_give_identical_json() {
+    let a = ok(&["rate", "--format", "json"]);
+    let b = ok(&["rate", "--format", "json"]);
+    assert!(a == b);
+}
+
+#[test]
+fn a_deal_whose_waterfall_cannot_pay_a_class_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string("tests/fixtures/rate/deal.yaml").unwrap();
+    std::fs::copy(
+        "tests/fixtures/rate/pool.yaml",
+        dir.path().join("pool.yaml"),
+    )
+    .unwrap();
+    std::fs::copy("tests/fixtures/rate/tape.csv", dir.path().join("tape.csv")).unwrap();
+    let cases = [
+        (
+            base.replace("{ pay: principal, class: A }, ", ""),
+            "waterfall.amortizing: class A is never paid principal: the waterfall cannot address its 2000.00",
+        ),
+        (
+            base.replace(
+                "{ pay: interest, class: A }, { pay: reinvest }",
+                "{ pay: interest, class: Z }, { pay: reinvest }",
+            ),
+            "waterfall.revolving[2]: unknown class `Z` (classes: A)",
+        ),
+        (
+            base.replace("covers: [A]", "covers: [C]"),
+            "reserve.covers: unknown class `C` (classes: A)",
+        ),
+    ];
+    for (i, (text, message)) in cases.iter().enumerate() {
+        assert_ne!(*text, base, "case {i} changed nothing");
+        let path = dir.path().join(format!("deal{i}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        let p = path.to_str().unwrap();
+        let r = absrate(&[
+            "rate",
+            "--deal",
+            p,
+            "--methodology",
+            "tests/fixtures/rate/methodology.yaml",
+        ]);
+        assert_eq!(r.code, 3, "{}", r.stderr);
+        assert_eq!(r.stderr, format!("error: {p}: {message}\n"));
+    }
+    // An unknown key is located.
+    let path = dir.path().join("typo.yaml");
+    std::fs::write(&path, base.replace("trustee_fee:", "trustee_fees:")).unwrap();
+    let r = absrate(&["rate", "--deal", path.to_str().unwrap()]);
+    assert_eq!(r.code, 3);
+    assert!(
+        r.stderr.contains("unknown field `trustee_fees`"),
+        "{}",
+        r.stderr
+    );
+}
