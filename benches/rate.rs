@@ -1,0 +1,29 @@
+//! The full rating grid (16 notches) plus the break-evens of both notes on the bundled Ledn deal.
+//!
+//! Run: `cargo bench --bench rate`. Figures are recorded in BENCHMARKS.md.
+
+use std::path::Path;
+
+use absrate::deal::Deal;
+use absrate::methodology::Registry;
+use absrate::rating;
+use absrate::tape::Tape;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn bench(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let deal = Deal::load(&root.join("pools/ledn-2026-1/deal.yaml")).expect("deal");
+    let m = Registry::new(root.join("methodology"))
+        .resolve(&deal.methodology)
+        .expect("methodology");
+    let tape = Tape::read(&deal.pool.tape).expect("tape");
+    let mut group = c.benchmark_group("rate");
+    group.sample_size(20);
+    group.bench_function("grid_and_break_evens/ledn-2026-1", |b| {
+        b.iter(|| rating::rate(&tape, &deal, &m).expect("rating"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
