@@ -6,6 +6,7 @@ use crate::deal::DealError;
 use crate::methodology::MethodologyError;
 use crate::pool::PoolError;
 use crate::rating::RatingError;
+use crate::report::ReportError;
 use crate::tape::TapeError;
 use crate::yaml::YamlError;
 
@@ -46,6 +47,9 @@ pub enum Error {
     #[error(transparent)]
     Rating(#[from] RatingError),
 
+    #[error(transparent)]
+    Report(#[from] ReportError),
+
     /// The run completed and printed `output`; a note missed its `--expect` target.
     #[error("{message}")]
     TargetMissed { output: String, message: String },
@@ -78,6 +82,9 @@ impl Error {
             Error::Tape(e) if !e.is_invalid_input() => Exit::Internal,
             Error::Rating(RatingError::Tape(e)) if e.is_invalid_input() => Exit::InvalidInput,
             Error::Rating(_) => Exit::Internal,
+            Error::Report(e) if e.is_invalid_input() => Exit::InvalidInput,
+            Error::Report(ReportError::Workbook(_)) => Exit::Internal,
+            Error::Report(_) => Exit::Output,
             Error::TargetMissed { .. } => Exit::TargetMissed,
             Error::Methodology(e) if !e.is_invalid_input() => Exit::Output,
             Error::Tape(_)

@@ -18,6 +18,7 @@ pub mod methodology;
 pub mod money;
 pub mod pool;
 pub mod rating;
+pub mod report;
 pub mod tape;
 pub mod yaml;
 

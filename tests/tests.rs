@@ -8,5 +8,6 @@ mod ledn_pool;
 mod methodology;
 mod rate;
 mod rate_properties;
+mod report;
 mod tape_errors;
 mod tape_formats;

@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::methodology::{Methodology, Notch, Registry, sha256_of};
 use crate::money::{count, pct_dec, usd};
 use crate::rating::{self, RatingResult};
+use crate::report;
 use crate::tape::Tape;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -25,7 +26,7 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  absrate rate\n  absrate rate --methodology btc-backed-consumer-loans@1.0.0 --format json\n  absrate rate --expect A=BBB- --expect B=B-\n  absrate rate --cashflows /tmp/flows.csv\n\nWith no arguments: the bundled Ledn pool under the newest version of its methodology.\nExit code 4 when a note misses its --expect target (the grid is still printed)."
+    after_help = "Examples:\n  absrate rate\n  absrate rate --methodology btc-backed-consumer-loans@1.0.0 --format json\n  absrate rate --expect A=BBB- --expect B=B-\n  absrate rate --cashflows /tmp/flows.csv\n  absrate rate --report out/\n\nWith no arguments: the bundled Ledn pool under the newest version of its methodology.\nExit code 4 when a note misses its --expect target (the grid is still printed)."
 )]
 pub struct RateArgs {
     /// Deal file
@@ -48,6 +49,13 @@ pub struct RateArgs {
     /// Write result.json and cashflows.csv into this directory
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Write the rating rationale (rationale.md, rationale.html, result.json, cashflows.csv,
+    /// cashflows.xlsx) into this directory, all or nothing
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Directory with your own rationale.md and rationale.html Tera templates [default: the bundled ones]
+    #[arg(long, requires = "report")]
+    templates: Option<PathBuf>,
 }
 
 fn parse_expect(s: &str) -> Result<(String, Notch), String> {
@@ -149,6 +157,38 @@ pub fn run(a: RateArgs) -> Result<String, Error> {
         write_atomically(&dir.join("result.json"), &result_json()?)?;
         write_atomically(&dir.join("cashflows.csv"), &cashflows_csv(&deal, &result))?;
     }
+    if let Some(dir) = &a.report {
+        let at = rating::valuation(&deal);
+        let summary = tape.summary(&at)?;
+        let strats = tape.strats(&at)?;
+        let provenance = report::Provenance {
+            engine: inputs.engine.clone(),
+            methodology: m.name(),
+            methodology_sha256: m.sha256.clone(),
+            deal_sha256: inputs.deal_sha256.clone(),
+            tape_sha256: inputs.tape_sha256.clone(),
+            seed: deal
+                .pool
+                .generated_with_seed
+                .map(|s| format!("{s} (synthetic tape; the rating itself draws no random numbers)"))
+                .unwrap_or_else(|| "none (the rating draws no random numbers)".into()),
+            run_date: run_date(),
+        };
+        let view = report::rationale(&deal, &m, &summary, &strats, &result, provenance);
+        let (md, html) = report::render(&view, a.templates.as_deref())?;
+        let xlsx = report::workbook(&deal, &result)
+            .map_err(|e| report::ReportError::Workbook(e.to_string()))?;
+        report::write_all(
+            dir,
+            &[
+                (report::MARKDOWN, md.into_bytes()),
+                (report::HTML, html.into_bytes()),
+                ("result.json", result_json()?.into_bytes()),
+                ("cashflows.csv", cashflows_csv(&deal, &result).into_bytes()),
+                ("cashflows.xlsx", xlsx),
+            ],
+        )?;
+    }
     let output = match a.format {
         Format::Text => text(&deal, &m, &tape, &result),
         Format::Json => result_json()?,
@@ -177,6 +217,16 @@ pub fn run(a: RateArgs) -> Result<String, Error> {
             message: format!("error: target rating missed:\n  {}", missed.join("\n  ")),
         })
     }
+}
+
+/// The run date of a report: `SOURCE_DATE_EPOCH` when set (reproducible builds), else now (UTC).
+fn run_date() -> String {
+    let at = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .unwrap_or_else(chrono::Utc::now);
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 fn inputs_clone(i: &Inputs) -> Inputs {

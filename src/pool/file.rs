@@ -150,6 +150,9 @@ struct Wire {
     collateral_terms: CollateralTerms,
     #[serde(default)]
     generator: Option<GeneratorProfile>,
+    /// The seed the tape was generated with, when it is synthetic (shown in report provenance).
+    #[serde(default)]
+    generated_with_seed: Option<u64>,
 }
 
 /// A validated pool file.
@@ -163,6 +166,7 @@ pub struct PoolFile {
     pub cutoff: Cutoff,
     pub collateral_terms: CollateralTerms,
     pub generator: Option<GeneratorProfile>,
+    pub generated_with_seed: Option<u64>,
 }
 
 impl PoolFile {
@@ -202,6 +206,7 @@ impl PoolFile {
             cutoff: wire.cutoff,
             collateral_terms: wire.collateral_terms,
             generator: wire.generator,
+            generated_with_seed: wire.generated_with_seed,
         })
     }
 

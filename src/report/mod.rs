@@ -1,0 +1,103 @@
+//! The rating rationale: a view model of preformatted strings rendered by Tera templates into
+//! Markdown and a self-contained HTML file, written with the run's JSON, CSV and Excel outputs.
+//!
+//! The default templates (`reports/templates/`) are compiled in; `--templates DIR` replaces them
+//! with an analyst's copies. HTML is auto-escaped: text from a tape or deal stays text.
+
+mod charts;
+mod view;
+mod xlsx;
+
+use std::path::{Path, PathBuf};
+
+pub use view::{Provenance, Rationale, rationale};
+pub use xlsx::workbook;
+
+pub const MARKDOWN: &str = "rationale.md";
+pub const HTML: &str = "rationale.html";
+
+const DEFAULT_MARKDOWN: &str = include_str!("../../reports/templates/rationale.md");
+const DEFAULT_HTML: &str = include_str!("../../reports/templates/rationale.html");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{}: cannot read template: {message}", path.display())]
+    Template { path: PathBuf, message: String },
+    #[error("cannot render {template}: {message}")]
+    Render { template: String, message: String },
+    #[error("{}: cannot write: {message}", path.display())]
+    Write { path: PathBuf, message: String },
+    #[error("cannot build the workbook: {0}")]
+    Workbook(String),
+}
+
+impl ReportError {
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            ReportError::Template { .. } | ReportError::Render { .. }
+        )
+    }
+}
+
+fn tera(templates: Option<&Path>) -> Result<tera::Tera, ReportError> {
+    let mut t = tera::Tera::new();
+    for (name, default) in [(MARKDOWN, DEFAULT_MARKDOWN), (HTML, DEFAULT_HTML)] {
+        let text = match templates {
+            Some(dir) => {
+                let path = dir.join(name);
+                std::fs::read_to_string(&path).map_err(|e| ReportError::Template {
+                    path,
+                    message: e.to_string(),
+                })?
+            }
+            None => default.to_string(),
+        };
+        t.add_raw_template(name, &text)
+            .map_err(|e| ReportError::Render {
+                template: name.into(),
+                message: e.to_string(),
+            })?;
+    }
+    Ok(t)
+}
+
+/// Renders the Markdown and HTML rationales.
+pub fn render(view: &Rationale, templates: Option<&Path>) -> Result<(String, String), ReportError> {
+    let t = tera(templates)?;
+    let ctx = tera::Context::from_serialize(view).map_err(|e| ReportError::Render {
+        template: "context".into(),
+        message: e.to_string(),
+    })?;
+    let render = |name: &str| {
+        t.render(name, &ctx).map_err(|e| ReportError::Render {
+            template: name.into(),
+            message: format!("{e:?}"),
+        })
+    };
+    Ok((render(MARKDOWN)?, render(HTML)?))
+}
+
+/// Writes every file into `dir` all or nothing: first into a temporary directory beside them,
+/// then renamed into place one by one.
+pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), ReportError> {
+    let err = |path: &Path, e: std::io::Error| ReportError::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
+    let tmp = dir.join(format!(".absrate-tmp-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).map_err(|e| err(&tmp, e))?;
+    let result = (|| {
+        for (name, bytes) in files {
+            let p = tmp.join(name);
+            std::fs::write(&p, bytes).map_err(|e| err(&p, e))?;
+        }
+        for (name, _) in files {
+            std::fs::rename(tmp.join(name), dir.join(name)).map_err(|e| err(&dir.join(name), e))?;
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
+}

@@ -1,0 +1,216 @@
+//! `absrate rate --report DIR`: the five files, reproducibility, escaping, the Markdown as an
+//! analyst reads it, and the HTML in a real browser when one is installed.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::util::{absrate, ok};
+
+const FILES: [&str; 5] = [
+    "rationale.md",
+    "rationale.html",
+    "result.json",
+    "cashflows.csv",
+    "cashflows.xlsx",
+];
+
+fn report(dir: &Path) {
+    ok(&["rate", "--report", dir.to_str().unwrap()]);
+}
+
+fn without_run_date(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.contains("Run date: "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn two_runs_write_the_same_five_files_but_for_the_run_date() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    report(a.path());
+    report(b.path());
+    for f in FILES {
+        let (x, y) = (
+            std::fs::read(a.path().join(f)).unwrap(),
+            std::fs::read(b.path().join(f)).unwrap(),
+        );
+        assert!(!x.is_empty(), "{f} is empty");
+        if f.starts_with("rationale") {
+            let (x, y) = (String::from_utf8(x).unwrap(), String::from_utf8(y).unwrap());
+            assert_eq!(
+                x.lines().filter(|l| l.contains("Run date: ")).count(),
+                1,
+                "{f}"
+            );
+            assert_eq!(without_run_date(&x), without_run_date(&y), "{f}");
+        } else {
+            assert!(x == y, "{f} differs between runs");
+        }
+    }
+    // Nothing else is left in the directory (no temporary files).
+    assert_eq!(std::fs::read_dir(a.path()).unwrap().count(), FILES.len());
+}
+
+#[test]
+fn the_markdown_rationale_is_what_a_committee_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    report(dir.path());
+    let md = std::fs::read_to_string(dir.path().join("rationale.md")).unwrap();
+    let md: Vec<String> = md
+        .lines()
+        .map(|l| {
+            if l.contains("Run date: ") {
+                "- Run date: [RUN DATE]".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    insta::assert_snapshot!(md.join("\n"));
+}
+
+#[test]
+fn text_from_the_deal_is_escaped_in_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let deal = std::fs::read_to_string("pools/ledn-2026-1/deal.yaml").unwrap();
+    let deal = deal
+        .replace(
+            "name: Ledn Issuer Trust 2026-1",
+            "name: \"<script>alert(1)</script> Trust\"",
+        )
+        .replace(
+            "pool: pool.yaml",
+            &format!(
+                "pool: {}",
+                std::fs::canonicalize("pools/ledn-2026-1/pool.yaml")
+                    .unwrap()
+                    .display()
+            ),
+        );
+    let path = dir.path().join("deal.yaml");
+    std::fs::write(&path, deal).unwrap();
+    let out = dir.path().join("out");
+    ok(&[
+        "rate",
+        "--deal",
+        path.to_str().unwrap(),
+        "--report",
+        out.to_str().unwrap(),
+    ]);
+    let html = std::fs::read_to_string(out.join("rationale.html")).unwrap();
+    assert!(!html.contains("<script>"), "raw script tag in the HTML");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt; Trust")
+            || html.contains("&lt;script&gt;alert(1)&lt;/script&gt; Trust"),
+        "escaped name missing"
+    );
+}
+
+#[test]
+fn a_template_directory_replaces_the_bundled_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rationale.md"),
+        "# {{ deal }} ({{ ratings[0].indicated }})\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("rationale.html"), "<h1>{{ deal }}</h1>\n").unwrap();
+    let out = dir.path().join("out");
+    ok(&[
+        "rate",
+        "--report",
+        out.to_str().unwrap(),
+        "--templates",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("rationale.md")).unwrap(),
+        "# Ledn Issuer Trust 2026-1 (BBB-)\n"
+    );
+    // A template naming an unknown variable is refused and nothing is written.
+    std::fs::write(dir.path().join("rationale.md"), "{{ no_such_thing }}\n").unwrap();
+    let out2 = dir.path().join("out2");
+    let r = absrate(&[
+        "rate",
+        "--report",
+        out2.to_str().unwrap(),
+        "--templates",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("error: cannot render rationale.md: "),
+        "{}",
+        r.stderr
+    );
+    assert!(!out2.join("rationale.html").exists());
+}
+
+/// Opens the HTML in headless Chromium when it is installed: the page parses, shows the grid and
+/// the four charts, and renders to a screenshot. Says it skipped otherwise.
+#[test]
+fn the_html_opens_in_headless_chromium() {
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        eprintln!(
+            "skipped: no chromium on this machine (apt-get install chromium to run this check)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    report(dir.path());
+    let html = dir.path().join("rationale.html");
+    let url = format!("file://{}", html.display());
+    let profile = dir.path().join("profile");
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ];
+    let run = |extra: &[String]| {
+        Command::new(chromium)
+            .args(flags)
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(extra)
+            .arg(&url)
+            .output()
+            .expect("chromium runs")
+    };
+    let dom = run(&["--dump-dom".to_string()]);
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("<table id=\"grid\">"),
+        "no grid in the rendered page"
+    );
+    assert_eq!(dom.matches("<svg").count(), 4, "expected four charts");
+    let png = dir.path().join("shot.png");
+    let shot = run(&[
+        format!("--screenshot={}", png.display()),
+        "--window-size=1280,4000".to_string(),
+    ]);
+    assert!(shot.status.success());
+    assert!(
+        std::fs::metadata(&png)
+            .map(|m| m.len() > 10_000)
+            .unwrap_or(false),
+        "no screenshot"
+    );
+}
