@@ -1,4 +1,5 @@
-//! The full rating grid (16 notches) plus the break-evens of both notes on the bundled Ledn deal.
+//! The full rating grid (16 notches) plus the break-evens of both notes on the bundled Ledn deal,
+//! and a comparison of two methodology versions.
 //!
 //! Run: `cargo bench --bench rate`. Figures are recorded in BENCHMARKS.md.
 
@@ -21,6 +22,23 @@ fn bench(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("grid_and_break_evens/ledn-2026-1", |b| {
         b.iter(|| rating::rate(&tape, &deal, &m).expect("rating"))
+    });
+    // Two versions compared: the tape is read once and adjusted once per distinct rule; the target
+    // is less than twice a single rating (which includes reading the tape).
+    let v11 = Registry::new(root.join("methodology"))
+        .resolve("btc-backed-consumer-loans@1.1.0")
+        .expect("1.1.0");
+    group.bench_function("read_and_rate/ledn-2026-1", |b| {
+        b.iter(|| {
+            let tape = Tape::read(&deal.pool.tape).expect("tape");
+            rating::rate(&tape, &deal, &m).expect("rating")
+        })
+    });
+    group.bench_function("read_and_compare_two_versions/ledn-2026-1", |b| {
+        b.iter(|| {
+            let tape = Tape::read(&deal.pool.tape).expect("tape");
+            absrate::compare::compare(&tape, &deal, &[m.clone(), v11.clone()]).expect("comparison")
+        })
     });
     group.finish();
 }

@@ -12,6 +12,7 @@
 
 pub mod cashflow;
 pub mod cli;
+pub mod compare;
 pub mod deal;
 pub mod error;
 pub mod methodology;

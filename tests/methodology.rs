@@ -164,7 +164,11 @@ fn registry_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let id = "btc-backed-consumer-loans";
     std::fs::create_dir_all(dir.path().join(id)).unwrap();
-    for f in [format!("{id}/1.0.0.yaml"), "published.lock".to_string()] {
+    for f in [
+        format!("{id}/1.0.0.yaml"),
+        format!("{id}/1.1.0.yaml"),
+        "published.lock".to_string(),
+    ] {
         std::fs::copy(root().join("methodology").join(&f), dir.path().join(&f)).unwrap();
     }
     dir
@@ -198,15 +202,33 @@ fn changing_a_published_number_fails_the_check_and_names_the_file() {
     let d = dir.path().to_str().unwrap();
     let r = absrate(&["methodology", "check", "--dir", d]);
     assert_eq!(r.code, INVALID_INPUT);
-    let expected_start = format!(
-        "error: {}: changed after publication: the lock file {} records sha256 ",
+    // Every file of the registry is checked; the changed one is named with its hashes.
+    let expected = format!(
+        "  {}: changed after publication: the lock file {} records sha256 ",
         file.display(),
         Path::new(d).join("published.lock").display()
     );
-    assert!(r.stderr.starts_with(&expected_start), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("error: 1 of 2 files failed the check:\n"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains(&expected), "{}", r.stderr);
     assert!(
         r.stderr
             .ends_with("a published version never changes: copy it to a new version instead\n"),
+        "{}",
+        r.stderr
+    );
+    // Checking that file alone gives its message on its own.
+    let r = absrate(&["methodology", "check", "--dir", d, file.to_str().unwrap()]);
+    assert_eq!(r.code, INVALID_INPUT);
+    assert!(
+        r.stderr.starts_with(&format!(
+            "error: {}: changed after publication",
+            file.display()
+        )),
         "{}",
         r.stderr
     );
@@ -296,7 +318,7 @@ fn an_unknown_methodology_names_the_ones_available() {
     assert_eq!(r.code, INVALID_INPUT);
     assert_eq!(
         r.stderr,
-        "error: no methodology `btc-backed-consumer-loans@9.9.9` in methodology (available: btc-backed-consumer-loans@1.0.0)\n"
+        "error: no methodology `btc-backed-consumer-loans@9.9.9` in methodology (available: btc-backed-consumer-loans@1.0.0, btc-backed-consumer-loans@1.1.0)\n"
     );
 }
 

@@ -12,8 +12,11 @@ const HAND: [&str; 4] = [
     "tests/fixtures/rate/methodology.yaml",
 ];
 
+/// The version S&P's published figures calibrate (the newest, 1.1.0, is a stricter update).
+const V1: &str = "btc-backed-consumer-loans@1.0.0";
+
 fn bundled() -> Value {
-    serde_json::from_str(&ok(&["rate", "--format", "json"])).unwrap()
+    serde_json::from_str(&ok(&["rate", "--methodology", V1, "--format", "json"])).unwrap()
 }
 
 fn passed(v: &Value, notch: &str, class: usize) -> bool {
@@ -56,7 +59,7 @@ fn the_bundled_deal_gets_the_published_ratings_from_its_own_run() {
 
 #[test]
 fn the_text_grid_explains_the_ratings() {
-    let out = ok(&["rate"]);
+    let out = ok(&["rate", "--methodology", V1]);
     assert!(
         out.contains(
             "Class A $160,000,000.00 at 7.35%: BBB- (published BBB-); break-even default "
@@ -99,9 +102,17 @@ fn a_waterfall_worked_by_hand_matches_to_the_cent() {
 
 #[test]
 fn expect_sets_the_exit_code_and_still_prints_the_grid() {
-    let r = absrate(&["rate", "--expect", "A=BBB-", "--expect", "B=B-"]);
+    let r = absrate(&[
+        "rate",
+        "--methodology",
+        V1,
+        "--expect",
+        "A=BBB-",
+        "--expect",
+        "B=B-",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = absrate(&["rate", "--expect", "A=A"]);
+    let r = absrate(&["rate", "--methodology", V1, "--expect", "A=A"]);
     assert_eq!(r.code, 4);
     assert!(r.stdout.contains("Indicated ratings"));
     assert_eq!(
@@ -115,8 +126,8 @@ fn expect_sets_the_exit_code_and_still_prints_the_grid() {
 
 #[test]
 fn the_same_inputs_give_identical_json() {
-    let a = ok(&["rate", "--format", "json"]);
-    let b = ok(&["rate", "--format", "json"]);
+    let a = ok(&["rate", "--methodology", V1, "--format", "json"]);
+    let b = ok(&["rate", "--methodology", V1, "--format", "json"]);
     assert!(a == b);
 }
 

@@ -15,7 +15,13 @@ const FILES: [&str; 5] = [
 ];
 
 fn report(dir: &Path) {
-    ok(&["rate", "--report", dir.to_str().unwrap()]);
+    ok(&[
+        "rate",
+        "--methodology",
+        "btc-backed-consumer-loans@1.0.0",
+        "--report",
+        dir.to_str().unwrap(),
+    ]);
 }
 
 fn without_run_date(text: &str) -> String {
@@ -119,6 +125,8 @@ fn a_template_directory_replaces_the_bundled_templates() {
     let out = dir.path().join("out");
     ok(&[
         "rate",
+        "--methodology",
+        "btc-backed-consumer-loans@1.0.0",
         "--report",
         out.to_str().unwrap(),
         "--templates",

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod compare;
 mod generator;
 mod ledn_pool;
 mod methodology;

@@ -1,6 +1,7 @@
 //! The command line: clap derive, one file per subcommand. Each command returns the text it prints
 //! so that computing and printing stay apart and tests can call commands directly.
 
+mod compare;
 mod methodology;
 mod pool;
 mod rate;
@@ -31,6 +32,8 @@ pub struct Cli {
 enum Command {
     /// Rate a deal's notes: cash flows under every rating level's stress, pass/fail per note
     Rate(rate::RateArgs),
+    /// Compare methodology versions on the same tape and deal: moves, flipped cells, attribution
+    Compare(compare::CompareArgs),
     /// Read, validate, summarize and stratify a loan tape
     #[command(subcommand)]
     Tape(tape::TapeCommand),
@@ -73,6 +76,7 @@ where
     let cli = Cli::try_parse_from(args).map_err(Failure::Clap)?;
     let out = match cli.command {
         Command::Rate(a) => rate::run(a)?,
+        Command::Compare(a) => compare::run(a)?,
         Command::Tape(c) => tape::run(c)?,
         Command::Pool(c) => pool::run(c)?,
         Command::Methodology(c) => methodology::run(c)?,

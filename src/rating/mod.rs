@@ -98,22 +98,56 @@ fn run_level(
     cashflow::run(&scenario).map_err(|source| RatingError::Cashflow { notch, source })
 }
 
+/// Adjusted pools by rule: levels, methodology versions and attribution runs that share an
+/// adjustment rule share one pass of the tape pipeline.
+#[derive(Debug, Default)]
+pub struct PoolCache {
+    pools: Vec<(AdjustmentRule, AdjustedPool)>,
+}
+
+impl PoolCache {
+    fn get(
+        &mut self,
+        tape: &Tape,
+        at: &Valuation,
+        r: &AdjustmentRule,
+    ) -> Result<AdjustedPool, RatingError> {
+        if let Some((_, p)) = self.pools.iter().find(|(k, _)| k == r) {
+            return Ok(p.clone());
+        }
+        let p = tape.adjust(at, r)?;
+        self.pools.push((r.clone(), p.clone()));
+        Ok(p)
+    }
+}
+
+/// Whether to search break-even default rates (the costly part of a rating).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakEvens {
+    Search,
+    Skip,
+}
+
 /// Rates every note of `deal` on `tape` under every notch of `m`.
 pub fn rate(tape: &Tape, deal: &Deal, m: &Methodology) -> Result<RatingResult, RatingError> {
+    rate_with(tape, deal, m, &mut PoolCache::default(), BreakEvens::Search)
+}
+
+/// [`rate`], sharing adjusted pools through `cache`; with [`BreakEvens::Skip`] the break-even
+/// fields are left at zero.
+pub fn rate_with(
+    tape: &Tape,
+    deal: &Deal,
+    m: &Methodology,
+    cache: &mut PoolCache,
+    break_evens: BreakEvens,
+) -> Result<RatingResult, RatingError> {
     let at = valuation(deal);
     let mut levels = Vec::with_capacity(m.levels.len());
     let mut pools: Vec<AdjustedPool> = Vec::with_capacity(m.levels.len());
     for level in &m.levels {
         let s = &level.stress;
-        let r = rule(s);
-        // Levels with the same adjustment rule share one adjusted pool.
-        let pool = match m.levels[..level.notch.index()]
-            .iter()
-            .position(|l| rule(&l.stress) == r)
-        {
-            Some(j) => pools[j].clone(),
-            None => tape.adjust(&at, &r)?,
-        };
+        let pool = cache.get(tape, &at, &rule(s))?;
         let run = run_level(deal, m, s, &pool, s.default_rate, level.notch)?;
         levels.push(LevelResult {
             notch: level.notch,
@@ -142,6 +176,17 @@ pub fn rate(tape: &Tape, deal: &Deal, m: &Methodology) -> Result<RatingResult, R
             ));
         }
         let level = indicated.unwrap_or(Notch::B_MINUS);
+        if break_evens == BreakEvens::Skip {
+            notes.push(NoteRating {
+                class: note.class.clone(),
+                indicated,
+                non_monotone,
+                break_even_default_rate: Decimal::ZERO,
+                break_even_level: level,
+                coverage: Decimal::ZERO,
+            });
+            continue;
+        }
         let s = &m.level(level).stress;
         let pool = &pools[level.index()];
         let passes_at = |rate: Decimal| -> Result<bool, RatingError> {

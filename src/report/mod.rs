@@ -16,7 +16,12 @@ pub use xlsx::workbook;
 pub const MARKDOWN: &str = "rationale.md";
 pub const HTML: &str = "rationale.html";
 
+pub const COMPARISON_MD: &str = "comparison.md";
+pub const COMPARISON_HTML: &str = "comparison.html";
+
 const DEFAULT_MARKDOWN: &str = include_str!("../../reports/templates/rationale.md");
+const DEFAULT_COMPARISON_MD: &str = include_str!("../../reports/templates/comparison.md");
+const DEFAULT_COMPARISON_HTML: &str = include_str!("../../reports/templates/comparison.html");
 const DEFAULT_HTML: &str = include_str!("../../reports/templates/rationale.html");
 
 #[derive(Debug, thiserror::Error)]
@@ -42,8 +47,16 @@ impl ReportError {
 
 fn tera(templates: Option<&Path>) -> Result<tera::Tera, ReportError> {
     let mut t = tera::Tera::new();
-    for (name, default) in [(MARKDOWN, DEFAULT_MARKDOWN), (HTML, DEFAULT_HTML)] {
+    for (name, default) in [
+        (MARKDOWN, DEFAULT_MARKDOWN),
+        (HTML, DEFAULT_HTML),
+        (COMPARISON_MD, DEFAULT_COMPARISON_MD),
+        (COMPARISON_HTML, DEFAULT_COMPARISON_HTML),
+    ] {
         let text = match templates {
+            Some(dir) if name.starts_with("comparison") && !dir.join(name).is_file() => {
+                default.to_string()
+            }
             Some(dir) => {
                 let path = dir.join(name);
                 std::fs::read_to_string(&path).map_err(|e| ReportError::Template {
@@ -64,6 +77,24 @@ fn tera(templates: Option<&Path>) -> Result<tera::Tera, ReportError> {
 
 /// Renders the Markdown and HTML rationales.
 pub fn render(view: &Rationale, templates: Option<&Path>) -> Result<(String, String), ReportError> {
+    render_with(view, templates, MARKDOWN, HTML)
+}
+
+/// Renders any view with the bundled templates `md` and `html`.
+pub fn render_named<V: serde::Serialize>(
+    view: &V,
+    md: &str,
+    html: &str,
+) -> Result<(String, String), ReportError> {
+    render_with(view, None, md, html)
+}
+
+fn render_with<V: serde::Serialize>(
+    view: &V,
+    templates: Option<&Path>,
+    md: &str,
+    html: &str,
+) -> Result<(String, String), ReportError> {
     let t = tera(templates)?;
     let ctx = tera::Context::from_serialize(view).map_err(|e| ReportError::Render {
         template: "context".into(),
@@ -75,7 +106,7 @@ pub fn render(view: &Rationale, templates: Option<&Path>) -> Result<(String, Str
             message: format!("{e:?}"),
         })
     };
-    Ok((render(MARKDOWN)?, render(HTML)?))
+    Ok((render(md)?, render(html)?))
 }
 
 /// Writes every file into `dir` all or nothing: first into a temporary directory beside them,

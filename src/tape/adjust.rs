@@ -23,7 +23,7 @@ use super::schema::*;
 use super::value::{decimal_at, f64_at, str_at, u64_at};
 
 /// What a level's adjustments need to know (copied from its stress by the caller).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AdjustmentRule {
     pub obligor_limit: Decimal,
     pub capitalized_interest_credit: Decimal,

@@ -1,0 +1,223 @@
+//! Methodology versions side by side on the same tape and deal: rating moves, flipped cells,
+//! break-evens, the parameter diff, and which changed parameter groups cause each move.
+
+use serde::Serialize;
+
+use crate::deal::Deal;
+use crate::methodology::{Change, FIELDS, Methodology, Notch, Stress, diff};
+use crate::rating::{self, BreakEvens, PoolCache, RatingError, RatingResult};
+use crate::tape::Tape;
+
+/// Parameter groups for attribution, by field name.
+pub const GROUPS: &[(&str, &[&str])] = &[
+    (
+        "default and recovery",
+        &[
+            "default_rate",
+            "default_timing",
+            "default_order",
+            "recovery_rate",
+            "recovery_lag_months",
+        ],
+    ),
+    (
+        "collections and reinvestment",
+        &[
+            "interest_cash_share",
+            "servicing_fee_rate",
+            "reinvestment_yield",
+            "reinvestment_ltv",
+            "cash_drag_months",
+        ],
+    ),
+    (
+        "obligor concentration",
+        &["top_obligor_defaults", "obligor_limit"],
+    ),
+    (
+        "capitalized interest",
+        &[
+            "capitalized_interest_credit",
+            "capitalized_interest_default_multiplier",
+        ],
+    ),
+];
+
+/// Position on the scale, with "below B-" one step under 'B-'.
+pub fn position(n: Option<Notch>) -> i32 {
+    n.map(|n| n.index() as i32).unwrap_or(16)
+}
+
+pub fn rating_name(n: Option<Notch>) -> String {
+    n.map(|n| n.to_string())
+        .unwrap_or_else(|| "below B-".into())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Move {
+    pub class: String,
+    pub from: String,
+    pub to: String,
+    /// Notches up (positive) or down (negative).
+    pub notches: i32,
+}
+
+impl Move {
+    pub fn text(&self) -> String {
+        format!(
+            "{}: {} -> {} ({:+})",
+            self.class, self.from, self.to, self.notches
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Flip {
+    pub notch: String,
+    pub class: String,
+    pub from: &'static str,
+    pub to: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Attribution {
+    pub class: String,
+    pub group: &'static str,
+    /// The class's rating under the first version with only this group taken from the second.
+    pub alone: String,
+    pub notches: i32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Pair {
+    pub from: String,
+    pub to: String,
+    pub different_ids: bool,
+    pub moves: Vec<Move>,
+    pub flips: Vec<Flip>,
+    pub changes: Vec<Change>,
+    pub attribution: Vec<Attribution>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Version {
+    pub name: String,
+    pub sha256: String,
+    pub result: RatingResult,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Comparison {
+    pub versions: Vec<Version>,
+    pub pairs: Vec<Pair>,
+}
+
+/// `a` with the fields of `group` taken from `b` at every notch.
+fn hybrid(a: &Methodology, b: &Methodology, fields: &[&str]) -> Methodology {
+    let mut h = a.clone();
+    for (lh, lb) in h.levels.iter_mut().zip(&b.levels) {
+        for (k, f) in FIELDS.iter().enumerate() {
+            if fields.contains(&f.name) {
+                lh.params[k] = lb.params[k].clone();
+            }
+        }
+        if let Some(s) = Stress::from_params(&lh.params) {
+            lh.stress = s;
+        }
+    }
+    h
+}
+
+/// Compares the versions in order (each with the next), reading the tape once.
+pub fn compare(
+    tape: &Tape,
+    deal: &Deal,
+    versions: &[Methodology],
+) -> Result<Comparison, RatingError> {
+    let mut cache = PoolCache::default();
+    let mut results = Vec::new();
+    for m in versions {
+        results.push(rating::rate_with(
+            tape,
+            deal,
+            m,
+            &mut cache,
+            BreakEvens::Search,
+        )?);
+    }
+    let mut pairs = Vec::new();
+    for i in 1..versions.len() {
+        let (a, b) = (&versions[i - 1], &versions[i]);
+        let (ra, rb) = (&results[i - 1], &results[i]);
+        let changes = diff(a, b);
+        let mut moves = Vec::new();
+        for (na, nb) in ra.notes.iter().zip(&rb.notes) {
+            let notches = position(na.indicated) - position(nb.indicated);
+            if notches != 0 {
+                moves.push(Move {
+                    class: na.class.clone(),
+                    from: rating_name(na.indicated),
+                    to: rating_name(nb.indicated),
+                    notches,
+                });
+            }
+        }
+        let mut flips = Vec::new();
+        for (la, lb) in ra.levels.iter().zip(&rb.levels) {
+            for (oa, ob) in la.notes.iter().zip(&lb.notes) {
+                if oa.passed != ob.passed {
+                    let word = |p: bool| if p { "pass" } else { "fail" };
+                    flips.push(Flip {
+                        notch: la.notch.to_string(),
+                        class: oa.class.clone(),
+                        from: word(oa.passed),
+                        to: word(ob.passed),
+                    });
+                }
+            }
+        }
+        // Attribution: each changed group of `b` applied alone to `a`, for the classes that moved.
+        let mut attribution = Vec::new();
+        if !moves.is_empty() {
+            for (group, fields) in GROUPS {
+                if !changes.iter().any(|c| fields.contains(&c.field.as_str())) {
+                    continue;
+                }
+                let h = hybrid(a, b, fields);
+                let rh = rating::rate_with(tape, deal, &h, &mut cache, BreakEvens::Skip)?;
+                for mv in &moves {
+                    let k = ra
+                        .notes
+                        .iter()
+                        .position(|n| n.class == mv.class)
+                        .unwrap_or(0);
+                    attribution.push(Attribution {
+                        class: mv.class.clone(),
+                        group,
+                        alone: rating_name(rh.notes[k].indicated),
+                        notches: position(ra.notes[k].indicated) - position(rh.notes[k].indicated),
+                    });
+                }
+            }
+        }
+        pairs.push(Pair {
+            from: a.name(),
+            to: b.name(),
+            different_ids: a.id != b.id,
+            moves,
+            flips,
+            changes,
+            attribution,
+        });
+    }
+    let versions = versions
+        .iter()
+        .zip(results)
+        .map(|(m, result)| Version {
+            name: m.name(),
+            sha256: m.sha256.clone(),
+            result,
+        })
+        .collect();
+    Ok(Comparison { versions, pairs })
+}
