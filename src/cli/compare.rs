@@ -3,10 +3,10 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::Serialize;
 
-use super::json;
+use super::{TextOrJson as Format, json};
 use crate::compare::{Comparison, compare};
 use crate::deal::Deal;
 use crate::error::Error;
@@ -14,13 +14,6 @@ use crate::methodology::Registry;
 use crate::money::pct_dec;
 use crate::report;
 use crate::tape::Tape;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Format {
-    #[default]
-    Text,
-    Json,
-}
 
 #[derive(Debug, Args)]
 #[command(

@@ -3,19 +3,12 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use super::json;
+use super::{TextOrJson as Format, json};
 use crate::error::Error;
 use crate::methodology::{Change, FIELDS, Kind, Methodology, Registry, Value, diff};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Format {
-    #[default]
-    Text,
-    Json,
-}
 
 #[derive(Debug, Args)]
 pub struct RegistryArg {

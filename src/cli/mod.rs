@@ -54,6 +54,14 @@ pub enum OutputFormat {
     Csv,
 }
 
+/// How a command that has no CSV form prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum TextOrJson {
+    #[default]
+    Text,
+    Json,
+}
+
 /// Why a run failed: the command line itself, or the work it asked for.
 #[derive(Debug)]
 pub enum Failure {

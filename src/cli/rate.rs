@@ -3,11 +3,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::json;
+use super::{TextOrJson as Format, json};
 use crate::cashflow::Period;
 use crate::deal::Deal;
 use crate::error::Error;
@@ -16,13 +16,6 @@ use crate::money::{count, pct_dec, usd};
 use crate::rating::{self, RatingResult};
 use crate::report;
 use crate::tape::Tape;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Format {
-    #[default]
-    Text,
-    Json,
-}
 
 #[derive(Debug, Args)]
 #[command(
