@@ -20,6 +20,7 @@ pub mod money;
 pub mod pool;
 pub mod rating;
 pub mod report;
+pub mod stress;
 pub mod tape;
 pub mod yaml;
 

@@ -5,6 +5,7 @@ mod compare;
 mod methodology;
 mod pool;
 mod rate;
+mod replay;
 mod tape;
 
 use std::ffi::OsString;
@@ -34,6 +35,8 @@ enum Command {
     Rate(rate::RateArgs),
     /// Compare methodology versions on the same tape and deal: moves, flipped cells, attribution
     Compare(compare::CompareArgs),
+    /// Apply a real daily BTC price path to the pool: margin calls, liquidations, the pool after
+    Replay(replay::ReplayArgs),
     /// Read, validate, summarize and stratify a loan tape
     #[command(subcommand)]
     Tape(tape::TapeCommand),
@@ -85,6 +88,7 @@ where
     let out = match cli.command {
         Command::Rate(a) => rate::run(a)?,
         Command::Compare(a) => compare::run(a)?,
+        Command::Replay(a) => replay::run(a)?,
         Command::Tape(c) => tape::run(c)?,
         Command::Pool(c) => pool::run(c)?,
         Command::Methodology(c) => methodology::run(c)?,

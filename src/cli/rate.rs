@@ -46,6 +46,13 @@ pub struct RateArgs {
     /// cashflows.xlsx) into this directory, all or nothing
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Rate another tape of the same deal (e.g. the pool after `absrate replay`); a pool.yaml
+    /// beside it gives its valuation
+    #[arg(long)]
+    tape: Option<PathBuf>,
+    /// Cash the deal holds at closing (e.g. what a replay's liquidations repaid) [default: the deal's]
+    #[arg(long)]
+    cash_at_closing: Option<Decimal>,
     /// Directory with your own rationale.md and rationale.html Tera templates [default: the bundled ones]
     #[arg(long, requires = "report")]
     templates: Option<PathBuf>,
@@ -110,7 +117,23 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
 }
 
 pub fn run(a: RateArgs) -> Result<String, Error> {
-    let deal = Deal::load(&a.deal)?;
+    let mut deal = Deal::load(&a.deal)?;
+    if let Some(tape) = &a.tape {
+        if let Some(beside) = crate::pool::PoolFile::beside(tape) {
+            let p = crate::pool::PoolFile::load(&beside)?;
+            deal.pool.cutoff = p.cutoff;
+            deal.pool.collateral_terms = p.collateral_terms;
+        }
+        deal.pool.tape = tape.clone();
+    }
+    if let Some(cash) = a.cash_at_closing {
+        if cash < Decimal::ZERO {
+            return Err(Error::Argument(format!(
+                "--cash-at-closing must be >= 0, got {cash}"
+            )));
+        }
+        deal.cash_at_closing = cash;
+    }
     let registry = Registry::new(&a.methodology_dir);
     let m = registry.resolve(a.methodology.as_deref().unwrap_or(&deal.methodology))?;
     for (class, _) in &a.expect {

@@ -53,6 +53,16 @@ pub struct CollateralTerms {
     pub margin_call_cure_ltv: Decimal,
 }
 
+/// Borrower and market behaviour assumed when a price path is applied (`absrate replay`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Market {
+    /// Share of borrowers who answer a margin call by adding BTC.
+    pub margin_call_answer_share: f64,
+    /// Fall from the reference price to the sale price of a liquidation.
+    pub liquidation_gap: Decimal,
+}
+
 /// A published figure the generator must reproduce exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -153,6 +163,8 @@ struct Wire {
     /// The seed the tape was generated with, when it is synthetic (shown in report provenance).
     #[serde(default)]
     generated_with_seed: Option<u64>,
+    #[serde(default)]
+    market: Option<Market>,
 }
 
 /// A validated pool file.
@@ -167,6 +179,7 @@ pub struct PoolFile {
     pub collateral_terms: CollateralTerms,
     pub generator: Option<GeneratorProfile>,
     pub generated_with_seed: Option<u64>,
+    pub market: Option<Market>,
 }
 
 impl PoolFile {
@@ -207,6 +220,7 @@ impl PoolFile {
             collateral_terms: wire.collateral_terms,
             generator: wire.generator,
             generated_with_seed: wire.generated_with_seed,
+            market: wire.market,
         })
     }
 

@@ -244,7 +244,7 @@ pub fn generate(pool: &PoolFile, seed: u64, loans: Option<u64>) -> Result<Genera
                 renewal_count: d.renewals,
                 accrued_interest: accrued(p, rates[i], d.origination, cutoff),
                 state: g.states[d.state].value.clone(),
-                origination_ltv: round(p / (origination_btc * month_price), 6),
+                origination_ltv: Some(round(p / (origination_btc * month_price), 6)),
             }
         })
         .collect();

@@ -7,5 +7,5 @@
 mod file;
 mod generate;
 
-pub use file::{CollateralTerms, Cutoff, GeneratorProfile, PoolError, PoolFile};
+pub use file::{CollateralTerms, Cutoff, GeneratorProfile, Market, PoolError, PoolFile};
 pub use generate::{Generated, generate};

@@ -9,6 +9,7 @@
 mod adjust;
 mod derive;
 mod error;
+mod prices;
 mod read;
 mod schema;
 mod strat;
@@ -24,6 +25,7 @@ use rust_decimal::Decimal;
 
 pub use adjust::{AdjustedPool, AdjustmentReport, AdjustmentRule, PoolLoan};
 pub use error::{RuleCount, TapeError, ValidationReport, Violation};
+pub use prices::{PriceSeries, read_prices};
 pub use read::Format;
 pub use schema::{COLUMNS, Column, Kind};
 pub use strat::{Strat, StratRow};
@@ -111,6 +113,11 @@ impl Tape {
     pub fn adjust(&self, at: &Valuation, rule: &AdjustmentRule) -> Result<AdjustedPool, TapeError> {
         at.validate()?;
         adjust::adjust(&self.df, at, rule)
+    }
+
+    /// Every loan as a plain record (for engines that work loan by loan, and to write tapes).
+    pub fn records(&self) -> Result<Vec<LoanRecord>, TapeError> {
+        write::records(&self.df)
     }
 
     /// Writes one row per loan with the derived fields at `at` (LTV, trigger prices, remaining term,

@@ -29,7 +29,8 @@ pub struct LoanRecord {
     pub renewal_count: u32,
     pub accrued_interest: Decimal,
     pub state: String,
-    pub origination_ltv: Decimal,
+    /// LTV at the start of the current term, when known.
+    pub origination_ltv: Option<Decimal>,
 }
 
 /// A temporary path in the same directory as `out` (same file system, so the rename is atomic).
@@ -115,7 +116,7 @@ fn write_csv(loans: &[LoanRecord], path: &Path) -> std::io::Result<()> {
             l.renewal_count,
             l.accrued_interest,
             csv_field(&l.state),
-            l.origination_ltv,
+            l.origination_ltv.map(|d| d.to_string()).unwrap_or_default(),
         )?;
     }
     w.flush()
@@ -198,7 +199,68 @@ fn frame(loans: &[LoanRecord]) -> PolarsResult<DataFrame> {
         ),
         dec("accrued_interest", Kind::Money, |l| l.accrued_interest)?,
         text("state", |l| &l.state),
-        dec("origination_ltv", Kind::Rate, |l| l.origination_ltv)?,
+        {
+            let kind = Kind::Rate;
+            let (p, sc) = match kind.dtype() {
+                DataType::Decimal(p, s) => (p, s),
+                _ => (38, 6),
+            };
+            Int128Chunked::from_iter_options(
+                "origination_ltv".into(),
+                loans
+                    .iter()
+                    .map(|l| l.origination_ltv.map(|d| scaled(d, kind))),
+            )
+            .into_decimal(p, sc)?
+            .into_series()
+            .into_column()
+        },
     ];
     DataFrame::new_infer_height(columns)
+}
+
+/// The validated frame back as records.
+pub(crate) fn records(df: &DataFrame) -> Result<Vec<LoanRecord>, TapeError> {
+    use super::value::{decimal_at, str_at, u64_at};
+    let df = df
+        .clone()
+        .lazy()
+        .with_columns([
+            col("origination_date").cast(DataType::Int32),
+            col("maturity_date").cast(DataType::Int32),
+            col("origination_ltv").is_null().alias("__no_ltv"),
+        ])
+        .collect()
+        .map_err(TapeError::internal("reading loans"))?;
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let date = |name: &str, i: usize| -> Result<NaiveDate, TapeError> {
+        let d = match df.column(name).and_then(|c| c.get(i)) {
+            Ok(AnyValue::Int32(v)) => v,
+            _ => 0,
+        };
+        Ok(epoch + chrono::Duration::days(d as i64))
+    };
+    (0..df.height())
+        .map(|i| {
+            Ok(LoanRecord {
+                loan_id: str_at(&df, "loan_id", i)?,
+                borrower_id: str_at(&df, "borrower_id", i)?,
+                origination_date: date("origination_date", i)?,
+                maturity_date: date("maturity_date", i)?,
+                principal: decimal_at(&df, "principal", i)?,
+                interest_rate: decimal_at(&df, "interest_rate", i)?,
+                collateral_btc: decimal_at(&df, "collateral_btc", i)?,
+                original_principal: decimal_at(&df, "original_principal", i)?,
+                capitalized_interest: decimal_at(&df, "capitalized_interest", i)?,
+                renewal_count: u64_at(&df, "renewal_count", i)? as u32,
+                accrued_interest: decimal_at(&df, "accrued_interest", i)?,
+                state: str_at(&df, "state", i)?,
+                origination_ltv: if super::value::bool_at(&df, "__no_ltv", i)? {
+                    None
+                } else {
+                    Some(decimal_at(&df, "origination_ltv", i)?)
+                },
+            })
+        })
+        .collect()
 }

@@ -1,0 +1,216 @@
+//! `absrate replay`: a real BTC price path applied to the pool, loan by loan.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::Args;
+use rust_decimal::Decimal;
+
+use super::{TextOrJson as Format, json};
+use crate::deal::Deal;
+use crate::error::Error;
+use crate::money::{btc, count, pct_dec, usd};
+use crate::stress::{Execution, ReplayParams, replay};
+use crate::tape::{Tape, read_prices, write_tape};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example (the early-2026 sell-off, with the bundled price history):\n  absrate replay --prices ../shared/data/btc-usd-daily.csv --from 2025-12-31 --to 2026-02-18 --out-tape /tmp/after/tape.csv\n  absrate rate --tape /tmp/after/tape.csv --cash-at-closing <cash printed by replay>\n\nDaily closes cannot see intraday falls: --execution trigger (the default) sells at the trigger\nprice as continuous monitoring would; --execution close sells at the day's close; --gap lowers\nthe sale price further, standing in for lag and slippage."
+)]
+pub struct ReplayArgs {
+    /// Daily price file (CSV with a date and a price column)
+    #[arg(long)]
+    prices: PathBuf,
+    /// First day (the pool as on the tape)
+    #[arg(long)]
+    from: NaiveDate,
+    /// Last day
+    #[arg(long)]
+    to: NaiveDate,
+    /// Deal file (its pool's tape and collateral terms)
+    #[arg(long, default_value = "pools/ledn-2026-1/deal.yaml")]
+    deal: PathBuf,
+    #[arg(long, default_value = "date")]
+    date_column: String,
+    #[arg(long, default_value = "price_usd")]
+    price_column: String,
+    /// Share of borrowers who answer a margin call [default: the pool file's market assumptions]
+    #[arg(long)]
+    answer_share: Option<f64>,
+    /// Fall from the reference price to the sale price, e.g. 0.02 [default: the pool file's]
+    #[arg(long)]
+    gap: Option<Decimal>,
+    #[arg(long, value_enum, default_value_t = Execution::Trigger)]
+    execution: Execution,
+    /// Seed of the draw of which borrowers answer margin calls
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    /// Write the surviving loans as a tape (with a pool.yaml valued at --to beside it)
+    #[arg(long)]
+    out_tape: Option<PathBuf>,
+}
+
+pub fn run(a: ReplayArgs) -> Result<String, Error> {
+    let deal = Deal::load(&a.deal)?;
+    let pool = &deal.pool;
+    let market = pool.market.as_ref();
+    let answer_share = a
+        .answer_share
+        .or(market.map(|m| m.margin_call_answer_share))
+        .ok_or_else(|| Error::Argument("no margin-call answer share: pass --answer-share or give `market` in the pool file".into()))?;
+    if !(0.0..=1.0).contains(&answer_share) {
+        return Err(Error::Argument(format!(
+            "--answer-share must be within [0, 1], got {answer_share}"
+        )));
+    }
+    let gap = a
+        .gap
+        .or(market.map(|m| m.liquidation_gap))
+        .unwrap_or(Decimal::ZERO);
+    if gap < Decimal::ZERO || gap >= Decimal::ONE {
+        return Err(Error::Argument(format!(
+            "--gap must be within [0, 1), got {gap}"
+        )));
+    }
+    let prices = read_prices(&a.prices, &a.date_column, &a.price_column)?;
+    let loans = Tape::read(&pool.tape)?.records()?;
+    let params = ReplayParams {
+        from: a.from,
+        to: a.to,
+        margin_call_ltv: pool.collateral_terms.margin_call_ltv,
+        liquidation_ltv: pool.collateral_terms.liquidation_ltv,
+        cure_ltv: pool.collateral_terms.margin_call_cure_ltv,
+        answer_share,
+        gap,
+        execution: a.execution,
+        seed: a.seed,
+    };
+    let r = replay(&loans, &prices, &params).map_err(Error::Argument)?;
+    if let Some(out) = &a.out_tape {
+        write_tape(&r.survivors, out)?;
+        let pool_yaml = format!(
+            "# The pool after `absrate replay` from {} to {} ({} loans liquidated); cash {} is held beside it.\nname: {}-after-{}\ntitle: {} after the replay to {}\ntape: {}\ncutoff: {{ date: {}, btc_price: \"{}\" }}\ncollateral_terms: {{ margin_call_ltv: \"{}\", liquidation_ltv: \"{}\", margin_call_cure_ltv: \"{}\" }}\n",
+            r.from,
+            r.to,
+            r.loans_liquidated,
+            r.cash,
+            pool.name,
+            r.to,
+            pool.title,
+            r.to,
+            out.file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            r.to,
+            r.end_price,
+            pool.collateral_terms.margin_call_ltv,
+            pool.collateral_terms.liquidation_ltv,
+            pool.collateral_terms.margin_call_cure_ltv,
+        );
+        let path = out.with_file_name("pool.yaml");
+        std::fs::write(&path, pool_yaml).map_err(|e| Error::Output {
+            path,
+            message: e.to_string(),
+        })?;
+    }
+    match a.format {
+        Format::Json => json(&r),
+        Format::Text => {
+            let mut o = String::new();
+            let _ = writeln!(
+                o,
+                "Replay of {} from {} to {} ({} days, daily closes from {})",
+                pool.name,
+                r.from,
+                r.to,
+                (r.to - r.from).num_days(),
+                a.prices.display()
+            );
+            let _ = writeln!(
+                o,
+                "  BTC {} -> {} (trough {} on {}, {} from the start)",
+                usd(r.start_price),
+                usd(r.end_price),
+                usd(r.trough_price),
+                r.trough_date,
+                pct_dec((r.trough_price - r.start_price) / r.start_price, 1)
+            );
+            let _ = writeln!(
+                o,
+                "  assumptions: {} of borrowers answer margin calls (seed {}); sale at the {} price less a {} gap",
+                pct_dec(Decimal::try_from(answer_share).unwrap_or_default(), 0),
+                a.seed,
+                match a.execution {
+                    Execution::Trigger => "trigger",
+                    Execution::Close => "closing",
+                },
+                pct_dec(gap, 1)
+            );
+            let _ = writeln!(
+                o,
+                "  loans at start          {:>8}   balance {}",
+                count(r.loans),
+                usd(r.balance_start)
+            );
+            let _ = writeln!(
+                o,
+                "  margin-called           {:>8}   {} answered, {} BTC added",
+                count(r.loans_margin_called),
+                count(r.margin_calls_answered),
+                btc(r.btc_added)
+            );
+            let _ = writeln!(
+                o,
+                "  liquidated              {:>8}   {} of loans; balance {} ({} of the pool)",
+                count(r.loans_liquidated),
+                pct_dec(
+                    Decimal::from(r.loans_liquidated) / Decimal::from(r.loans.max(1)),
+                    1
+                ),
+                usd(r.liquidated_balance),
+                pct_dec(
+                    r.liquidated_balance
+                        .checked_div(r.balance_start)
+                        .unwrap_or_default(),
+                    1
+                )
+            );
+            let _ = writeln!(
+                o,
+                "  execution LTV           mean {}, max {}",
+                pct_dec(r.mean_execution_ltv, 2),
+                pct_dec(r.max_execution_ltv, 2)
+            );
+            let _ = writeln!(
+                o,
+                "  principal losses        {}   surplus returned to borrowers {}",
+                usd(r.losses),
+                usd(r.surplus_returned)
+            );
+            let _ = writeln!(
+                o,
+                "Pool afterwards: {} loans, balance {} ({}), plus cash {} ({}); total {}",
+                count(r.loans_surviving),
+                usd(r.surviving_balance),
+                crate::money::usd_millions(r.surviving_balance),
+                usd(r.cash),
+                crate::money::usd_millions(r.cash),
+                crate::money::usd_millions(r.surviving_balance + r.cash)
+            );
+            if let Some(out) = &a.out_tape {
+                let _ = writeln!(
+                    o,
+                    "wrote {} and {}; re-rate with: absrate rate --tape {} --cash-at-closing {}",
+                    out.display(),
+                    out.with_file_name("pool.yaml").display(),
+                    out.display(),
+                    r.cash + deal.cash_at_closing
+                );
+            }
+            Ok(o)
+        }
+    }
+}

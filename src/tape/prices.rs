@@ -1,0 +1,138 @@
+//! Daily BTC price files: any CSV with a date column and a price column (names configurable).
+//! A gap (a missing day), an unsorted or duplicated date, or a non-positive price is an error
+//! naming the line.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use rust_decimal::Decimal;
+
+use super::error::TapeError;
+use super::read::pl_path;
+use super::value::str_at;
+
+/// A daily price series, one price per calendar day, in date order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceSeries {
+    pub path: PathBuf,
+    pub first: NaiveDate,
+    /// USD per BTC, one per day from `first`.
+    pub prices: Vec<Decimal>,
+}
+
+impl PriceSeries {
+    pub fn last(&self) -> NaiveDate {
+        self.first + chrono::Duration::days(self.prices.len() as i64 - 1)
+    }
+
+    /// The price on `date`, if the series covers it.
+    pub fn on(&self, date: NaiveDate) -> Option<Decimal> {
+        let i = (date - self.first).num_days();
+        (i >= 0)
+            .then(|| self.prices.get(i as usize).copied())
+            .flatten()
+    }
+}
+
+fn bad(path: &Path, message: String) -> TapeError {
+    TapeError::Read {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+/// Reads and checks a price file.
+pub fn read_prices(
+    path: &Path,
+    date_column: &str,
+    price_column: &str,
+) -> Result<PriceSeries, TapeError> {
+    if !path.is_file() {
+        return Err(TapeError::NotFound {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut lf = LazyCsvReader::new(pl_path(path)?)
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .finish()
+        .map_err(|e| bad(path, e.to_string()))?;
+    let schema = lf.collect_schema().map_err(|e| bad(path, e.to_string()))?;
+    for c in [date_column, price_column] {
+        if schema.get(c).is_none() {
+            let found: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+            return Err(bad(
+                path,
+                format!(
+                    "no column `{c}` (the file has: {}); name the columns with --date-column and --price-column",
+                    found.join(", ")
+                ),
+            ));
+        }
+    }
+    let df = lf
+        .select([col(date_column).alias("d"), col(price_column).alias("p")])
+        .collect()
+        .map_err(|e| bad(path, e.to_string()))?;
+    if df.height() == 0 {
+        return Err(bad(path, "no prices".into()));
+    }
+    let mut first = None;
+    let mut prev: Option<NaiveDate> = None;
+    let mut prices = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let line = i + 2;
+        let d = str_at(&df, "d", i)?;
+        let date = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
+            bad(
+                path,
+                format!("line {line}: `{d}` is not a date (YYYY-MM-DD)"),
+            )
+        })?;
+        let p = str_at(&df, "p", i)?;
+        let price: Decimal = p
+            .trim()
+            .parse()
+            .or_else(|_| Decimal::from_scientific(p.trim()))
+            .map_err(|_| bad(path, format!("line {line}: `{p}` is not a price")))?;
+        if price <= Decimal::ZERO {
+            return Err(bad(
+                path,
+                format!("line {line}: the price on {date} must be > 0, got {price}"),
+            ));
+        }
+        if let Some(prev) = prev {
+            if date == prev {
+                return Err(bad(path, format!("line {line}: {date} appears twice")));
+            }
+            if date < prev {
+                return Err(bad(
+                    path,
+                    format!(
+                        "line {line}: {date} comes after {prev}: the file must be sorted by date"
+                    ),
+                ));
+            }
+            let expected = prev + chrono::Duration::days(1);
+            if date != expected {
+                return Err(bad(
+                    path,
+                    format!(
+                        "line {line}: no price from {expected} to {} (a gap of {} days before {date})",
+                        date - chrono::Duration::days(1),
+                        (date - expected).num_days()
+                    ),
+                ));
+            }
+        }
+        first.get_or_insert(date);
+        prev = Some(date);
+        prices.push(price);
+    }
+    Ok(PriceSeries {
+        path: path.to_path_buf(),
+        first: first.unwrap_or_default(),
+        prices,
+    })
+}
