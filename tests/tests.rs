@@ -9,6 +9,7 @@ mod ledn_pool;
 mod methodology;
 mod rate;
 mod rate_properties;
+mod replay;
 mod report;
 mod tape_errors;
 mod tape_formats;

@@ -128,6 +128,10 @@ pub enum TapeError {
         found: Vec<String>,
     },
 
+    /// A price file that is not a clean daily series.
+    #[error("{}: {message}", path.display())]
+    Prices { path: PathBuf, message: String },
+
     #[error("{}: the tape has no loans", path.display())]
     Empty { path: PathBuf },
 
@@ -158,6 +162,7 @@ impl TapeError {
                 | TapeError::Read { .. }
                 | TapeError::MissingColumns { .. }
                 | TapeError::Empty { .. }
+                | TapeError::Prices { .. }
                 | TapeError::Invalid(_)
                 | TapeError::Argument(_)
         )

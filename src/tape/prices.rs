@@ -36,7 +36,7 @@ impl PriceSeries {
 }
 
 fn bad(path: &Path, message: String) -> TapeError {
-    TapeError::Read {
+    TapeError::Prices {
         path: path.to_path_buf(),
         message,
     }
@@ -116,14 +116,16 @@ pub fn read_prices(
             }
             let expected = prev + chrono::Duration::days(1);
             if date != expected {
-                return Err(bad(
-                    path,
+                let missing = (date - expected).num_days();
+                let span = if missing == 1 {
+                    format!("for {expected} (a gap of 1 day before {date})")
+                } else {
                     format!(
-                        "line {line}: no price from {expected} to {} (a gap of {} days before {date})",
-                        date - chrono::Duration::days(1),
-                        (date - expected).num_days()
-                    ),
-                ));
+                        "from {expected} to {} (a gap of {missing} days before {date})",
+                        date - chrono::Duration::days(1)
+                    )
+                };
+                return Err(bad(path, format!("line {line}: no price {span}")));
             }
         }
         first.get_or_insert(date);
