@@ -1,6 +1,7 @@
 //! The rating grid: every note at every notch, the indicated ratings, break-even default rates
 //! and coverage multiples.
 
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -128,6 +129,34 @@ pub enum BreakEvens {
     Skip,
 }
 
+/// The largest default rate note `k` survives with the rest of `level`'s stress held: bisection
+/// on [0, 1] to 0.1 point, truncated.
+fn break_even(
+    deal: &Deal,
+    m: &Methodology,
+    pool: &AdjustedPool,
+    level: Notch,
+    k: usize,
+) -> Result<Decimal, RatingError> {
+    let s = &m.level(level).stress;
+    let passes_at = |rate: Decimal| -> Result<bool, RatingError> {
+        Ok(run_level(deal, m, s, pool, rate, level)?.notes[k].passed)
+    };
+    let step = Decimal::new(1, 3);
+    let (mut lo, mut hi) = (Decimal::ZERO, Decimal::ONE);
+    if passes_at(hi)? {
+        return Ok(hi);
+    }
+    if !passes_at(lo)? {
+        return Ok(lo);
+    }
+    while hi - lo > step {
+        let mid = ((lo + hi) / Decimal::TWO).round_dp(4);
+        if passes_at(mid)? { lo = mid } else { hi = mid }
+    }
+    Ok(lo.round_dp_with_strategy(3, rust_decimal::RoundingStrategy::ToZero))
+}
+
 /// Rates every note of `deal` on `tape` under every notch of `m`.
 pub fn rate(tape: &Tape, deal: &Deal, m: &Methodology) -> Result<RatingResult, RatingError> {
     rate_with(tape, deal, m, &mut PoolCache::default(), BreakEvens::Search)
@@ -146,9 +175,22 @@ pub fn rate_with(
     let mut levels = Vec::with_capacity(m.levels.len());
     let mut pools: Vec<AdjustedPool> = Vec::with_capacity(m.levels.len());
     for level in &m.levels {
+        pools.push(cache.get(tape, &at, &rule(&level.stress))?);
+    }
+    // Each level's run is independent of the others: run them in parallel. Results do not depend
+    // on the number of threads (every run is a pure function of its inputs).
+    let runs: Vec<Result<Run, RatingError>> = m
+        .levels
+        .par_iter()
+        .zip(pools.par_iter())
+        .map(|(level, pool)| {
+            let s = &level.stress;
+            run_level(deal, m, s, pool, s.default_rate, level.notch)
+        })
+        .collect();
+    for ((level, pool), run) in m.levels.iter().zip(&pools).zip(runs) {
+        let run = run?;
         let s = &level.stress;
-        let pool = cache.get(tape, &at, &rule(s))?;
-        let run = run_level(deal, m, s, &pool, s.default_rate, level.notch)?;
         levels.push(LevelResult {
             notch: level.notch,
             adjustments: pool.report.clone(),
@@ -156,11 +198,10 @@ pub fn rate_with(
             notes: run.notes.clone(),
             run,
         });
-        pools.push(pool);
     }
 
-    let mut notes = Vec::new();
     let mut warnings = Vec::new();
+    let mut ratings = Vec::new();
     for (k, note) in deal.notes.iter().enumerate() {
         let passes: Vec<bool> = levels.iter().map(|l| l.notes[k].passed).collect();
         let indicated = passes.iter().position(|p| *p).map(|i| levels[i].notch);
@@ -175,51 +216,31 @@ pub fn rate_with(
                 indicated.map(|n| n.to_string()).unwrap_or_default()
             ));
         }
-        let level = indicated.unwrap_or(Notch::B_MINUS);
-        if break_evens == BreakEvens::Skip {
-            notes.push(NoteRating {
-                class: note.class.clone(),
+        ratings.push((k, indicated, non_monotone));
+    }
+    let notes = ratings
+        .par_iter()
+        .map(|&(k, indicated, non_monotone)| {
+            let level = indicated.unwrap_or(Notch::B_MINUS);
+            let break_even = match break_evens {
+                BreakEvens::Skip => Decimal::ZERO,
+                BreakEvens::Search => break_even(deal, m, &pools[level.index()], level, k)?,
+            };
+            let base = m.base_case.default_rate.value;
+            Ok(NoteRating {
+                class: deal.notes[k].class.clone(),
                 indicated,
                 non_monotone,
-                break_even_default_rate: Decimal::ZERO,
+                break_even_default_rate: break_even,
                 break_even_level: level,
-                coverage: Decimal::ZERO,
-            });
-            continue;
-        }
-        let s = &m.level(level).stress;
-        let pool = &pools[level.index()];
-        let passes_at = |rate: Decimal| -> Result<bool, RatingError> {
-            Ok(run_level(deal, m, s, pool, rate, level)?.notes[k].passed)
-        };
-        // Bisection on the default rate, to 0.1 point.
-        let step = Decimal::new(1, 3);
-        let (mut lo, mut hi) = (Decimal::ZERO, Decimal::ONE);
-        let break_even = if passes_at(hi)? {
-            hi
-        } else if !passes_at(lo)? {
-            lo
-        } else {
-            while hi - lo > step {
-                let mid = ((lo + hi) / Decimal::TWO).round_dp(4);
-                if passes_at(mid)? { lo = mid } else { hi = mid }
-            }
-            lo.round_dp_with_strategy(3, rust_decimal::RoundingStrategy::ToZero)
-        };
-        let base = m.base_case.default_rate.value;
-        notes.push(NoteRating {
-            class: note.class.clone(),
-            indicated,
-            non_monotone,
-            break_even_default_rate: break_even,
-            break_even_level: level,
-            coverage: if base > Decimal::ZERO {
-                (break_even / base).round_dp(2)
-            } else {
-                Decimal::ZERO
-            },
-        });
-    }
+                coverage: if base > Decimal::ZERO && break_evens == BreakEvens::Search {
+                    (break_even / base).round_dp(2)
+                } else {
+                    Decimal::ZERO
+                },
+            })
+        })
+        .collect::<Result<Vec<_>, RatingError>>()?;
     Ok(RatingResult {
         levels,
         notes,

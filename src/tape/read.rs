@@ -118,8 +118,9 @@ pub fn read(path: &Path) -> Result<Tape, TapeError> {
         .filter_map(|c| {
             file_schema.get(c.name).map(|dt| Present {
                 column: c,
-                // Text is always trimmed (a blank id is a missing id), even from typed Parquet.
-                parsed: *dt != c.kind.dtype() || c.kind == Kind::Text,
+                // CSV text is trimmed (a blank id is a missing id); Parquet text is taken as
+                // stored, an empty string counting as missing (see `rules`).
+                parsed: *dt != c.kind.dtype() || (c.kind == Kind::Text && format == Format::Csv),
             })
         })
         .collect();
@@ -164,7 +165,33 @@ pub fn read(path: &Path) -> Result<Tape, TapeError> {
         });
     }
 
-    let rules = rules(&present);
+    // One pass counting distinct ids is much cheaper than flagging each duplicate; the flags are
+    // only computed when there are duplicates to report.
+    let ids = staged
+        .clone()
+        .lazy()
+        .select([
+            col(schema::LOAN_ID)
+                .n_unique()
+                .cast(DataType::UInt64)
+                .alias("distinct"),
+            col(schema::LOAN_ID)
+                .count()
+                .cast(DataType::UInt64)
+                .alias("present"),
+            col(schema::LOAN_ID)
+                .null_count()
+                .cast(DataType::UInt64)
+                .alias("nulls"),
+        ])
+        .collect()
+        .map_err(TapeError::internal("counting loan ids"))?;
+    let distinct = super::value::u64_at(&ids, "distinct", 0)?;
+    let nulls = super::value::u64_at(&ids, "nulls", 0)?;
+    let present_ids = super::value::u64_at(&ids, "present", 0)?;
+    // n_unique counts null as one value when there are nulls.
+    let ids_unique = distinct == present_ids + u64::from(nulls > 0);
+    let rules = rules(&present, ids_unique);
     check(path, &staged, &present, &rules, loans)?;
 
     let df = staged
@@ -221,7 +248,7 @@ fn zero() -> Expr {
 }
 
 /// The rules of `docs/tape.md`, for the columns present. Order here is the order of reports.
-fn rules(present: &[Present]) -> Vec<Rule> {
+fn rules(present: &[Present], ids_unique: bool) -> Vec<Rule> {
     let has = |name: &str| present.iter().any(|p| p.column.name == name);
     let mut rules = Vec::new();
     for p in present {
@@ -229,6 +256,8 @@ fn rules(present: &[Present]) -> Vec<Rule> {
         if p.column.required() {
             let missing = if p.parsed {
                 col(raw_name(name)).is_null()
+            } else if p.column.kind == Kind::Text {
+                col(name).is_null().or(col(name).eq(lit("")))
             } else {
                 col(name).is_null()
             };
@@ -252,7 +281,11 @@ fn rules(present: &[Present]) -> Vec<Rule> {
     rules.push(Rule {
         column: LOAN_ID,
         text: "duplicate loan_id",
-        violated: col(LOAN_ID).is_not_null().and(col(LOAN_ID).is_duplicated()),
+        violated: if ids_unique {
+            lit(false)
+        } else {
+            col(LOAN_ID).is_not_null().and(col(LOAN_ID).is_duplicated())
+        },
     });
     rules.push(Rule {
         column: PRINCIPAL,

@@ -132,6 +132,7 @@ pub(crate) fn summarize(df: &DataFrame, at: &Valuation) -> Result<PoolSummary, T
         .map_err(TapeError::internal("summarizing the pool"))?;
 
     let principal = decimal_at(&totals, "principal", 0)?;
+    let concentration = concentration(df, principal)?;
     let btc = decimal_at(&totals, "btc", 0)?;
     let loans = u64_at(&totals, "loans", 0)?;
     let collateral_value = cents(btc * at.btc_price);
@@ -159,7 +160,7 @@ pub(crate) fn summarize(df: &DataFrame, at: &Valuation) -> Result<PoolSummary, T
         margin_call_ltv: at.margin_call_ltv,
         liquidation_ltv: at.liquidation_ltv,
         loans,
-        borrowers: u64_at(&totals, "borrowers", 0)?,
+        borrowers: concentration.borrowers,
         principal,
         collateral_btc: btc,
         collateral_value,
@@ -178,13 +179,19 @@ pub(crate) fn summarize(df: &DataFrame, at: &Valuation) -> Result<PoolSummary, T
         accrued_interest: decimal_at(&totals, "accrued", 0)?,
         loans_in_margin_call: u64_at(&totals, "in_call", 0)?,
         loans_at_liquidation: u64_at(&totals, "at_liq", 0)?,
-        concentration: concentration(df, principal)?,
+        concentration: concentration.shares,
         trigger_prices,
     })
 }
 
-/// Exposure per borrower, then the shares of the largest 1, 10 and 20 and the HHI.
-fn concentration(df: &DataFrame, principal: Decimal) -> Result<Concentration, TapeError> {
+struct Borrowers {
+    borrowers: u64,
+    shares: Concentration,
+}
+
+/// Exposure per borrower (one hash pass over borrower ids, which also counts the borrowers), then
+/// the shares of the largest 1, 10 and 20 and the HHI.
+fn concentration(df: &DataFrame, principal: Decimal) -> Result<Borrowers, TapeError> {
     let desc = SortOptions {
         descending: true,
         ..SortOptions::default()
@@ -207,6 +214,7 @@ fn concentration(df: &DataFrame, principal: Decimal) -> Result<Concentration, Ta
                 .cast(DataType::UInt64)
                 .sum()
                 .alias("multi"),
+            len().cast(DataType::UInt64).alias("borrowers"),
         ])
         .collect()
         .map_err(TapeError::internal("measuring borrower concentration"))?;
@@ -218,7 +226,7 @@ fn concentration(df: &DataFrame, principal: Decimal) -> Result<Concentration, Ta
         .unwrap_or(0.0))
     };
     let hhi = f64_at(&c, "hhi", 0)?.unwrap_or(0.0);
-    Ok(Concentration {
+    let shares = Concentration {
         largest_borrower: decimal_at(&c, "top1", 0)?,
         top1_share: share_of("top1")?,
         top10_share: share_of("top10")?,
@@ -226,5 +234,9 @@ fn concentration(df: &DataFrame, principal: Decimal) -> Result<Concentration, Ta
         hhi,
         effective_borrowers: if hhi > 0.0 { 1.0 / hhi } else { 0.0 },
         multi_loan_borrowers: u64_at(&c, "multi", 0)?,
+    };
+    Ok(Borrowers {
+        borrowers: u64_at(&c, "borrowers", 0)?,
+        shares,
     })
 }
