@@ -15,6 +15,21 @@ const REPORTED_LIQUIDATED_SHARE: f64 = 0.25;
 const REPORTED_LOANS_AFTER: f64 = 150e6;
 const REPORTED_CASH_AFTER: f64 = 50e6;
 
+/// `absrate replay` over the early-2026 sell-off, with `extra` arguments.
+fn replay_sell_off(extra: &[&str]) -> String {
+    let mut args = vec![
+        "replay",
+        "--prices",
+        PRICES,
+        "--from",
+        "2025-12-31",
+        "--to",
+        "2026-02-18",
+    ];
+    args.extend(extra);
+    ok(&args)
+}
+
 fn have_prices() -> bool {
     if Path::new(PRICES).is_file() {
         return true;
@@ -28,17 +43,7 @@ fn the_early_2026_sell_off_liquidates_about_a_quarter_of_the_loans() {
     if !have_prices() {
         return;
     }
-    let out = ok(&[
-        "replay",
-        "--prices",
-        PRICES,
-        "--from",
-        "2025-12-31",
-        "--to",
-        "2026-02-18",
-        "--format",
-        "json",
-    ]);
+    let out = replay_sell_off(&["--format", "json"]);
     let r: Value = serde_json::from_str(&out).unwrap();
     let f = |k: &str| -> f64 {
         r[k].as_str()
@@ -62,17 +67,7 @@ fn the_pool_after_the_replay_can_be_re_rated() {
     }
     let dir = tempfile::tempdir().unwrap();
     let tape = dir.path().join("tape.csv");
-    let out = ok(&[
-        "replay",
-        "--prices",
-        PRICES,
-        "--from",
-        "2025-12-31",
-        "--to",
-        "2026-02-18",
-        "--out-tape",
-        tape.to_str().unwrap(),
-    ]);
+    let out = replay_sell_off(&["--out-tape", tape.to_str().unwrap()]);
     assert!(dir.path().join("pool.yaml").is_file());
     let cash = out
         .lines()

@@ -93,7 +93,7 @@ struct NoteJson {
 #[derive(Serialize)]
 struct ResultJson<'a> {
     deal: &'a str,
-    inputs: Inputs,
+    inputs: &'a Inputs,
     notes: Vec<NoteJson>,
     levels: &'a [rating::LevelResult],
     warnings: &'a [String],
@@ -155,23 +155,27 @@ pub fn run(a: RateArgs) -> Result<String, Error> {
         methodology_sha256: m.sha256.clone(),
         engine: format!("absrate {}", env!("CARGO_PKG_VERSION")),
     };
-    let result_json = || {
-        json(&ResultJson {
+    // Each output is built once, however many files and streams carry it.
+    let json_text = if a.format == Format::Json || a.out.is_some() || a.report.is_some() {
+        Some(json(&ResultJson {
             deal: &deal.name,
-            inputs: Inputs {
-                ..inputs_clone(&inputs)
-            },
+            inputs: &inputs,
             notes: notes_json(&deal, &result),
             levels: &result.levels,
             warnings: &result.warnings,
-        })
+        })?)
+    } else {
+        None
     };
+    let csv_text = (a.cashflows.is_some() || a.out.is_some() || a.report.is_some())
+        .then(|| cashflows_csv(&deal, &result));
+    let (json_text, csv_text) = (json_text.unwrap_or_default(), csv_text.unwrap_or_default());
     if let Some(path) = &a.cashflows {
-        write_atomically(path, &cashflows_csv(&deal, &result))?;
+        write_atomically(path, &csv_text)?;
     }
     if let Some(dir) = &a.out {
-        write_atomically(&dir.join("result.json"), &result_json()?)?;
-        write_atomically(&dir.join("cashflows.csv"), &cashflows_csv(&deal, &result))?;
+        write_atomically(&dir.join("result.json"), &json_text)?;
+        write_atomically(&dir.join("cashflows.csv"), &csv_text)?;
     }
     if let Some(dir) = &a.report {
         let at = rating::valuation(&deal);
@@ -199,15 +203,15 @@ pub fn run(a: RateArgs) -> Result<String, Error> {
             &[
                 (report::MARKDOWN, md.into_bytes()),
                 (report::HTML, html.into_bytes()),
-                ("result.json", result_json()?.into_bytes()),
-                ("cashflows.csv", cashflows_csv(&deal, &result).into_bytes()),
+                ("result.json", json_text.clone().into_bytes()),
+                ("cashflows.csv", csv_text.into_bytes()),
                 ("cashflows.xlsx", xlsx),
             ],
         )?;
     }
     let output = match a.format {
         Format::Text => text(&deal, &m, &tape, &result),
-        Format::Json => result_json()?,
+        Format::Json => json_text,
     };
     let missed: Vec<String> = a
         .expect
@@ -243,18 +247,6 @@ fn run_date() -> String {
         .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
         .unwrap_or_else(chrono::Utc::now);
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-}
-
-fn inputs_clone(i: &Inputs) -> Inputs {
-    Inputs {
-        deal: i.deal.clone(),
-        deal_sha256: i.deal_sha256.clone(),
-        tape: i.tape.clone(),
-        tape_sha256: i.tape_sha256.clone(),
-        methodology: i.methodology.clone(),
-        methodology_sha256: i.methodology_sha256.clone(),
-        engine: i.engine.clone(),
-    }
 }
 
 fn notes_json(deal: &Deal, r: &RatingResult) -> Vec<NoteJson> {
