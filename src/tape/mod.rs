@@ -9,6 +9,7 @@
 mod adjust;
 mod derive;
 mod error;
+mod ids;
 mod prices;
 mod read;
 mod schema;

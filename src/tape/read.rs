@@ -127,7 +127,7 @@ pub fn read(path: &Path) -> Result<Tape, TapeError> {
 
     // Stage 1: the raw text of every column that needs parsing (trimmed; blank means missing),
     // and the parsed value under the column's own name.
-    let mut exprs = vec![col(ROW)];
+    let mut exprs = Vec::new();
     for p in &present {
         let name = p.column.name;
         if p.parsed {
@@ -149,7 +149,6 @@ pub fn read(path: &Path) -> Result<Tape, TapeError> {
         .map(|p| parse(p.column).alias(p.column.name))
         .collect();
     let staged = lf
-        .with_row_index(ROW, Some(1))
         .select(exprs)
         .with_columns(parse_exprs)
         .collect()
@@ -165,32 +164,13 @@ pub fn read(path: &Path) -> Result<Tape, TapeError> {
         });
     }
 
-    // One pass counting distinct ids is much cheaper than flagging each duplicate; the flags are
-    // only computed when there are duplicates to report.
-    let ids = staged
-        .clone()
-        .lazy()
-        .select([
-            col(schema::LOAN_ID)
-                .n_unique()
-                .cast(DataType::UInt64)
-                .alias("distinct"),
-            col(schema::LOAN_ID)
-                .count()
-                .cast(DataType::UInt64)
-                .alias("present"),
-            col(schema::LOAN_ID)
-                .null_count()
-                .cast(DataType::UInt64)
-                .alias("nulls"),
-        ])
-        .collect()
-        .map_err(TapeError::internal("counting loan ids"))?;
-    let distinct = super::value::u64_at(&ids, "distinct", 0)?;
-    let nulls = super::value::u64_at(&ids, "nulls", 0)?;
-    let present_ids = super::value::u64_at(&ids, "present", 0)?;
-    // n_unique counts null as one value when there are nulls.
-    let ids_unique = distinct == present_ids + u64::from(nulls > 0);
+    // Hashing each id once and sorting is much cheaper than a hash table of 10M strings; the
+    // per-row duplicate flags are only computed when there are duplicates to report.
+    let loan_ids = staged
+        .column(schema::LOAN_ID)
+        .and_then(|c| c.str())
+        .map_err(TapeError::internal("reading loan ids"))?;
+    let ids_unique = super::ids::distinct(loan_ids)?;
     let rules = rules(&present, ids_unique);
     check(path, &staged, &present, &rules, loans)?;
 
@@ -426,9 +406,11 @@ fn check(
             .filter(|c| **c != schema::LOAN_ID)
             .map(|c| shown_value(c)),
     );
+    // Row numbers (1-based, in file order) are only needed for the rows shown.
     let detail = staged
         .clone()
         .lazy()
+        .with_row_index(ROW, Some(1))
         .with_columns(flags)
         .filter(any)
         .limit(ValidationReport::SHOWN as IdxSize)

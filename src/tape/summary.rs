@@ -94,10 +94,6 @@ pub(crate) fn summarize(df: &DataFrame, at: &Valuation) -> Result<PoolSummary, T
         .with_columns([f(INTEREST_RATE).alias("__rate")])
         .select([
             len().cast(DataType::UInt64).alias("loans"),
-            col(BORROWER_ID)
-                .n_unique()
-                .cast(DataType::UInt64)
-                .alias("borrowers"),
             col(PRINCIPAL).sum().alias("principal"),
             col(COLLATERAL_BTC).sum().alias("btc"),
             col(ORIGINAL_PRINCIPAL).sum().alias("original"),
@@ -189,54 +185,63 @@ struct Borrowers {
     shares: Concentration,
 }
 
-/// Exposure per borrower (one hash pass over borrower ids, which also counts the borrowers), then
-/// the shares of the largest 1, 10 and 20 and the HHI.
+/// Exposure per borrower (one hash-and-sort pass over the borrower ids, see `ids.rs`, which also
+/// counts the borrowers), then the shares of the largest 1, 10 and 20 and the HHI.
 fn concentration(df: &DataFrame, principal: Decimal) -> Result<Borrowers, TapeError> {
-    let desc = SortOptions {
-        descending: true,
-        ..SortOptions::default()
-    };
-    let exposure = || col("exposure").sort(desc);
-    let share =
-        col("exposure").cast(DataType::Float64) / col("exposure").cast(DataType::Float64).sum();
-    let c = df
-        .clone()
-        .lazy()
-        .group_by([col(BORROWER_ID)])
-        .agg([col(PRINCIPAL).sum().alias("exposure"), len().alias("n")])
-        .select([
-            exposure().head(Some(1)).sum().alias("top1"),
-            exposure().head(Some(10)).sum().alias("top10"),
-            exposure().head(Some(20)).sum().alias("top20"),
-            (share.clone() * share).sum().alias("hhi"),
-            col("n")
-                .gt(lit(1))
-                .cast(DataType::UInt64)
-                .sum()
-                .alias("multi"),
-            len().cast(DataType::UInt64).alias("borrowers"),
-        ])
-        .collect()
+    let internal = TapeError::internal("measuring borrower concentration");
+    let ids = df
+        .column(BORROWER_ID)
+        .and_then(|c| c.str())
+        .map_err(internal)?;
+    let balances = df
+        .column(PRINCIPAL)
+        .and_then(|c| c.decimal())
         .map_err(TapeError::internal("measuring borrower concentration"))?;
-    let share_of = |name: &str| -> Result<f64, TapeError> {
-        let v = decimal_at(&c, name, 0)?;
-        Ok(rust_decimal::prelude::ToPrimitive::to_f64(
-            &v.checked_div(principal).unwrap_or_default(),
-        )
-        .unwrap_or(0.0))
+    let scale = balances.scale() as u32;
+    let mut exposures = super::ids::exposures(ids, balances.physical())?;
+    let borrowers = exposures.len() as u64;
+    let multi_loan_borrowers = exposures.iter().filter(|e| e.loans > 1).count() as u64;
+    let total: i128 = exposures.iter().map(|e| e.units).sum();
+    // HHI in the fixed group order of `ids.rs`: the same tape gives the same bits.
+    let hhi = if total > 0 {
+        let t = total as f64;
+        exposures
+            .iter()
+            .map(|e| {
+                let s = e.units as f64 / t;
+                s * s
+            })
+            .sum()
+    } else {
+        0.0
     };
-    let hhi = f64_at(&c, "hhi", 0)?.unwrap_or(0.0);
+    // The largest 20, largest first.
+    let top = 20.min(exposures.len());
+    if top > 0 && top < exposures.len() {
+        exposures.select_nth_unstable_by(top - 1, |a, b| b.units.cmp(&a.units));
+    }
+    let mut largest: Vec<i128> = exposures[..top].iter().map(|e| e.units).collect();
+    largest.sort_unstable_by(|a, b| b.cmp(a));
+    let amount = |units: i128| {
+        Decimal::try_from_i128_with_scale(units, scale).map_err(|e| TapeError::Internal {
+            context: "measuring borrower concentration",
+            message: e.to_string(),
+        })
+    };
+    let top_sum = |n: usize| amount(largest.iter().take(n).sum());
+    let share_of = |d: Decimal| {
+        rust_decimal::prelude::ToPrimitive::to_f64(&d.checked_div(principal).unwrap_or_default())
+            .unwrap_or(0.0)
+    };
+    let top1 = top_sum(1)?;
     let shares = Concentration {
-        largest_borrower: decimal_at(&c, "top1", 0)?,
-        top1_share: share_of("top1")?,
-        top10_share: share_of("top10")?,
-        top20_share: share_of("top20")?,
+        largest_borrower: top1,
+        top1_share: share_of(top1),
+        top10_share: share_of(top_sum(10)?),
+        top20_share: share_of(top_sum(20)?),
         hhi,
         effective_borrowers: if hhi > 0.0 { 1.0 / hhi } else { 0.0 },
-        multi_loan_borrowers: u64_at(&c, "multi", 0)?,
+        multi_loan_borrowers,
     };
-    Ok(Borrowers {
-        borrowers: u64_at(&c, "borrowers", 0)?,
-        shares,
-    })
+    Ok(Borrowers { borrowers, shares })
 }
