@@ -126,13 +126,13 @@ fn each_invariant_has_its_own_error() {
 fn an_unknown_key_is_located_with_a_suggestion() {
     assert_eq!(
         fails("unknown_key.yaml"),
-        "error: tests/fixtures/methodology/unknown_key.yaml:35:5: unknown field `recovry_rate`, expected one of default_rate, default_timing, default_order, recovery_rate, recovery_lag_months, interest_cash_share, servicing_fee_rate, reinvestment_yield, reinvestment_ltv, cash_drag_months, top_obligor_defaults, obligor_limit, capitalized_interest_credit, capitalized_interest_default_multiplier
+        "error: tests/fixtures/methodology/unknown_key.yaml:35:5: unknown field `recovry_rate`, expected one of default_rate, default_timing, default_order, recovery_rate, recovery_lag_months, interest_cash_share, servicing_fee_rate, reinvestment_yield, reinvestment_ltv, cash_drag_months, top_obligor_defaults, obligor_limit, capitalized_interest_credit, capitalized_interest_default_multiplier, btc_trough, days_to_trough, path_shape, liquidation_gap, liquidation_lag_days, slippage, crowding, margin_call_answer_share, balloon_in_margin_call
   --> tests/fixtures/methodology/unknown_key.yaml:35:5
    |
 33 |   BBB-:
 34 |     default_rate: { value: \"0.79\", source: test }
 35 |     recovry_rate: { value: \"0.68\", source: test }
-   |     ^ unknown field `recovry_rate`, expected one of default_rate, default_timing, default_order, recovery_rate, recovery_lag_months, interest_cash_share, servicing_fee_rate, reinvestment_yield, reinvestment_ltv, cash_drag_months, top_obligor_defaults, obligor_limit, capitalized_interest_credit, capitalized_interest_default_multiplier
+   |     ^ unknown field `recovry_rate`, expected one of default_rate, default_timing, default_order, recovery_rate, recovery_lag_months, interest_cash_share, servicing_fee_rate, reinvestment_yield, reinvestment_ltv, cash_drag_months, top_obligor_defaults, obligor_limit, capitalized_interest_credit, capitalized_interest_default_multiplier, btc_trough, days_to_trough, path_shape, liquidation_gap, liquidation_lag_days, slippage, crowding, margin_call_answer_share, balloon_in_margin_call
 36 |   B-:
 37 |     default_rate: { value: \"0.40\", source: test }
    |

@@ -239,7 +239,7 @@ fn show_text(m: &Methodology) -> String {
         "pass criteria: senior {:?} interest, subordinate {:?} interest; principal by legal final",
         m.pass_criteria.senior.interest, m.pass_criteria.subordinate.interest
     );
-    let groups: [(&str, &[&str]); 3] = [
+    let groups: [(&str, &[&str]); 5] = [
         (
             "Defaults and recoveries",
             &[
@@ -268,6 +268,21 @@ fn show_text(m: &Methodology) -> String {
                 "capitalized_interest_default_multiplier",
             ],
         ),
+        (
+            "Price path (market value)",
+            &["btc_trough", "days_to_trough", "path_shape"],
+        ),
+        (
+            "Sales and borrowers (market value)",
+            &[
+                "liquidation_gap",
+                "liquidation_lag_days",
+                "slippage",
+                "crowding",
+                "margin_call_answer_share",
+                "balloon_in_margin_call",
+            ],
+        ),
     ];
     fn short(name: &'static str) -> &'static str {
         match name {
@@ -284,6 +299,13 @@ fn show_text(m: &Methodology) -> String {
             "obligor_limit" => "obligor limit",
             "capitalized_interest_credit" => "cap. credit",
             "capitalized_interest_default_multiplier" => "cap. multiplier",
+            "btc_trough" => "BTC trough",
+            "days_to_trough" => "days to trough",
+            "path_shape" => "shape",
+            "liquidation_gap" => "gap",
+            "liquidation_lag_days" => "lag (days)",
+            "margin_call_answer_share" => "answer share",
+            "balloon_in_margin_call" => "balloon in call",
             other => other,
         }
     }
@@ -291,7 +313,11 @@ fn show_text(m: &Methodology) -> String {
         let idx: Vec<usize> = names
             .iter()
             .filter_map(|n| FIELDS.iter().position(|f| f.name == *n))
+            .filter(|i| FIELDS[*i].applies.to(m.mode))
             .collect();
+        if idx.is_empty() {
+            continue;
+        }
         let _ = writeln!(o, "\n{title}");
         let _ = write!(o, "  {:<8}", "level");
         for i in &idx {
@@ -307,21 +333,29 @@ fn show_text(m: &Methodology) -> String {
             o.push('\n');
         }
     }
-    let _ = writeln!(o, "\nDefault timing (share of defaults per month)");
-    let timing = FIELDS
-        .iter()
-        .position(|f| f.name == "default_timing")
-        .unwrap_or(1);
-    let mut seen: Vec<(String, Vec<String>)> = Vec::new();
-    for l in &m.levels {
-        let curve = l.params[timing].value.to_string();
-        match seen.iter_mut().find(|(c, _)| *c == curve) {
-            Some((_, notches)) => notches.push(l.notch.to_string()),
-            None => seen.push((curve, vec![l.notch.to_string()])),
-        }
+    if m.mode == crate::methodology::Mode::MarketValue {
+        let _ = writeln!(
+            o,
+            "\nDefault rate, timing and recovery: derived level by level by the liquidation engine (docs/market.md)"
+        );
     }
-    for (curve, notches) in seen {
-        let _ = writeln!(o, "  {}: {}", notches.join(", "), curve);
+    if m.mode == crate::methodology::Mode::DefaultAndRecovery {
+        let _ = writeln!(o, "\nDefault timing (share of defaults per month)");
+        let timing = FIELDS
+            .iter()
+            .position(|f| f.name == "default_timing")
+            .unwrap_or(1);
+        let mut seen: Vec<(String, Vec<String>)> = Vec::new();
+        for l in &m.levels {
+            let curve = l.params[timing].value.to_string();
+            match seen.iter_mut().find(|(c, _)| *c == curve) {
+                Some((_, notches)) => notches.push(l.notch.to_string()),
+                None => seen.push((curve, vec![l.notch.to_string()])),
+            }
+        }
+        for (curve, notches) in seen {
+            let _ = writeln!(o, "  {}: {}", notches.join(", "), curve);
+        }
     }
     let _ = writeln!(
         o,
@@ -390,6 +424,7 @@ impl<'a> ShowJson<'a> {
                     params: FIELDS
                         .iter()
                         .zip(&l.params)
+                        .filter(|(f, _)| f.applies.to(m.mode))
                         .map(|(f, p)| ParamJson {
                             field: f.name,
                             value: &p.value,

@@ -19,9 +19,10 @@ pub use error::MethodologyError;
 pub use model::{Level, Methodology};
 pub use notch::{Notch, SCALE};
 pub use registry::{Entry, LOCK_FILE, Registry, sha256_of};
-pub use stress::{FIELDS, Field, Harsher, Kind, Param, Stress, Value};
+pub use stress::{Applies, FIELDS, Field, Harsher, Kind, MarketStress, Param, Stress, Value};
 pub use wire::{
-    BaseCase, DefaultOrder, InterestCriterion, Interpolation, MethodologyFile, PassCriteria,
+    BaseCase, DefaultOrder, InterestCriterion, Interpolation, MarketFile, MethodologyFile, Mode,
+    PassCriteria,
     PrincipalCriterion, Rounding, RoundingStrategy,
 };
 

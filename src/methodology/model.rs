@@ -11,7 +11,10 @@ use sha2::{Digest, Sha256};
 use super::error::MethodologyError;
 use super::notch::{Notch, SCALE};
 use super::stress::{self, FIELDS, Harsher, Param, Partial, Stress};
-use super::wire::{BaseCase, Interpolation, MethodologyFile, PassCriteria, Rounding};
+use super::wire::{
+    BaseCase, Interpolation, MarketFile, MethodologyFile, Mode, PassCriteria, Rounding,
+};
+use crate::stress::path::Shape;
 use crate::yaml::{self, YamlError};
 
 /// One resolved rating level.
@@ -41,6 +44,9 @@ pub struct Methodology {
     pub interpolation: Interpolation,
     pub pass_criteria: PassCriteria,
     pub base_case: BaseCase,
+    pub mode: Mode,
+    /// Market facts (market-value mode).
+    pub market: Option<MarketFile>,
     /// All 16 notches, 'AAA' first.
     pub levels: Vec<Level>,
 }
@@ -53,6 +59,27 @@ impl Methodology {
 
     pub fn level(&self, notch: Notch) -> &Level {
         &self.levels[notch.index()]
+    }
+
+    /// A path shape by the name a level gives (`linear`, `front_loaded`, or `market.shapes`).
+    pub fn shape(&self, name: &str) -> Option<Shape> {
+        match name {
+            "linear" => Some(Shape::Linear),
+            "front_loaded" => Some(Shape::FrontLoaded),
+            _ => {
+                let f = self.market.as_ref()?.shapes.get(name)?;
+                let f64_of = |d: &Decimal| rust_decimal::prelude::ToPrimitive::to_f64(d);
+                let points = f
+                    .points
+                    .iter()
+                    .map(|[u, s]| Some((f64_of(u)?, f64_of(s)?)))
+                    .collect::<Option<Vec<_>>>()?;
+                Some(Shape::Points {
+                    name: name.to_string(),
+                    points,
+                })
+            }
+        }
     }
 
     /// Reads and checks a methodology file.
@@ -121,8 +148,24 @@ fn invalid(path: &Path, where_: &str, field: &str, message: String) -> Methodolo
     }
 }
 
-fn check_range(path: &Path, where_: &str, partial: &Partial) -> Result<(), MethodologyError> {
+fn check_range(
+    path: &Path,
+    where_: &str,
+    partial: &Partial,
+    mode: Mode,
+) -> Result<(), MethodologyError> {
     for (f, p) in FIELDS.iter().zip(partial) {
+        if p.is_some() && !f.applies.to(mode) {
+            let why = match mode {
+                Mode::MarketValue => {
+                    "is not stated in `market_value` mode: the liquidation engine derives it from the price path"
+                }
+                Mode::DefaultAndRecovery => {
+                    "is only used in `market_value` mode (set `mode: market_value`)"
+                }
+            };
+            return Err(invalid(path, where_, f.name, why.into()));
+        }
         if let Some(p) = p
             && let Some(msg) = stress::out_of_range(f.kind, &p.value)
         {
@@ -158,8 +201,10 @@ fn resolve(
             format!("must be at most 8, got {}", file.rounding.money_places),
         ));
     }
+    check_market(path, &file)?;
+    let mode = file.mode;
     let common = stress::partial(&file.common);
-    check_range(path, "common", &common)?;
+    check_range(path, "common", &common, mode)?;
 
     // Anchors: the levels the file gives, merged over `common`, each complete.
     let mut anchors: Vec<Option<Vec<Param>>> = vec![None; SCALE.len()];
@@ -171,9 +216,27 @@ fn resolve(
         })?;
         let where_ = format!("level '{notch}'");
         let own = stress::partial(level);
-        check_range(path, &where_, &own)?;
+        check_range(path, &where_, &own, mode)?;
         let mut merged = Vec::with_capacity(FIELDS.len());
         for ((f, mine), shared) in FIELDS.iter().zip(own).zip(&common) {
+            if !f.applies.to(mode) {
+                merged.push(Param {
+                    value: stress::Value::NotStated,
+                    source: match mode {
+                        Mode::MarketValue => "derived by the liquidation engine".into(),
+                        Mode::DefaultAndRecovery => "not used in this mode".into(),
+                    },
+                });
+                continue;
+            }
+            if f.name == "path_shape"
+                && let Some(Param {
+                    value: stress::Value::Text(name),
+                    ..
+                }) = mine.as_ref().or(shared.as_ref())
+            {
+                check_shape(path, &where_, &file, name)?;
+            }
             match mine.or_else(|| shared.clone()) {
                 Some(p) => merged.push(p),
                 None => {
@@ -267,8 +330,121 @@ fn resolve(
         interpolation: file.interpolation,
         pass_criteria: file.pass_criteria,
         base_case: file.base_case,
+        mode: file.mode,
+        market: file.market,
         levels,
     })
+}
+
+/// The `market` section: present exactly in market-value mode, every number in range, every
+/// shape well formed.
+fn check_market(path: &Path, file: &MethodologyFile) -> Result<(), MethodologyError> {
+    let m = match (file.mode, &file.market) {
+        (Mode::MarketValue, Some(m)) => m,
+        (Mode::MarketValue, None) => {
+            return Err(invalid(
+                path,
+                "market",
+                "market",
+                "missing: `market_value` mode needs the `market` section (docs/methodology.md)".into(),
+            ));
+        }
+        (Mode::DefaultAndRecovery, Some(_)) => {
+            return Err(invalid(
+                path,
+                "market",
+                "market",
+                "is only used in `market_value` mode (set `mode: market_value`)".into(),
+            ));
+        }
+        (Mode::DefaultAndRecovery, None) => return Ok(()),
+    };
+    let bad = |field: &str, message: String| Err(invalid(path, "market", field, message));
+    if m.horizon_days.value == 0 || m.horizon_days.value > 3660 {
+        return bad(
+            "horizon_days",
+            format!("must be within [1, 3660], got {}", m.horizon_days.value),
+        );
+    }
+    let cure = m.cure_ltv.value;
+    if cure <= Decimal::ZERO || cure >= Decimal::ONE {
+        return bad("cure_ltv", format!("must be within (0, 1), got {}", cure.normalize()));
+    }
+    for (name, v) in [
+        ("impact_coefficient", m.impact_coefficient.value),
+        ("daily_volatility", m.daily_volatility.value),
+    ] {
+        if v < Decimal::ZERO {
+            return bad(name, format!("must be >= 0, got {}", v.normalize()));
+        }
+    }
+    if m.daily_volume_usd.value <= Decimal::ZERO {
+        return bad(
+            "daily_volume_usd",
+            format!("must be > 0, got {}", m.daily_volume_usd.value.normalize()),
+        );
+    }
+    for (name, shape) in &m.shapes {
+        let field = format!("shapes.{name}");
+        let pts = &shape.points;
+        let (Some(first), Some(last)) = (pts.first(), pts.last()) else {
+            return bad(&field, "must list at least two points".into());
+        };
+        if first[0] != Decimal::ZERO || first[1] != Decimal::ZERO {
+            return bad(&field, "must start at [0, 0]".into());
+        }
+        if last[0] != Decimal::ONE || last[1] != Decimal::ONE {
+            return bad(&field, "must end at [1, 1] (the trough)".into());
+        }
+        if let Some(w) = pts.windows(2).find(|w| w[1][0] <= w[0][0]) {
+            return bad(
+                &field,
+                format!(
+                    "the times (first numbers) must rise: {} after {}",
+                    w[1][0].normalize(),
+                    w[0][0].normalize()
+                ),
+            );
+        }
+        if let Some(p) = pts.iter().find(|p| p[1] > Decimal::ONE) {
+            return bad(
+                &field,
+                format!(
+                    "no point may fall below the trough (share {} > 1)",
+                    p[1].normalize()
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A level's `path_shape` names a built-in or a shape of `market.shapes`.
+fn check_shape(
+    path: &Path,
+    where_: &str,
+    file: &MethodologyFile,
+    name: &str,
+) -> Result<(), MethodologyError> {
+    let known: Vec<&str> = ["linear", "front_loaded"]
+        .into_iter()
+        .chain(file.market.iter().flat_map(|m| m.shapes.keys().map(String::as_str)))
+        .collect();
+    if known.contains(&name) {
+        return Ok(());
+    }
+    let hint = closest(name, known.iter().copied())
+        .map(|c| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default();
+    Err(invalid(
+        path,
+        where_,
+        "path_shape",
+        format!(
+            "unknown shape `{name}`{hint}; known: {}",
+            known.join(", ")
+        ),
+    ))
 }
 
 /// A higher rating never has a milder parameter than the notch below it.

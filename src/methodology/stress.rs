@@ -7,7 +7,8 @@ use std::fmt;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
-use super::wire::{DefaultOrder, Sourced, StressFile};
+use super::wire::{DefaultOrder, Mode, Sourced, StressFile};
+use crate::stress::liquidation::Balloon;
 
 /// Which way a parameter gets harsher.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +32,28 @@ pub enum Kind {
     Curve,
     /// A choice.
     Order,
+    /// A name (a path shape, a borrower behaviour).
+    Text,
+}
+
+/// Which methodologies a parameter belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applies {
+    Both,
+    /// Stated in `default_and_recovery` mode; derived by the liquidation engine in `market_value`.
+    DefaultAndRecovery,
+    MarketValue,
+}
+
+impl Applies {
+    pub fn to(self, mode: Mode) -> bool {
+        matches!(
+            (self, mode),
+            (Applies::Both, _)
+                | (Applies::DefaultAndRecovery, Mode::DefaultAndRecovery)
+                | (Applies::MarketValue, Mode::MarketValue)
+        )
+    }
 }
 
 /// One parameter of the table.
@@ -39,6 +62,7 @@ pub struct Field {
     pub name: &'static str,
     pub kind: Kind,
     pub harsher: Harsher,
+    pub applies: Applies,
 }
 
 const fn field(name: &'static str, kind: Kind, harsher: Harsher) -> Field {
@@ -46,15 +70,27 @@ const fn field(name: &'static str, kind: Kind, harsher: Harsher) -> Field {
         name,
         kind,
         harsher,
+        applies: Applies::Both,
     }
 }
 
+const fn only(applies: Applies, name: &'static str, kind: Kind, harsher: Harsher) -> Field {
+    Field {
+        name,
+        kind,
+        harsher,
+        applies,
+    }
+}
+
+use Applies::{DefaultAndRecovery as DR, MarketValue as MV};
+
 /// Every stress parameter, in the order files and reports list them.
 pub const FIELDS: &[Field] = &[
-    field("default_rate", Kind::Share, Harsher::Higher),
-    field("default_timing", Kind::Curve, Harsher::Unordered),
+    only(DR, "default_rate", Kind::Share, Harsher::Higher),
+    only(DR, "default_timing", Kind::Curve, Harsher::Unordered),
     field("default_order", Kind::Order, Harsher::Unordered),
-    field("recovery_rate", Kind::Share, Harsher::Lower),
+    only(DR, "recovery_rate", Kind::Share, Harsher::Lower),
     field("recovery_lag_months", Kind::Count, Harsher::Higher),
     field("interest_cash_share", Kind::Share, Harsher::Lower),
     field("servicing_fee_rate", Kind::Share, Harsher::Higher),
@@ -69,6 +105,15 @@ pub const FIELDS: &[Field] = &[
         Kind::Multiplier,
         Harsher::Higher,
     ),
+    only(MV, "btc_trough", Kind::Share, Harsher::Higher),
+    only(MV, "days_to_trough", Kind::Count, Harsher::Lower),
+    only(MV, "path_shape", Kind::Text, Harsher::Unordered),
+    only(MV, "liquidation_gap", Kind::Share, Harsher::Higher),
+    only(MV, "liquidation_lag_days", Kind::Count, Harsher::Higher),
+    only(MV, "slippage", Kind::Share, Harsher::Higher),
+    only(MV, "crowding", Kind::Multiplier, Harsher::Higher),
+    only(MV, "margin_call_answer_share", Kind::Share, Harsher::Lower),
+    only(MV, "balloon_in_margin_call", Kind::Text, Harsher::Unordered),
 ];
 
 /// A parameter's value.
@@ -79,6 +124,9 @@ pub enum Value {
     Count(u32),
     Curve(Vec<Decimal>),
     Order(DefaultOrder),
+    Text(String),
+    /// Not stated in this methodology's mode: derived (market value) or unused.
+    NotStated,
 }
 
 impl fmt::Display for Value {
@@ -92,6 +140,8 @@ impl fmt::Display for Value {
             }
             Value::Order(DefaultOrder::ProRata) => f.write_str("pro_rata"),
             Value::Order(DefaultOrder::HighestLtvFirst) => f.write_str("highest_ltv_first"),
+            Value::Text(t) => f.write_str(t),
+            Value::NotStated => f.write_str("-"),
         }
     }
 }
@@ -157,6 +207,24 @@ pub fn partial(s: &StressFile) -> Partial {
         take(&s.obligor_limit, dec),
         take(&s.capitalized_interest_credit, dec),
         take(&s.capitalized_interest_default_multiplier, dec),
+        take(&s.btc_trough, dec),
+        take(&s.days_to_trough, count),
+        take(&s.path_shape, |t| Value::Text(t.clone())),
+        take(&s.liquidation_gap, dec),
+        take(&s.liquidation_lag_days, count),
+        take(&s.slippage, dec),
+        take(&s.crowding, dec),
+        take(&s.margin_call_answer_share, dec),
+        take(&s.balloon_in_margin_call, |b| {
+            Value::Text(
+                match b {
+                    Balloon::Repay => "repay",
+                    Balloon::RollOver => "roll_over",
+                    Balloon::Default => "default",
+                }
+                .into(),
+            )
+        }),
     ]
 }
 
@@ -210,41 +278,93 @@ pub struct Stress {
     pub obligor_limit: Decimal,
     pub capitalized_interest_credit: Decimal,
     pub capitalized_interest_default_multiplier: Decimal,
+    /// The price path and terms of sale (market-value mode only).
+    pub market: Option<MarketStress>,
+}
+
+/// One level's market-value stress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MarketStress {
+    pub btc_trough: Decimal,
+    pub days_to_trough: u32,
+    pub path_shape: String,
+    pub liquidation_gap: Decimal,
+    pub liquidation_lag_days: u32,
+    pub slippage: Decimal,
+    pub crowding: Decimal,
+    pub margin_call_answer_share: Decimal,
+    pub balloon_in_margin_call: Balloon,
 }
 
 impl Stress {
     /// Builds the typed stress from a complete table (in [`FIELDS`] order). `None` if a value has
     /// the wrong kind, which validation rules out.
     pub fn from_params(p: &[Param]) -> Option<Stress> {
-        let dec = |i: usize| match p.get(i)?.value {
+        let at = |name: &str| FIELDS.iter().position(|f| f.name == name).and_then(|i| p.get(i));
+        let dec = |name: &str| match at(name)?.value {
             Value::Decimal(d) => Some(d),
             _ => None,
         };
-        let count = |i: usize| match p.get(i)?.value {
+        let count = |name: &str| match at(name)?.value {
             Value::Count(n) => Some(n),
             _ => None,
         };
+        let text = |name: &str| match &at(name)?.value {
+            Value::Text(t) => Some(t.clone()),
+            _ => None,
+        };
+        let stated = |name: &str| !matches!(at(name).map(|p| &p.value), Some(Value::NotStated));
+        let market = if stated("btc_trough") {
+            Some(MarketStress {
+                btc_trough: dec("btc_trough")?,
+                days_to_trough: count("days_to_trough")?,
+                path_shape: text("path_shape")?,
+                liquidation_gap: dec("liquidation_gap")?,
+                liquidation_lag_days: count("liquidation_lag_days")?,
+                slippage: dec("slippage")?,
+                crowding: dec("crowding")?,
+                margin_call_answer_share: dec("margin_call_answer_share")?,
+                balloon_in_margin_call: match text("balloon_in_margin_call")?.as_str() {
+                    "repay" => Balloon::Repay,
+                    "roll_over" => Balloon::RollOver,
+                    "default" => Balloon::Default,
+                    _ => return None,
+                },
+            })
+        } else {
+            None
+        };
+        // In market-value mode the default rate, its timing and the recovery rate come from the
+        // liquidation engine, level by level; these stand in until then.
+        let derived = market.is_some();
         Some(Stress {
-            default_rate: dec(0)?,
-            default_timing: match &p.get(1)?.value {
-                Value::Curve(c) => c.clone(),
-                _ => return None,
+            default_rate: if derived { Decimal::ZERO } else { dec("default_rate")? },
+            default_timing: if derived {
+                vec![Decimal::ONE]
+            } else {
+                match &at("default_timing")?.value {
+                    Value::Curve(c) => c.clone(),
+                    _ => return None,
+                }
             },
-            default_order: match p.get(2)?.value {
+            default_order: match at("default_order")?.value {
                 Value::Order(o) => o,
                 _ => return None,
             },
-            recovery_rate: dec(3)?,
-            recovery_lag_months: count(4)?,
-            interest_cash_share: dec(5)?,
-            servicing_fee_rate: dec(6)?,
-            reinvestment_yield: dec(7)?,
-            reinvestment_ltv: dec(8)?,
-            cash_drag_months: count(9)?,
-            top_obligor_defaults: count(10)?,
-            obligor_limit: dec(11)?,
-            capitalized_interest_credit: dec(12)?,
-            capitalized_interest_default_multiplier: dec(13)?,
+            recovery_rate: if derived { Decimal::ONE } else { dec("recovery_rate")? },
+            recovery_lag_months: count("recovery_lag_months")?,
+            interest_cash_share: dec("interest_cash_share")?,
+            servicing_fee_rate: dec("servicing_fee_rate")?,
+            reinvestment_yield: dec("reinvestment_yield")?,
+            reinvestment_ltv: dec("reinvestment_ltv")?,
+            cash_drag_months: count("cash_drag_months")?,
+            top_obligor_defaults: count("top_obligor_defaults")?,
+            obligor_limit: dec("obligor_limit")?,
+            capitalized_interest_credit: dec("capitalized_interest_credit")?,
+            capitalized_interest_default_multiplier: dec(
+                "capitalized_interest_default_multiplier",
+            )?,
+            market,
         })
     }
 }

@@ -63,6 +63,67 @@ pub struct StressFile {
     pub capitalized_interest_credit: Option<Sourced<Decimal>>,
     /// Default-rate multiplier for loans that carry capitalized interest, at least 1.
     pub capitalized_interest_default_multiplier: Option<Sourced<Decimal>>,
+    /// Market-value mode: fall of the BTC price from the cut-off price to the path's trough, in [0, 1].
+    pub btc_trough: Option<Sourced<Decimal>>,
+    /// Market-value mode: days from the cut-off to the trough.
+    pub days_to_trough: Option<Sourced<u32>>,
+    /// Market-value mode: `linear`, `front_loaded`, or the name of a shape in `market.shapes`.
+    pub path_shape: Option<Sourced<String>>,
+    /// Market-value mode: fall from the reference price to the sale price, in [0, 1].
+    pub liquidation_gap: Option<Sourced<Decimal>>,
+    /// Market-value mode: days from the liquidation trigger to the sale.
+    pub liquidation_lag_days: Option<Sourced<u32>>,
+    /// Market-value mode: fixed slippage on every sale, in [0, 1].
+    pub slippage: Option<Sourced<Decimal>>,
+    /// Market-value mode: multiplier on the square-root market impact of the pool's own sales
+    /// (crowded exits), at least 1.
+    pub crowding: Option<Sourced<Decimal>>,
+    /// Market-value mode: share of borrowers who answer a margin call by adding BTC, in [0, 1].
+    pub margin_call_answer_share: Option<Sourced<Decimal>>,
+    /// Market-value mode: what a borrower in margin call does at the balloon date.
+    pub balloon_in_margin_call: Option<Sourced<crate::stress::liquidation::Balloon>>,
+}
+
+/// How a methodology states its stress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Each level states a cumulative default rate, its timing and a recovery rate.
+    #[default]
+    DefaultAndRecovery,
+    /// Each level states a BTC price path and the terms of sale; the liquidation engine turns
+    /// them into defaults and recoveries loan by loan (docs/market.md).
+    MarketValue,
+}
+
+/// A historical path shape: `[u, s]` points, `u` the share of the time to the trough (0 to 1),
+/// `s` the share of the trough's fall reached (0 at the start, 1 at the trough).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShapeFile {
+    /// Where the points come from (episode, price file, sampling).
+    pub source: String,
+    pub points: Vec<[Decimal; 2]>,
+}
+
+/// Market facts shared by every level of a market-value methodology.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarketFile {
+    /// Days the price path covers (the loans' one-year term: 365).
+    pub horizon_days: Sourced<u32>,
+    /// LTV a borrower who answers a margin call restores, in (0, 1).
+    pub cure_ltv: Sourced<Decimal>,
+    /// Seed of the ChaCha8 stream that picks which borrowers answer margin calls (one draw per
+    /// loan, shared by every level, so a harsher level's answerers are a subset of a milder one's).
+    pub answer_seed: Sourced<u64>,
+    /// Square-root impact: `impact_coefficient x daily_volatility x sqrt(sold / daily_volume_usd)`.
+    pub impact_coefficient: Sourced<Decimal>,
+    pub daily_volatility: Sourced<Decimal>,
+    pub daily_volume_usd: Sourced<Decimal>,
+    /// Historical shapes by name, for `path_shape`.
+    #[serde(default)]
+    pub shapes: BTreeMap<String, ShapeFile>,
 }
 
 /// How interest on a note must be paid to pass.
@@ -157,6 +218,12 @@ pub struct MethodologyFile {
     pub interpolation: Interpolation,
     pub pass_criteria: PassCriteria,
     pub base_case: BaseCase,
+    /// `default_and_recovery` (the default) or `market_value`.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Market facts; required in `market_value` mode, refused otherwise.
+    #[serde(default)]
+    pub market: Option<MarketFile>,
     /// Parameters shared by every level unless the level gives its own.
     #[serde(default)]
     pub common: StressFile,

@@ -1,0 +1,408 @@
+//! The liquidation engine: a daily BTC price path applied to a pool, loan by loan.
+//!
+//! This is simulation, so it is `f64` (style.md); the amounts it hands to the period engine are
+//! rounded to cents there. For each loan it finds the day its LTV reaches the margin-call level
+//! (the borrower answers, adding BTC back to the cure LTV, or not) and the day it reaches the
+//! liquidation level, then the sale: after `lag_days` days, at the lower of the trigger price and
+//! that day's price, less the gap and the slippage. Interest accrues (simple, actual/365), so a
+//! loan's trigger prices rise over time.
+//!
+//! **Crossings.** A naive engine walks every loan through every day (days x loans). Here a sparse
+//! table of path minima (`Minima`) answers "the first day from `t` on which the price is at or
+//! below `x`" in O(log days), so the work is O(days log days) once per path plus O(log days) per
+//! event of each loan: sorting the loans' trigger prices against the running minimum of the path,
+//! generalized to triggers that move (accrual, top-ups). [`run_naive`] is the day-by-day loop
+//! kept as the reference: tests and `benches/market.rs` check both give the same outcomes.
+
+use serde::Serialize;
+
+/// One loan as the engine sees it, amounts in USD.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarketLoan {
+    /// Balance owed at day 0 (principal plus accrued interest).
+    pub balance: f64,
+    /// Principal at day 0 (the part the period engine counts).
+    pub principal: f64,
+    /// Annual interest rate; interest accrues on `principal`, simple, actual/365.
+    pub rate: f64,
+    pub btc: f64,
+    /// Day of the balloon maturity, counted from day 0 (may lie beyond the path).
+    pub maturity_day: u32,
+    /// Whether this borrower answers margin calls.
+    pub answers: bool,
+}
+
+impl MarketLoan {
+    fn balance_at(&self, day: u32) -> f64 {
+        self.balance + self.principal * self.rate * f64::from(day) / 365.0
+    }
+}
+
+/// What a borrower in margin call does at the balloon date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Balloon {
+    /// Repays in full (refinances elsewhere or sells other assets): the exposure ends.
+    Repay,
+    /// The loan is renewed for another term with interest capitalized: the exposure continues.
+    RollOver,
+    /// Walks away: the collateral is sold that day like a liquidation.
+    Default,
+}
+
+/// Market impact of the pool's own sales: `coefficient x daily_volatility x
+/// sqrt(sold that day / daily_volume) x crowding`, added to the fixed slippage.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Impact {
+    pub coefficient: f64,
+    pub daily_volatility: f64,
+    pub daily_volume_usd: f64,
+    pub crowding: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarketParams {
+    pub margin_call_ltv: f64,
+    pub liquidation_ltv: f64,
+    /// LTV a borrower who answers a margin call restores by adding BTC.
+    pub cure_ltv: f64,
+    /// Fall from the reference price to the sale (intraday move daily data cannot see).
+    pub gap: f64,
+    /// Days from the trigger to the sale (0: the same day, at the trigger price).
+    pub lag_days: u32,
+    /// Fixed slippage on every sale.
+    pub slippage: f64,
+    pub impact: Option<Impact>,
+    pub balloon: Balloon,
+}
+
+/// How a loan ended.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum End {
+    /// Still outstanding at the end of the path.
+    Outstanding,
+    /// Repaid at its balloon date.
+    Repaid { day: u32 },
+    /// Collateral sold.
+    Liquidated(Sale),
+}
+
+/// A liquidation (or a walk-away at the balloon date).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Sale {
+    /// Day the trigger was reached.
+    pub trigger_day: u32,
+    /// Day of the sale (`trigger_day + lag`, within the path).
+    pub sale_day: u32,
+    /// Balance owed at the trigger.
+    pub balance: f64,
+    pub btc: f64,
+    /// Price before gap and slippage.
+    pub reference_price: f64,
+    /// Price after gap and slippage.
+    pub execution_price: f64,
+    pub proceeds: f64,
+    /// Balance / proceeds.
+    pub execution_ltv: f64,
+    pub loss: f64,
+    /// Proceeds above the balance, returned to the borrower.
+    pub surplus: f64,
+    /// True for a walk-away at the balloon date rather than a margin liquidation.
+    pub at_balloon: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Outcome {
+    pub margin_calls: u32,
+    pub answered: u32,
+    pub btc_added: f64,
+    pub end: End,
+}
+
+/// Range minima of a path: `levels[k][i] = min(p[i .. i + 2^k])`.
+pub struct Minima {
+    levels: Vec<Vec<f64>>,
+}
+
+impl Minima {
+    pub fn new(prices: &[f64]) -> Minima {
+        let mut levels = vec![prices.to_vec()];
+        let mut width = 1;
+        while width * 2 <= prices.len() {
+            let prev = &levels[levels.len() - 1];
+            let next: Vec<f64> = (0..=prices.len() - width * 2)
+                .map(|i| prev[i].min(prev[i + width]))
+                .collect();
+            levels.push(next);
+            width *= 2;
+        }
+        Minima { levels }
+    }
+
+    pub fn prices(&self) -> &[f64] {
+        &self.levels[0]
+    }
+
+    /// The first day in `from ..= to` whose price is at or below `x`.
+    pub fn first_at_or_below(&self, from: u32, to: u32, x: f64) -> Option<u32> {
+        let (mut i, to) = (from as usize, to as usize);
+        let p = self.prices();
+        if i > to || to >= p.len() {
+            return None;
+        }
+        for k in (0..self.levels.len()).rev() {
+            let width = 1usize << k;
+            if i + width - 1 <= to && self.levels[k][i] > x {
+                i += width;
+            }
+        }
+        (i <= to && p[i] <= x).then_some(i as u32)
+    }
+
+    /// The first day in `from ..= to` on which `price <= a + c x day` (a threshold rising with
+    /// accrued interest, `c >= 0`).
+    fn first_below_rising(&self, from: u32, to: u32, a: f64, c: f64) -> Option<u32> {
+        let mut from = from;
+        let ceiling = a + c * f64::from(to);
+        loop {
+            let t = self.first_at_or_below(from, to, ceiling)?;
+            if self.prices()[t as usize] <= a + c * f64::from(t) {
+                return Some(t);
+            }
+            from = t + 1;
+        }
+    }
+}
+
+/// The trigger prices of a loan with `btc` BTC: price at or below `a + c x day` means the LTV
+/// is at or above `ltv`.
+fn threshold(l: &MarketLoan, btc: f64, ltv: f64) -> (f64, f64) {
+    let per_day = l.principal * l.rate / 365.0;
+    (l.balance / (btc * ltv), per_day / (btc * ltv))
+}
+
+/// The balloon date: what a loan still outstanding does there.
+enum AtBalloon {
+    Sell,
+    Roll,
+    Repay,
+}
+
+fn at_balloon(l: &MarketLoan, btc: f64, t: u32, price: f64, p: &MarketParams) -> AtBalloon {
+    let in_call = l.balance_at(t) >= p.margin_call_ltv * btc * price;
+    match (in_call, p.balloon) {
+        (true, Balloon::Default) => AtBalloon::Sell,
+        (true, Balloon::RollOver) => AtBalloon::Roll,
+        _ => AtBalloon::Repay,
+    }
+}
+
+/// One loan through the path, crossings found on the range minima. The rules, day by day, are
+/// those of [`run_naive`]: at or below the liquidation price the collateral is sold; else at or
+/// below the margin-call price the borrower is called (and answers, or not); then, on the
+/// balloon date, the loan repays, rolls over or is sold (`Balloon`, for a loan in margin call).
+fn walk(l: &MarketLoan, m: &Minima, p: &MarketParams) -> (Outcome, Option<Pending>) {
+    let prices = m.prices();
+    let last = (prices.len() - 1) as u32;
+    let mut o = Outcome {
+        margin_calls: 0,
+        answered: 0,
+        btc_added: 0.0,
+        end: End::Outstanding,
+    };
+    let mut btc = l.btc;
+    let mut from = 0u32;
+    let mut maturity = l.maturity_day;
+    loop {
+        let until = maturity.min(last);
+        let (la, lc) = threshold(l, btc, p.liquidation_ltv);
+        let (ma, mc) = threshold(l, btc, p.margin_call_ltv);
+        let below_liquidation = |t: u32| prices[t as usize] <= la + lc * f64::from(t);
+        if from <= until {
+            if l.answers {
+                // Each call is answered: the liquidation can only come on a call day, when the
+                // price is through both triggers at once.
+                if let Some(t) = m.first_below_rising(from, until, ma, mc) {
+                    o.margin_calls += 1;
+                    if below_liquidation(t) {
+                        return (o, Some(pending(l, btc, t, la + lc * f64::from(t), false)));
+                    }
+                    o.answered += 1;
+                    let needed = l.balance_at(t) / (p.cure_ltv * prices[t as usize]);
+                    if needed > btc {
+                        o.btc_added += needed - btc;
+                        btc = needed;
+                    }
+                    from = t + 1;
+                    continue;
+                }
+            } else {
+                // Called once; the sale comes at the first day through the liquidation price
+                // (never before the call: the liquidation price is below the call price).
+                if o.margin_calls == 0 && m.first_below_rising(from, until, ma, mc).is_some() {
+                    o.margin_calls = 1;
+                }
+                if let Some(t) = m.first_below_rising(from, until, la, lc) {
+                    return (o, Some(pending(l, btc, t, la + lc * f64::from(t), false)));
+                }
+            }
+        }
+        if maturity > last {
+            return (o, None);
+        }
+        let t = maturity;
+        match at_balloon(l, btc, t, prices[t as usize], p) {
+            AtBalloon::Sell => return (o, Some(pending(l, btc, t, prices[t as usize], true))),
+            AtBalloon::Roll => {
+                maturity = u32::MAX;
+                from = from.max(t + 1);
+            }
+            AtBalloon::Repay => {
+                o.end = End::Repaid { day: t };
+                return (o, None);
+            }
+        }
+    }
+}
+
+/// A sale decided but not yet priced (slippage depends on everything sold that day).
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    trigger_day: u32,
+    balance: f64,
+    btc: f64,
+    /// The trigger price (or the day's price for a walk-away).
+    trigger_price: f64,
+    at_balloon: bool,
+}
+
+fn pending(l: &MarketLoan, btc: f64, t: u32, trigger_price: f64, at_balloon: bool) -> Pending {
+    Pending {
+        trigger_day: t,
+        balance: l.balance_at(t),
+        btc,
+        trigger_price,
+        at_balloon,
+    }
+}
+
+/// Prices the sales: lag, gap, fixed slippage and the pool's own impact per sale day.
+fn settle(prices: &[f64], p: &MarketParams, decided: Vec<(Outcome, Option<Pending>)>) -> Vec<Outcome> {
+    let last = prices.len() - 1;
+    let sale_day = |s: &Pending| (s.trigger_day as usize + p.lag_days as usize).min(last);
+    let reference = |s: &Pending| {
+        if s.at_balloon || p.lag_days == 0 {
+            s.trigger_price
+        } else {
+            s.trigger_price.min(prices[sale_day(s)])
+        }
+    };
+    let mut sold = vec![0.0f64; prices.len()];
+    for s in decided.iter().filter_map(|(_, s)| s.as_ref()) {
+        sold[sale_day(s)] += s.btc * reference(s);
+    }
+    decided
+        .into_iter()
+        .map(|(mut o, s)| {
+            if let Some(s) = s {
+                let day = sale_day(&s);
+                let impact = p.impact.map_or(0.0, |i| {
+                    i.coefficient * i.daily_volatility * (sold[day] / i.daily_volume_usd).sqrt() * i.crowding
+                });
+                let slip = (p.slippage + impact).min(0.99);
+                let reference_price = reference(&s);
+                let execution_price = reference_price * (1.0 - p.gap) * (1.0 - slip);
+                let proceeds = s.btc * execution_price;
+                let repaid = proceeds.min(s.balance);
+                o.end = End::Liquidated(Sale {
+                    trigger_day: s.trigger_day,
+                    sale_day: day as u32,
+                    balance: s.balance,
+                    btc: s.btc,
+                    reference_price,
+                    execution_price,
+                    proceeds,
+                    execution_ltv: s.balance / proceeds,
+                    loss: s.balance - repaid,
+                    surplus: proceeds - repaid,
+                    at_balloon: s.at_balloon,
+                });
+            }
+            o
+        })
+        .collect()
+}
+
+/// Every loan through the path `prices` (USD per BTC, day 0 first).
+pub fn run(loans: &[MarketLoan], prices: &[f64], p: &MarketParams) -> Vec<Outcome> {
+    if prices.is_empty() {
+        return Vec::new();
+    }
+    let m = Minima::new(prices);
+    run_on(loans, &m, p)
+}
+
+/// [`run`] on a path whose minima are already built.
+pub fn run_on(loans: &[MarketLoan], m: &Minima, p: &MarketParams) -> Vec<Outcome> {
+    let decided = loans.iter().map(|l| walk(l, m, p)).collect();
+    settle(m.prices(), p, decided)
+}
+
+/// The reference engine: every loan checked on every day. Same rules, same results as [`run`].
+pub fn run_naive(loans: &[MarketLoan], prices: &[f64], p: &MarketParams) -> Vec<Outcome> {
+    if prices.is_empty() {
+        return Vec::new();
+    }
+    let last = (prices.len() - 1) as u32;
+    let decided = loans
+        .iter()
+        .map(|l| {
+            let mut o = Outcome {
+                margin_calls: 0,
+                answered: 0,
+                btc_added: 0.0,
+                end: End::Outstanding,
+            };
+            let mut btc = l.btc;
+            let mut maturity = l.maturity_day;
+            for t in 0..=last {
+                let price = prices[t as usize];
+                let (la, lc) = threshold(l, btc, p.liquidation_ltv);
+                let (ma, mc) = threshold(l, btc, p.margin_call_ltv);
+                let tf = f64::from(t);
+                if price <= la + lc * tf {
+                    if l.answers || o.margin_calls == 0 {
+                        o.margin_calls += 1;
+                    }
+                    return (o, Some(pending(l, btc, t, la + lc * tf, false)));
+                }
+                if price <= ma + mc * tf {
+                    if l.answers {
+                        o.margin_calls += 1;
+                        o.answered += 1;
+                        let needed = l.balance_at(t) / (p.cure_ltv * price);
+                        if needed > btc {
+                            o.btc_added += needed - btc;
+                            btc = needed;
+                        }
+                    } else {
+                        o.margin_calls = 1;
+                    }
+                }
+                if t == maturity {
+                    match at_balloon(l, btc, t, price, p) {
+                        AtBalloon::Sell => return (o, Some(pending(l, btc, t, price, true))),
+                        AtBalloon::Roll => maturity = u32::MAX,
+                        AtBalloon::Repay => {
+                            o.end = End::Repaid { day: t };
+                            return (o, None);
+                        }
+                    }
+                }
+            }
+            (o, None)
+        })
+        .collect();
+    settle(prices, p, decided)
+}
