@@ -88,6 +88,8 @@ struct NoteJson {
     break_even_default_rate: Decimal,
     break_even_level: String,
     coverage: Decimal,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    break_even_btc_decline: Option<Decimal>,
 }
 
 #[derive(Serialize)]
@@ -264,6 +266,7 @@ fn notes_json(deal: &Deal, r: &RatingResult) -> Vec<NoteJson> {
             break_even_default_rate: nr.break_even_default_rate,
             break_even_level: nr.break_even_level.to_string(),
             coverage: nr.coverage,
+            break_even_btc_decline: nr.break_even_btc_decline,
         })
         .collect()
 }
@@ -300,12 +303,17 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
     o.push('\n');
     for l in &r.levels {
         let s = &m.level(l.notch).stress;
+        // Market value: the rates the liquidation engine derived from the level's path.
+        let (default_rate, recovery_rate) = match &l.market {
+            Some(k) => (k.default_rate, k.recovery_rate),
+            None => (s.default_rate, s.recovery_rate),
+        };
         let _ = write!(
             o,
             "  {:<7}{:>9}{:>10}{:>18}",
             l.notch.to_string(),
-            pct_dec(s.default_rate, 1),
-            pct_dec(s.recovery_rate, 1),
+            pct_dec(default_rate, 1),
+            pct_dec(recovery_rate, 1),
             usd(l.default_amount)
         );
         for n in &l.notes {
@@ -342,6 +350,43 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
             nr.coverage.normalize(),
             pct_dec(m.base_case.default_rate.value, 1),
         );
+        if let Some(d) = nr.break_even_btc_decline {
+            let survives = if d >= Decimal::new(99, 2) {
+                "survives any BTC fall on that path (99% tried): losses come from the gap and slippage of each sale, not the depth".to_string()
+            } else {
+                format!(
+                    "break-even BTC decline {} from the cut-off price ({} a BTC) on the '{}' path",
+                    pct_dec(d, 1),
+                    usd((deal.pool.cutoff.btc_price * (Decimal::ONE - d)).round_dp(0)),
+                    nr.break_even_level
+                )
+            };
+            let _ = writeln!(o, "    Class {}: {survives}", n.class);
+        }
+    }
+    if r.levels.iter().any(|l| l.market.is_some()) {
+        let _ = writeln!(o, "\nPrice paths (market value)");
+        let _ = writeln!(
+            o,
+            "  {:<7}{:>8}{:>12}{:>10}{:>12}{:>16}{:>14}{:>10}",
+            "level", "trough", "BTC at low", "called", "liquidated", "sold (USD)", "losses", "max LTV"
+        );
+        for l in &r.levels {
+            if let Some(k) = &l.market {
+                let _ = writeln!(
+                    o,
+                    "  {:<7}{:>8}{:>12}{:>10}{:>12}{:>16}{:>14}{:>10}",
+                    l.notch.to_string(),
+                    pct_dec(k.btc_trough, 1),
+                    usd(k.trough_price.round_dp(0)),
+                    count(k.loans_margin_called),
+                    count(k.loans_liquidated),
+                    usd(k.liquidated_principal),
+                    usd(k.losses),
+                    format!("{:.1}%", k.max_execution_ltv * 100.0)
+                );
+            }
+        }
     }
     for l in r.levels.iter() {
         for (n, out) in deal.notes.iter().zip(&l.notes) {

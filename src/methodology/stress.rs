@@ -100,7 +100,8 @@ pub const FIELDS: &[Field] = &[
     field("top_obligor_defaults", Kind::Count, Harsher::Higher),
     field("obligor_limit", Kind::Share, Harsher::Lower),
     field("capitalized_interest_credit", Kind::Share, Harsher::Lower),
-    field(
+    only(
+        DR,
         "capitalized_interest_default_multiplier",
         Kind::Multiplier,
         Harsher::Higher,
@@ -361,9 +362,11 @@ impl Stress {
             top_obligor_defaults: count("top_obligor_defaults")?,
             obligor_limit: dec("obligor_limit")?,
             capitalized_interest_credit: dec("capitalized_interest_credit")?,
-            capitalized_interest_default_multiplier: dec(
-                "capitalized_interest_default_multiplier",
-            )?,
+            capitalized_interest_default_multiplier: if derived {
+                Decimal::ONE
+            } else {
+                dec("capitalized_interest_default_multiplier")?
+            },
             market,
         })
     }

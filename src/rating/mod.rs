@@ -5,6 +5,10 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+mod market;
+
+pub use market::{MarketOutcome, MarketPool};
+
 use crate::cashflow::{self, CashflowError, NoteOutcome, Run, Scenario};
 use crate::deal::Deal;
 use crate::methodology::{DefaultOrder, Methodology, Notch, Stress};
@@ -25,6 +29,9 @@ pub struct LevelResult {
     pub adjustments: AdjustmentReport,
     /// Cumulative defaults assumed, USD (default rate, with the capitalized-interest multiplier).
     pub default_amount: Decimal,
+    /// Market-value mode: what the level's price path did, loan by loan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub market: Option<MarketOutcome>,
     pub notes: Vec<NoteOutcome>,
     #[serde(skip)]
     pub run: Run,
@@ -44,6 +51,10 @@ pub struct NoteRating {
     pub break_even_level: Notch,
     /// Break-even default rate / base-case default rate.
     pub coverage: Decimal,
+    /// Market-value mode: the deepest BTC fall from the cut-off price (the level's path scaled,
+    /// the rest of its stress held) the note survives, to 0.5 point.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub break_even_btc_decline: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -97,6 +108,77 @@ fn run_level(
         default_amount: default_amount(m, s, rate, &pool.report),
     };
     cashflow::run(&scenario).map_err(|source| RatingError::Cashflow { notch, source })
+}
+
+/// A market-value level: the path (at `trough`, or the level's own) through the liquidation
+/// engine, then the period engine with the defaults and recoveries it produced.
+fn run_market_level(
+    deal: &Deal,
+    m: &Methodology,
+    s: &Stress,
+    pool: &AdjustedPool,
+    market: &MarketPool,
+    trough: Option<Decimal>,
+    notch: Notch,
+) -> Result<(Run, Decimal, Option<MarketOutcome>), RatingError> {
+    let Some(ms) = s.market.as_ref() else {
+        let run = run_level(deal, m, s, pool, s.default_rate, notch)?;
+        return Ok((run, default_amount(m, s, s.default_rate, &pool.report), None));
+    };
+    let trough = trough.unwrap_or(ms.btc_trough);
+    let (stress, amount, outcome) = market::derive(
+        m,
+        deal,
+        s,
+        ms,
+        market,
+        trough,
+        pool.report.credited_balance,
+    );
+    let scenario = Scenario {
+        deal,
+        stress: &stress,
+        rounding: m.rounding,
+        loans: &pool.loans,
+        default_amount: amount,
+    };
+    let run = cashflow::run(&scenario).map_err(|source| RatingError::Cashflow { notch, source })?;
+    Ok((run, amount, Some(outcome)))
+}
+
+/// The deepest BTC fall note `k` survives on `level`'s path shape with the rest of its stress
+/// held: bisection on [0, 0.99] to 0.5 point, truncated.
+fn break_even_decline(
+    deal: &Deal,
+    m: &Methodology,
+    pool: &AdjustedPool,
+    market: &MarketPool,
+    level: Notch,
+    k: usize,
+) -> Result<Option<Decimal>, RatingError> {
+    let s = &m.level(level).stress;
+    if s.market.is_none() {
+        return Ok(None);
+    }
+    let passes_at = |trough: Decimal| -> Result<bool, RatingError> {
+        let (run, _, _) = run_market_level(deal, m, s, pool, market, Some(trough), level)?;
+        Ok(run.notes[k].passed)
+    };
+    let step = Decimal::new(5, 3);
+    let (mut lo, mut hi) = (Decimal::ZERO, Decimal::new(99, 2));
+    if passes_at(hi)? {
+        return Ok(Some(hi));
+    }
+    if !passes_at(lo)? {
+        return Ok(Some(lo));
+    }
+    while hi - lo > step {
+        let mid = ((lo + hi) / Decimal::TWO).round_dp(4);
+        if passes_at(mid)? { lo = mid } else { hi = mid }
+    }
+    Ok(Some(
+        (lo * Decimal::from(200)).floor() / Decimal::from(200),
+    ))
 }
 
 /// Adjusted pools by rule: levels, methodology versions and attribution runs that share an
@@ -172,6 +254,12 @@ pub fn rate_with(
     break_evens: BreakEvens,
 ) -> Result<RatingResult, RatingError> {
     let at = valuation(deal);
+    let market = match m.mode {
+        crate::methodology::Mode::MarketValue => {
+            Some(MarketPool::from_tape(tape.records(), deal, m)?)
+        }
+        crate::methodology::Mode::DefaultAndRecovery => None,
+    };
     let mut levels = Vec::with_capacity(m.levels.len());
     let mut pools: Vec<AdjustedPool> = Vec::with_capacity(m.levels.len());
     for level in &m.levels {
@@ -179,22 +267,30 @@ pub fn rate_with(
     }
     // Each level's run is independent of the others: run them in parallel. Results do not depend
     // on the number of threads (every run is a pure function of its inputs).
-    let runs: Vec<Result<Run, RatingError>> = m
+    type LevelRun = (Run, Decimal, Option<MarketOutcome>);
+    let runs: Vec<Result<LevelRun, RatingError>> = m
         .levels
         .par_iter()
         .zip(pools.par_iter())
         .map(|(level, pool)| {
             let s = &level.stress;
-            run_level(deal, m, s, pool, s.default_rate, level.notch)
+            match &market {
+                Some(mp) => run_market_level(deal, m, s, pool, mp, None, level.notch),
+                None => Ok((
+                    run_level(deal, m, s, pool, s.default_rate, level.notch)?,
+                    default_amount(m, s, s.default_rate, &pool.report),
+                    None,
+                )),
+            }
         })
         .collect();
     for ((level, pool), run) in m.levels.iter().zip(&pools).zip(runs) {
-        let run = run?;
-        let s = &level.stress;
+        let (run, default_amount, market) = run?;
         levels.push(LevelResult {
             notch: level.notch,
             adjustments: pool.report.clone(),
-            default_amount: default_amount(m, s, s.default_rate, &pool.report),
+            default_amount,
+            market,
             notes: run.notes.clone(),
             run,
         });
@@ -222,9 +318,24 @@ pub fn rate_with(
         .par_iter()
         .map(|&(k, indicated, non_monotone)| {
             let level = indicated.unwrap_or(Notch::B_MINUS);
-            let break_even = match break_evens {
-                BreakEvens::Skip => Decimal::ZERO,
-                BreakEvens::Search => break_even(deal, m, &pools[level.index()], level, k)?,
+            let pool = &pools[level.index()];
+            let decline = match (break_evens, &market) {
+                (BreakEvens::Search, Some(mp)) => {
+                    break_even_decline(deal, m, pool, mp, level, k)?
+                }
+                _ => None,
+            };
+            let break_even = match (break_evens, &market, decline) {
+                (BreakEvens::Skip, _, _) => Decimal::ZERO,
+                // Market value: the default rate the path produces at the break-even decline.
+                (BreakEvens::Search, Some(mp), Some(d)) => {
+                    let s = &m.level(level).stress;
+                    run_market_level(deal, m, s, pool, mp, Some(d), level)?
+                        .2
+                        .map_or(Decimal::ZERO, |o| o.default_rate)
+                        .round_dp_with_strategy(3, rust_decimal::RoundingStrategy::ToZero)
+                }
+                (BreakEvens::Search, _, _) => break_even(deal, m, pool, level, k)?,
             };
             let base = m.base_case.default_rate.value;
             Ok(NoteRating {
@@ -238,6 +349,7 @@ pub fn rate_with(
                 } else {
                     Decimal::ZERO
                 },
+                break_even_btc_decline: decline,
             })
         })
         .collect::<Result<Vec<_>, RatingError>>()?;

@@ -1,0 +1,233 @@
+//! Market-value levels: a level's price path through the liquidation engine, loan by loan, then
+//! the liquidated balances (by month of sale) and the sale proceeds into the period engine as
+//! that level's defaults and recoveries.
+//!
+//! What the period engine receives: the cumulative default amount (the cut-off principal of every
+//! loan sold, capped at the credited pool), its timing (the share sold in each month of the path),
+//! and one recovery rate (principal recovered / principal sold over the level). Proceeds above a
+//! loan's balance go back to the borrower; interest accrued up to the sale and recovered from
+//! proceeds is not counted as collections (conservative).
+
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Serialize;
+
+use crate::cashflow;
+use crate::deal::Deal;
+use crate::methodology::{MarketStress, Methodology, Stress};
+use crate::stress::liquidation::{self, End, Impact, MarketLoan, MarketParams};
+use crate::stress::path::PathSpec;
+use crate::tape::{LoanRecord, TapeError};
+
+/// The loans of the cut-off pool as the liquidation engine sees them, with one uniform draw per
+/// loan deciding (against each level's answer share) whether its borrower answers margin calls.
+#[derive(Debug, Clone)]
+pub struct MarketPool {
+    loans: Vec<MarketLoan>,
+    draws: Vec<f64>,
+    start_price: f64,
+}
+
+fn f(d: Decimal) -> f64 {
+    d.to_f64().unwrap_or(f64::NAN)
+}
+
+fn dec(x: f64) -> Decimal {
+    Decimal::from_f64(x)
+        .unwrap_or_default()
+        .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+}
+
+impl MarketPool {
+    pub fn new(records: &[LoanRecord], deal: &Deal, seed: u64) -> MarketPool {
+        let cutoff = deal.pool.cutoff.date;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let loans = records
+            .iter()
+            .map(|r| MarketLoan {
+                balance: f(r.principal + r.accrued_interest),
+                principal: f(r.principal),
+                rate: f(r.interest_rate),
+                btc: f(r.collateral_btc),
+                maturity_day: (r.maturity_date - cutoff).num_days().max(0) as u32,
+                answers: false,
+            })
+            .collect();
+        let draws = records.iter().map(|_| rng.random::<f64>()).collect();
+        MarketPool {
+            loans,
+            draws,
+            start_price: f(deal.pool.cutoff.btc_price),
+        }
+    }
+
+    pub fn from_tape(
+        records: Result<Vec<LoanRecord>, TapeError>,
+        deal: &Deal,
+        m: &Methodology,
+    ) -> Result<MarketPool, TapeError> {
+        let seed = m.market.as_ref().map_or(0, |k| k.answer_seed.value);
+        Ok(MarketPool::new(&records?, deal, seed))
+    }
+}
+
+/// What the path did to the pool at one level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarketOutcome {
+    pub btc_trough: Decimal,
+    pub trough_price: Decimal,
+    pub loans: u64,
+    pub loans_margin_called: u64,
+    pub loans_liquidated: u64,
+    /// Cut-off principal of the loans sold.
+    pub liquidated_principal: Decimal,
+    /// Sale proceeds applied to principal.
+    pub recovered_principal: Decimal,
+    /// Balance owed at the sales less proceeds, where short.
+    pub losses: Decimal,
+    pub max_execution_ltv: f64,
+    /// The default rate and recovery rate the period engine was given.
+    pub default_rate: Decimal,
+    pub recovery_rate: Decimal,
+    /// Share of the liquidated principal sold in each month of the path.
+    pub default_timing: Vec<Decimal>,
+}
+
+/// The engine's parameters of a level.
+pub fn params(m: &Methodology, deal: &Deal, s: &MarketStress) -> MarketParams {
+    let k = m.market.as_ref();
+    let terms = &deal.pool.collateral_terms;
+    MarketParams {
+        margin_call_ltv: f(terms.margin_call_ltv),
+        liquidation_ltv: f(terms.liquidation_ltv),
+        cure_ltv: k.map_or(0.5, |k| f(k.cure_ltv.value)),
+        gap: f(s.liquidation_gap),
+        lag_days: s.liquidation_lag_days,
+        slippage: f(s.slippage),
+        impact: k.map(|k| Impact {
+            coefficient: f(k.impact_coefficient.value),
+            daily_volatility: f(k.daily_volatility.value),
+            daily_volume_usd: f(k.daily_volume_usd.value),
+            crowding: f(s.crowding),
+        }),
+        balloon: s.balloon_in_margin_call,
+    }
+}
+
+fn horizon(m: &Methodology) -> u32 {
+    m.market.as_ref().map_or(365, |k| k.horizon_days.value)
+}
+
+/// The level's price path with `trough` in place of its own.
+pub fn path(m: &Methodology, s: &MarketStress, trough: Decimal, start: f64) -> Vec<f64> {
+    let shape = m
+        .shape(&s.path_shape)
+        .unwrap_or(crate::stress::path::Shape::Linear);
+    PathSpec {
+        trough: f(trough),
+        days_to_trough: s.days_to_trough,
+        horizon_days: horizon(m),
+        shape,
+    }
+    .prices(start)
+}
+
+/// Runs the level's path (at `trough`) through the liquidation engine and returns the stress the
+/// period engine runs with, the default amount, and what happened.
+pub fn derive(
+    m: &Methodology,
+    deal: &Deal,
+    s: &Stress,
+    ms: &MarketStress,
+    pool: &MarketPool,
+    trough: Decimal,
+    credited_balance: Decimal,
+) -> (Stress, Decimal, MarketOutcome) {
+    let p = params(m, deal, ms);
+    let answer = f(ms.margin_call_answer_share);
+    let loans: Vec<MarketLoan> = pool
+        .loans
+        .iter()
+        .zip(&pool.draws)
+        .map(|(l, u)| MarketLoan {
+            answers: *u < answer,
+            ..l.clone()
+        })
+        .collect();
+    let prices = path(m, ms, trough, pool.start_price);
+    let outcomes = liquidation::run(&loans, &prices, &p);
+
+    let months = (horizon(m) * 12).div_ceil(365).max(1) as usize;
+    let mut by_month = vec![0.0f64; months];
+    let (mut sold, mut recovered, mut losses, mut max_ltv) = (0.0, 0.0, 0.0, 0.0f64);
+    let (mut called, mut liquidated) = (0u64, 0u64);
+    for (l, o) in loans.iter().zip(&outcomes) {
+        if o.margin_calls > 0 {
+            called += 1;
+        }
+        if let End::Liquidated(sale) = o.end {
+            liquidated += 1;
+            sold += l.principal;
+            recovered += sale.proceeds.min(l.principal);
+            losses += sale.loss;
+            max_ltv = max_ltv.max(sale.execution_ltv);
+            let month = ((f64::from(sale.sale_day) / (365.0 / 12.0)) as usize).min(months - 1);
+            by_month[month] += l.principal;
+        }
+    }
+    let sold_dec = dec(sold);
+    let default_amount = sold_dec.min(credited_balance);
+    let share = |x: f64| {
+        if sold > 0.0 {
+            Decimal::from_f64(x / sold)
+                .unwrap_or_default()
+                .round_dp_with_strategy(6, RoundingStrategy::MidpointNearestEven)
+        } else {
+            Decimal::ZERO
+        }
+    };
+    let mut timing: Vec<Decimal> = by_month.iter().map(|x| share(*x)).collect();
+    // Shares sum to exactly 1: the last month with defaults takes the rounding.
+    if sold > 0.0 {
+        let lastnz = by_month.iter().rposition(|x| *x > 0.0).unwrap_or(0);
+        let others: Decimal = timing
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != lastnz)
+            .map(|(_, d)| *d)
+            .sum();
+        timing[lastnz] = Decimal::ONE - others;
+    } else {
+        timing = vec![Decimal::ONE];
+    }
+    let recovery_rate = if sold > 0.0 {
+        share(recovered).min(Decimal::ONE)
+    } else {
+        Decimal::ONE
+    };
+    let mut stress = s.clone();
+    stress.default_timing = timing.clone();
+    stress.recovery_rate = recovery_rate;
+    stress.default_rate = if credited_balance > Decimal::ZERO {
+        (default_amount / credited_balance).round_dp(6)
+    } else {
+        Decimal::ZERO
+    };
+    let outcome = MarketOutcome {
+        btc_trough: trough,
+        trough_price: dec(pool.start_price * (1.0 - f(trough))),
+        loans: loans.len() as u64,
+        loans_margin_called: called,
+        loans_liquidated: liquidated,
+        liquidated_principal: sold_dec,
+        recovered_principal: dec(recovered),
+        losses: dec(losses),
+        max_execution_ltv: max_ltv,
+        default_rate: stress.default_rate,
+        recovery_rate,
+        default_timing: timing,
+    };
+    (stress, cashflow::round(default_amount, m.rounding), outcome)
+}
