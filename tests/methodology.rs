@@ -318,7 +318,7 @@ fn an_unknown_methodology_names_the_ones_available() {
     assert_eq!(r.code, INVALID_INPUT);
     assert_eq!(
         r.stderr,
-        "error: no methodology `btc-backed-consumer-loans@9.9.9` in methodology (available: btc-backed-consumer-loans@1.0.0, btc-backed-consumer-loans@1.1.0)\n"
+        "error: no methodology `btc-backed-consumer-loans@9.9.9` in methodology (available: btc-backed-consumer-loans@1.0.0, btc-backed-consumer-loans@1.1.0, btc-backed-consumer-loans@2.0.0)\n"
     );
 }
 

@@ -189,7 +189,7 @@ fn a_deal_whose_waterfall_cannot_pay_a_class_is_refused() {
 fn the_readme_main_job_rates_under_the_newest_version() {
     let out = ok(&["rate"]);
     assert!(
-        out.starts_with("Ledn Issuer Trust 2026-1 under btc-backed-consumer-loans@1.1.0\n"),
+        out.starts_with("Ledn Issuer Trust 2026-1 under btc-backed-consumer-loans@2.0.0\n"),
         "{out}"
     );
     assert!(out.contains("Indicated ratings"), "{out}");

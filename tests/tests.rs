@@ -6,6 +6,7 @@ mod util;
 mod compare;
 mod generator;
 mod ledn_pool;
+mod market;
 mod methodology;
 mod rate;
 mod rate_properties;

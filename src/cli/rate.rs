@@ -369,7 +369,14 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
         let _ = writeln!(
             o,
             "  {:<7}{:>8}{:>12}{:>10}{:>12}{:>16}{:>14}{:>10}",
-            "level", "trough", "BTC at low", "called", "liquidated", "sold (USD)", "losses", "max LTV"
+            "level",
+            "trough",
+            "BTC at low",
+            "called",
+            "liquidated",
+            "sold (USD)",
+            "losses",
+            "max LTV"
         );
         for l in &r.levels {
             if let Some(k) = &l.market {

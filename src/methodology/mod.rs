@@ -22,8 +22,7 @@ pub use registry::{Entry, LOCK_FILE, Registry, sha256_of};
 pub use stress::{Applies, FIELDS, Field, Harsher, Kind, MarketStress, Param, Stress, Value};
 pub use wire::{
     BaseCase, DefaultOrder, InterestCriterion, Interpolation, MarketFile, MethodologyFile, Mode,
-    PassCriteria,
-    PrincipalCriterion, Rounding, RoundingStrategy,
+    PassCriteria, PrincipalCriterion, Rounding, RoundingStrategy,
 };
 
 /// The JSON Schema of a methodology file, for editor completion.

@@ -346,7 +346,8 @@ fn check_market(path: &Path, file: &MethodologyFile) -> Result<(), MethodologyEr
                 path,
                 "market",
                 "market",
-                "missing: `market_value` mode needs the `market` section (docs/methodology.md)".into(),
+                "missing: `market_value` mode needs the `market` section (docs/methodology.md)"
+                    .into(),
             ));
         }
         (Mode::DefaultAndRecovery, Some(_)) => {
@@ -368,7 +369,10 @@ fn check_market(path: &Path, file: &MethodologyFile) -> Result<(), MethodologyEr
     }
     let cure = m.cure_ltv.value;
     if cure <= Decimal::ZERO || cure >= Decimal::ONE {
-        return bad("cure_ltv", format!("must be within (0, 1), got {}", cure.normalize()));
+        return bad(
+            "cure_ltv",
+            format!("must be within (0, 1), got {}", cure.normalize()),
+        );
     }
     for (name, v) in [
         ("impact_coefficient", m.impact_coefficient.value),
@@ -428,7 +432,11 @@ fn check_shape(
 ) -> Result<(), MethodologyError> {
     let known: Vec<&str> = ["linear", "front_loaded"]
         .into_iter()
-        .chain(file.market.iter().flat_map(|m| m.shapes.keys().map(String::as_str)))
+        .chain(
+            file.market
+                .iter()
+                .flat_map(|m| m.shapes.keys().map(String::as_str)),
+        )
         .collect();
     if known.contains(&name) {
         return Ok(());
@@ -440,10 +448,7 @@ fn check_shape(
         path,
         where_,
         "path_shape",
-        format!(
-            "unknown shape `{name}`{hint}; known: {}",
-            known.join(", ")
-        ),
+        format!("unknown shape `{name}`{hint}; known: {}", known.join(", ")),
     ))
 }
 

@@ -301,7 +301,12 @@ impl Stress {
     /// Builds the typed stress from a complete table (in [`FIELDS`] order). `None` if a value has
     /// the wrong kind, which validation rules out.
     pub fn from_params(p: &[Param]) -> Option<Stress> {
-        let at = |name: &str| FIELDS.iter().position(|f| f.name == name).and_then(|i| p.get(i));
+        let at = |name: &str| {
+            FIELDS
+                .iter()
+                .position(|f| f.name == name)
+                .and_then(|i| p.get(i))
+        };
         let dec = |name: &str| match at(name)?.value {
             Value::Decimal(d) => Some(d),
             _ => None,
@@ -339,7 +344,11 @@ impl Stress {
         // liquidation engine, level by level; these stand in until then.
         let derived = market.is_some();
         Some(Stress {
-            default_rate: if derived { Decimal::ZERO } else { dec("default_rate")? },
+            default_rate: if derived {
+                Decimal::ZERO
+            } else {
+                dec("default_rate")?
+            },
             default_timing: if derived {
                 vec![Decimal::ONE]
             } else {
@@ -352,7 +361,11 @@ impl Stress {
                 Value::Order(o) => o,
                 _ => return None,
             },
-            recovery_rate: if derived { Decimal::ONE } else { dec("recovery_rate")? },
+            recovery_rate: if derived {
+                Decimal::ONE
+            } else {
+                dec("recovery_rate")?
+            },
             recovery_lag_months: count("recovery_lag_months")?,
             interest_cash_share: dec("interest_cash_share")?,
             servicing_fee_rate: dec("servicing_fee_rate")?,

@@ -123,18 +123,15 @@ fn run_market_level(
 ) -> Result<(Run, Decimal, Option<MarketOutcome>), RatingError> {
     let Some(ms) = s.market.as_ref() else {
         let run = run_level(deal, m, s, pool, s.default_rate, notch)?;
-        return Ok((run, default_amount(m, s, s.default_rate, &pool.report), None));
+        return Ok((
+            run,
+            default_amount(m, s, s.default_rate, &pool.report),
+            None,
+        ));
     };
     let trough = trough.unwrap_or(ms.btc_trough);
-    let (stress, amount, outcome) = market::derive(
-        m,
-        deal,
-        s,
-        ms,
-        market,
-        trough,
-        pool.report.credited_balance,
-    );
+    let (stress, amount, outcome) =
+        market::derive(m, deal, s, ms, market, trough, pool.report.credited_balance);
     let scenario = Scenario {
         deal,
         stress: &stress,
@@ -176,9 +173,7 @@ fn break_even_decline(
         let mid = ((lo + hi) / Decimal::TWO).round_dp(4);
         if passes_at(mid)? { lo = mid } else { hi = mid }
     }
-    Ok(Some(
-        (lo * Decimal::from(200)).floor() / Decimal::from(200),
-    ))
+    Ok(Some((lo * Decimal::from(200)).floor() / Decimal::from(200)))
 }
 
 /// Adjusted pools by rule: levels, methodology versions and attribution runs that share an
@@ -320,9 +315,7 @@ pub fn rate_with(
             let level = indicated.unwrap_or(Notch::B_MINUS);
             let pool = &pools[level.index()];
             let decline = match (break_evens, &market) {
-                (BreakEvens::Search, Some(mp)) => {
-                    break_even_decline(deal, m, pool, mp, level, k)?
-                }
+                (BreakEvens::Search, Some(mp)) => break_even_decline(deal, m, pool, mp, level, k)?,
                 _ => None,
             };
             let break_even = match (break_evens, &market, decline) {

@@ -39,7 +39,9 @@ impl MarketLoan {
 }
 
 /// What a borrower in margin call does at the balloon date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Balloon {
     /// Repays in full (refinances elsewhere or sells other assets): the exposure ends.
@@ -288,7 +290,11 @@ fn pending(l: &MarketLoan, btc: f64, t: u32, trigger_price: f64, at_balloon: boo
 }
 
 /// Prices the sales: lag, gap, fixed slippage and the pool's own impact per sale day.
-fn settle(prices: &[f64], p: &MarketParams, decided: Vec<(Outcome, Option<Pending>)>) -> Vec<Outcome> {
+fn settle(
+    prices: &[f64],
+    p: &MarketParams,
+    decided: Vec<(Outcome, Option<Pending>)>,
+) -> Vec<Outcome> {
     let last = prices.len() - 1;
     let sale_day = |s: &Pending| (s.trigger_day as usize + p.lag_days as usize).min(last);
     let reference = |s: &Pending| {
@@ -308,7 +314,10 @@ fn settle(prices: &[f64], p: &MarketParams, decided: Vec<(Outcome, Option<Pendin
             if let Some(s) = s {
                 let day = sale_day(&s);
                 let impact = p.impact.map_or(0.0, |i| {
-                    i.coefficient * i.daily_volatility * (sold[day] / i.daily_volume_usd).sqrt() * i.crowding
+                    i.coefficient
+                        * i.daily_volatility
+                        * (sold[day] / i.daily_volume_usd).sqrt()
+                        * i.crowding
                 });
                 let slip = (p.slippage + impact).min(0.99);
                 let reference_price = reference(&s);

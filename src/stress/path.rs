@@ -17,7 +17,10 @@ pub enum Shape {
     /// `s(u) = 1 - (1 - u)^3`: seven eighths of the fall in the first half of the time.
     FrontLoaded,
     /// A named historical shape: `(u, s)` points, `u` rising from 0 to 1, `s(0) = 0`, `s(1) = 1`.
-    Points { name: String, points: Vec<(f64, f64)> },
+    Points {
+        name: String,
+        points: Vec<(f64, f64)>,
+    },
 }
 
 impl Shape {
