@@ -1,6 +1,7 @@
 //! The command line: clap derive, one file per subcommand. Each command returns the text it prints
 //! so that computing and printing stay apart and tests can call commands directly.
 
+mod backtest;
 mod compare;
 mod methodology;
 mod pool;
@@ -37,6 +38,8 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Apply a real daily BTC price path to the pool: margin calls, liquidations, the pool after
     Replay(replay::ReplayArgs),
+    /// Every start date in a price history: the pool through the next horizon, worst windows
+    Backtest(backtest::BacktestArgs),
     /// Read, validate, summarize and stratify a loan tape
     #[command(subcommand)]
     Tape(tape::TapeCommand),
@@ -89,6 +92,7 @@ where
         Command::Rate(a) => rate::run(a)?,
         Command::Compare(a) => compare::run(a)?,
         Command::Replay(a) => replay::run(a)?,
+        Command::Backtest(a) => backtest::run(a)?,
         Command::Tape(c) => tape::run(c)?,
         Command::Pool(c) => pool::run(c)?,
         Command::Methodology(c) => methodology::run(c)?,

@@ -63,6 +63,22 @@ impl MarketPool {
         }
     }
 
+    /// The loans, with the borrowers who answer margin calls at `answer_share` marked.
+    pub fn loans(&self, answer_share: f64) -> Vec<MarketLoan> {
+        self.loans
+            .iter()
+            .zip(&self.draws)
+            .map(|(l, u)| MarketLoan {
+                answers: *u < answer_share,
+                ..l.clone()
+            })
+            .collect()
+    }
+
+    pub fn start_price(&self) -> f64 {
+        self.start_price
+    }
+
     pub fn from_tape(
         records: Result<Vec<LoanRecord>, TapeError>,
         deal: &Deal,
@@ -146,16 +162,7 @@ pub fn derive(
     credited_balance: Decimal,
 ) -> (Stress, Decimal, MarketOutcome) {
     let p = params(m, deal, ms);
-    let answer = f(ms.margin_call_answer_share);
-    let loans: Vec<MarketLoan> = pool
-        .loans
-        .iter()
-        .zip(&pool.draws)
-        .map(|(l, u)| MarketLoan {
-            answers: *u < answer,
-            ..l.clone()
-        })
-        .collect();
+    let loans = pool.loans(f(ms.margin_call_answer_share));
     let prices = path(m, ms, trough, pool.start_price);
     let outcomes = liquidation::run(&loans, &prices, &p);
 

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-mod market;
+pub mod market;
 
 pub use market::{MarketOutcome, MarketPool};
 

@@ -163,17 +163,29 @@ impl Minima {
     }
 
     /// The first day in `from ..= to` on which `price <= a + c x day` (a threshold rising with
-    /// accrued interest, `c >= 0`).
+    /// accrued interest, `c >= 0`). A block of days is skipped when its minimum is above the
+    /// highest threshold inside it; when no block can be skipped the day at hand is checked.
     fn first_below_rising(&self, from: u32, to: u32, a: f64, c: f64) -> Option<u32> {
-        let mut from = from;
-        let ceiling = a + c * f64::from(to);
-        loop {
-            let t = self.first_at_or_below(from, to, ceiling)?;
-            if self.prices()[t as usize] <= a + c * f64::from(t) {
-                return Some(t);
+        let p = self.prices();
+        let to = (to as usize).min(p.len().checked_sub(1)?);
+        let threshold = |day: usize| a + c * day as f64;
+        let mut i = from as usize;
+        while i <= to {
+            for k in (0..self.levels.len()).rev() {
+                let width = 1usize << k;
+                if i + width - 1 <= to && self.levels[k][i] > threshold(i + width - 1) {
+                    i += width;
+                }
             }
-            from = t + 1;
+            if i > to {
+                return None;
+            }
+            if p[i] <= threshold(i) {
+                return Some(i as u32);
+            }
+            i += 1;
         }
+        None
     }
 }
 

@@ -1,5 +1,6 @@
 //! Market-value stress: BTC price paths applied loan by loan (margin calls, liquidations).
 
+pub mod backtest;
 pub mod liquidation;
 pub mod path;
 mod replay;

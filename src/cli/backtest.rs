@@ -1,0 +1,264 @@
+//! `absrate backtest`: every start date in a price history, the pool run through the next horizon.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::Args;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Serialize;
+
+use super::{TextOrJson as Format, json};
+use crate::deal::Deal;
+use crate::error::Error;
+use crate::methodology::{Mode, Notch, Registry};
+use crate::money::{count, usd};
+use crate::rating::{self, MarketPool};
+use crate::stress::backtest::{Backtest, Window, backtest};
+use crate::stress::liquidation::{Balloon, MarketParams};
+use crate::tape::{Tape, read_prices};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  absrate backtest --prices ../shared/data/btc-usd-daily.csv\n  absrate backtest --prices ../shared/data/btc-usd-daily.csv --horizon 90d --since 2018-01-01 --format json\n  absrate backtest --prices ../shared/data/btc-usd-daily.csv --level BBB\n\nEach start date's close is scaled to the pool's cut-off price and the pool (as on the tape) is\nrun through the next horizon of daily closes; loans stay exposed for the whole horizon. Sale\nterms: the pool file's market assumptions (base case), or a market-value level with --level.\nThe break-even BTC decline of each note comes from `rate` under the methodology."
+)]
+pub struct BacktestArgs {
+    /// Daily price file (CSV with a date and a price column)
+    #[arg(long)]
+    prices: PathBuf,
+    /// Days each window covers, e.g. 365d or 365
+    #[arg(long, default_value = "365d", value_parser = parse_days)]
+    horizon: u32,
+    /// First start date [default: 2014-01-01]
+    #[arg(long, default_value = "2014-01-01")]
+    since: NaiveDate,
+    /// Deal file (its pool's tape, collateral terms and market assumptions)
+    #[arg(long, default_value = "pools/ledn-2026-1/deal.yaml")]
+    deal: PathBuf,
+    /// Market-value methodology for the break-even declines (and --level) [default: the deal's, newest]
+    #[arg(long)]
+    methodology: Option<String>,
+    #[arg(long, default_value = "methodology")]
+    methodology_dir: PathBuf,
+    /// Use this level's sale terms and margin-call behaviour instead of the pool file's
+    #[arg(long)]
+    level: Option<Notch>,
+    #[arg(long, default_value = "date")]
+    date_column: String,
+    #[arg(long, default_value = "price_usd")]
+    price_column: String,
+    /// Windows listed among the worst
+    #[arg(long, default_value_t = 5)]
+    worst: usize,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+fn parse_days(s: &str) -> Result<u32, String> {
+    let n = s.strip_suffix('d').unwrap_or(s);
+    match n.parse::<u32>() {
+        Ok(d) if (1..=3660).contains(&d) => Ok(d),
+        _ => Err(format!(
+            "expected a number of days from 1 to 3660, like 365d; got `{s}`"
+        )),
+    }
+}
+
+#[derive(Serialize)]
+struct BreakEven {
+    class: String,
+    indicated: Option<String>,
+    break_even_btc_decline: Option<Decimal>,
+    /// Windows whose fall went deeper than the break-even decline.
+    windows_deeper: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct Output<'a> {
+    deal: &'a str,
+    methodology: String,
+    terms: String,
+    #[serde(flatten)]
+    backtest: &'a Backtest,
+    notes: Vec<BreakEven>,
+}
+
+pub fn run(a: BacktestArgs) -> Result<String, Error> {
+    let deal = Deal::load(&a.deal)?;
+    let registry = Registry::new(&a.methodology_dir);
+    let m = registry.resolve(a.methodology.as_deref().unwrap_or(&deal.methodology))?;
+    if m.mode != Mode::MarketValue {
+        return Err(Error::Argument(format!(
+            "{} is not a market-value methodology: backtest needs one for the break-even declines (e.g. --methodology btc-backed-consumer-loans@2.0.0)",
+            m.name()
+        )));
+    }
+    let prices = read_prices(&a.prices, &a.date_column, &a.price_column)?;
+    let tape = Tape::read(&deal.pool.tape)?;
+    let pool = MarketPool::from_tape(tape.records(), &deal, &m)?;
+    let f = |d: Decimal| d.to_f64().unwrap_or(f64::NAN);
+    let (params, answer, terms) = match a.level {
+        Some(n) => {
+            let Some(ms) = m.level(n).stress.market.as_ref() else {
+                return Err(Error::Argument(format!(
+                    "{} has no market stress at '{n}'",
+                    m.name()
+                )));
+            };
+            let mut p = rating::market::params(&m, &deal, ms);
+            p.balloon = Balloon::RollOver;
+            (
+                p,
+                f(ms.margin_call_answer_share),
+                format!("level '{n}' of {}", m.name()),
+            )
+        }
+        None => {
+            let market = deal.pool.market.as_ref().ok_or_else(|| {
+                Error::Argument("the pool file has no `market` assumptions: pass --level".into())
+            })?;
+            let terms = &deal.pool.collateral_terms;
+            (
+                MarketParams {
+                    margin_call_ltv: f(terms.margin_call_ltv),
+                    liquidation_ltv: f(terms.liquidation_ltv),
+                    cure_ltv: f(terms.margin_call_cure_ltv),
+                    gap: f(market.liquidation_gap),
+                    lag_days: 0,
+                    slippage: 0.0,
+                    impact: None,
+                    balloon: Balloon::RollOver,
+                },
+                market.margin_call_answer_share,
+                format!(
+                    "the pool file's market assumptions (gap {}, {}% of margin calls answered)",
+                    market.liquidation_gap.normalize(),
+                    market.margin_call_answer_share * 100.0
+                ),
+            )
+        }
+    };
+    let all: Vec<f64> = prices.prices.iter().map(|d| f(*d)).collect();
+    let b = backtest(
+        &pool.loans(answer),
+        &all,
+        prices.first,
+        a.since,
+        a.horizon,
+        pool.start_price(),
+        &params,
+        a.worst,
+    )
+    .map_err(Error::Argument)?;
+    let r = rating::rate(&tape, &deal, &m)?;
+    let notes: Vec<BreakEven> = deal
+        .notes
+        .iter()
+        .zip(&r.notes)
+        .map(|(n, nr)| {
+            let d = nr.break_even_btc_decline;
+            BreakEven {
+                class: n.class.clone(),
+                indicated: nr.indicated.map(|x| x.to_string()),
+                break_even_btc_decline: d,
+                windows_deeper: d.map(|d| b.all.iter().filter(|w| w.trough > f(d)).count()),
+            }
+        })
+        .collect();
+    let out = Output {
+        deal: &deal.name,
+        methodology: m.name(),
+        terms,
+        backtest: &b,
+        notes,
+    };
+    match a.format {
+        Format::Json => json(&out),
+        Format::Text => Ok(text(&out)),
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn window_line(o: &mut String, w: &Window) {
+    let _ = writeln!(
+        o,
+        "  {}  fall {:>6} (low {})  liquidated {:>6} loans ({:>6}), {:>16}  losses {:>14} ({})",
+        w.start,
+        pct(w.trough),
+        w.trough_date,
+        count(w.loans_liquidated),
+        pct(w.liquidated_share),
+        usd(Decimal::from_f64_retain(w.liquidated_balance)
+            .unwrap_or_default()
+            .round_dp(2)),
+        usd(Decimal::from_f64_retain(w.losses)
+            .unwrap_or_default()
+            .round_dp(2)),
+        pct(w.loss_share)
+    );
+}
+
+fn text(o: &Output<'_>) -> String {
+    let b = o.backtest;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}: {} windows of {} days, starts {} to {}\nsale terms: {}",
+        o.deal, b.windows, b.horizon_days, b.first_start, b.last_start, o.terms
+    );
+    let _ = writeln!(
+        s,
+        "\n  {:<22}{:>8}{:>8}{:>8}{:>8}{:>8}",
+        "", "p50", "p90", "p95", "p99", "max"
+    );
+    for (name, q) in [
+        ("BTC fall to the low", &b.trough),
+        ("loans liquidated", &b.liquidated_share),
+        ("losses / pool", &b.loss_share),
+    ] {
+        let _ = writeln!(
+            s,
+            "  {:<22}{:>8}{:>8}{:>8}{:>8}{:>8}",
+            name,
+            pct(q.p50),
+            pct(q.p90),
+            pct(q.p95),
+            pct(q.p99),
+            pct(q.max)
+        );
+    }
+    let _ = writeln!(s, "\nWorst windows by losses (one per episode)");
+    for w in &b.worst_by_loss {
+        window_line(&mut s, w);
+    }
+    let _ = writeln!(s, "\nDeepest falls (one per episode)");
+    for w in &b.worst_by_trough {
+        window_line(&mut s, w);
+    }
+    let _ = writeln!(
+        s,
+        "\nBreak-even BTC decline under {} vs history",
+        o.methodology
+    );
+    for n in &o.notes {
+        let _ = writeln!(
+            s,
+            "  Class {} ({}): break-even {}; {} of {} windows fell deeper (deepest {})",
+            n.class,
+            n.indicated.as_deref().unwrap_or("below B-"),
+            n.break_even_btc_decline
+                .map(|d| format!("{}%", (d * Decimal::ONE_HUNDRED).normalize()))
+                .unwrap_or_else(|| "-".into()),
+            n.windows_deeper
+                .map(|c| count(c as u64))
+                .unwrap_or_else(|| "-".into()),
+            count(b.windows as u64),
+            pct(b.trough.max)
+        );
+    }
+    s
+}
