@@ -9,7 +9,7 @@ use std::path::Path;
 use absrate::deal::Deal;
 use absrate::methodology::Registry;
 use absrate::rating::MarketPool;
-use absrate::stress::backtest::backtest;
+use absrate::stress::backtest::{Windows, backtest};
 use absrate::stress::liquidation::{self, Balloon, MarketParams};
 use absrate::tape::{Tape, read_prices};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -55,11 +55,13 @@ fn bench(c: &mut Criterion) {
                 &loans,
                 &prices,
                 series.first,
-                since,
-                365,
-                pool.start_price(),
+                &Windows {
+                    first_start: since,
+                    horizon_days: 365,
+                    start_price: pool.start_price(),
+                    worst: 5,
+                },
                 &params,
-                5,
             )
             .expect("backtest")
         })

@@ -399,3 +399,50 @@ fn market_methodology_errors_name_the_field() {
         r.stderr
     );
 }
+
+#[test]
+fn backtest_lists_the_distribution_the_worst_windows_and_the_break_evens() {
+    if !have_prices() {
+        return;
+    }
+    let out = ok(&[
+        "backtest",
+        "--prices",
+        PRICES,
+        "--since",
+        "2025-06-01",
+        "--horizon",
+        "60d",
+        "--format",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["horizon_days"], 60);
+    assert_eq!(v["first_start"], "2025-06-01");
+    let windows = v["windows"].as_u64().unwrap();
+    // Every start with 60 days of prices after it.
+    assert!(windows > 200, "{windows}");
+    let worst = v["worst_by_trough"].as_array().unwrap();
+    assert!(!worst.is_empty());
+    // The deepest fall listed is the distribution's maximum.
+    assert_eq!(worst[0]["trough"], v["trough"]["max"]);
+    for n in v["notes"].as_array().unwrap() {
+        assert!(n["break_even_btc_decline"].is_string(), "{n}");
+        assert!(n["windows_deeper"].as_u64().unwrap() <= windows);
+    }
+    let r = absrate(&["backtest", "--prices", PRICES, "--horizon", "0d"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = absrate(&[
+        "backtest",
+        "--prices",
+        PRICES,
+        "--methodology",
+        "btc-backed-consumer-loans@1.0.0",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is not a market-value methodology"),
+        "{}",
+        r.stderr
+    );
+}

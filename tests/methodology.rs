@@ -167,6 +167,7 @@ fn registry_copy() -> tempfile::TempDir {
     for f in [
         format!("{id}/1.0.0.yaml"),
         format!("{id}/1.1.0.yaml"),
+        format!("{id}/2.0.0.yaml"),
         "published.lock".to_string(),
     ] {
         std::fs::copy(root().join("methodology").join(&f), dir.path().join(&f)).unwrap();
@@ -210,7 +211,7 @@ fn changing_a_published_number_fails_the_check_and_names_the_file() {
     );
     assert!(
         r.stderr
-            .starts_with("error: 1 of 2 files failed the check:\n"),
+            .starts_with("error: 1 of 3 files failed the check:\n"),
         "{}",
         r.stderr
     );

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::methodology::{Mode, Notch, Registry};
 use crate::money::{count, usd};
 use crate::rating::{self, MarketPool};
-use crate::stress::backtest::{Backtest, Window, backtest};
+use crate::stress::backtest::{Backtest, Window, Windows, backtest};
 use crate::stress::liquidation::{Balloon, MarketParams};
 use crate::tape::{Tape, read_prices};
 
@@ -144,11 +144,13 @@ pub fn run(a: BacktestArgs) -> Result<String, Error> {
         &pool.loans(answer),
         &all,
         prices.first,
-        a.since,
-        a.horizon,
-        pool.start_price(),
+        &Windows {
+            first_start: a.since,
+            horizon_days: a.horizon,
+            start_price: pool.start_price(),
+            worst: a.worst,
+        },
         &params,
-        a.worst,
     )
     .map_err(Error::Argument)?;
     let r = rating::rate(&tape, &deal, &m)?;

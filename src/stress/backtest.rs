@@ -74,18 +74,29 @@ pub struct Backtest {
     pub all: Vec<Window>,
 }
 
-/// Runs every start date from `first_start` with a full horizon left in `prices` (daily closes
-/// from `first`). `start_price` is the pool's cut-off price; `loans` are as at the cut-off.
+/// Which windows to run and how to report them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Windows {
+    /// The first start date (earlier dates in the price file are skipped).
+    pub first_start: NaiveDate,
+    pub horizon_days: u32,
+    /// The pool's cut-off price: each start date's close is scaled to it.
+    pub start_price: f64,
+    /// How many windows to list among the worst.
+    pub worst: usize,
+}
+
+/// Runs every start date from `w.first_start` with a full horizon left in `prices` (daily closes
+/// from `first`). `loans` are as at the cut-off.
 pub fn backtest(
     loans: &[MarketLoan],
     prices: &[f64],
     first: NaiveDate,
-    first_start: NaiveDate,
-    horizon_days: u32,
-    start_price: f64,
+    w: &Windows,
     p: &MarketParams,
-    worst: usize,
 ) -> Result<Backtest, String> {
+    let (first_start, horizon_days, start_price, worst) =
+        (w.first_start, w.horizon_days, w.start_price, w.worst);
     let h = horizon_days as usize;
     let from = (first_start - first).num_days().max(0) as usize;
     if h == 0 || prices.len() < h + 1 || from + h >= prices.len() {
