@@ -13,6 +13,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use serde_json::Value;
 
+use crate::replay::have_prices;
 use crate::util::{absrate, fixture, ok, root};
 
 const PRICES: &str = "../shared/data/btc-usd-daily.csv";
@@ -207,14 +208,6 @@ proptest! {
         p.balloon = balloon;
         same(&liquidation::run(&loans, &prices, &p), &liquidation::run_naive(&loans, &prices, &p));
     }
-}
-
-fn have_prices() -> bool {
-    if Path::new(PRICES).is_file() {
-        return true;
-    }
-    eprintln!("skipped: {PRICES} is absent (the shared BTC price history sits beside the clone)");
-    false
 }
 
 #[test]

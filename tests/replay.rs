@@ -30,7 +30,7 @@ fn replay_sell_off(extra: &[&str]) -> String {
     ok(&args)
 }
 
-fn have_prices() -> bool {
+pub fn have_prices() -> bool {
     if Path::new(PRICES).is_file() {
         return true;
     }

@@ -122,6 +122,18 @@ pub struct Outcome {
     pub end: End,
 }
 
+impl Outcome {
+    /// No call, no sale yet.
+    fn untouched() -> Outcome {
+        Outcome {
+            margin_calls: 0,
+            answered: 0,
+            btc_added: 0.0,
+            end: End::Outstanding,
+        }
+    }
+}
+
 /// Range minima of a path: `levels[k][i] = min(p[i .. i + 2^k])`.
 pub struct Minima {
     levels: Vec<Vec<f64>>,
@@ -219,12 +231,7 @@ fn at_balloon(l: &MarketLoan, btc: f64, t: u32, price: f64, p: &MarketParams) ->
 fn walk(l: &MarketLoan, m: &Minima, p: &MarketParams) -> (Outcome, Option<Pending>) {
     let prices = m.prices();
     let last = (prices.len() - 1) as u32;
-    let mut o = Outcome {
-        margin_calls: 0,
-        answered: 0,
-        btc_added: 0.0,
-        end: End::Outstanding,
-    };
+    let mut o = Outcome::untouched();
     let mut btc = l.btc;
     let mut from = 0u32;
     let mut maturity = l.maturity_day;
@@ -379,12 +386,7 @@ pub fn run_naive(loans: &[MarketLoan], prices: &[f64], p: &MarketParams) -> Vec<
     let decided = loans
         .iter()
         .map(|l| {
-            let mut o = Outcome {
-                margin_calls: 0,
-                answered: 0,
-                btc_added: 0.0,
-                end: End::Outstanding,
-            };
+            let mut o = Outcome::untouched();
             let mut btc = l.btc;
             let mut maturity = l.maturity_day;
             for t in 0..=last {
