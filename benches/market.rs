@@ -27,7 +27,7 @@ fn bench(c: &mut Criterion) {
         .resolve("btc-backed-consumer-loans@2.0.0")
         .expect("methodology");
     let tape = Tape::read(&deal.pool.tape).expect("tape");
-    let pool = MarketPool::from_tape(tape.records(), &deal, &m).expect("pool");
+    let pool = MarketPool::from_tape(&tape, &deal, &m).expect("pool");
     let series = read_prices(&prices_path, "date", "price_usd").expect("prices");
     let prices: Vec<f64> = series
         .prices

@@ -96,7 +96,7 @@ pub fn run(a: BacktestArgs) -> Result<String, Error> {
     }
     let prices = read_prices(&a.prices, &a.date_column, &a.price_column)?;
     let tape = Tape::read(&deal.pool.tape)?;
-    let pool = MarketPool::from_tape(tape.records(), &deal, &m)?;
+    let pool = MarketPool::from_tape(&tape, &deal, &m)?;
     let f = |d: Decimal| d.to_f64().unwrap_or(f64::NAN);
     let (params, answer, terms) = match a.level {
         Some(n) => {

@@ -19,7 +19,7 @@ use crate::deal::Deal;
 use crate::methodology::{MarketStress, Methodology, Stress};
 use crate::stress::liquidation::{self, End, Impact, MarketLoan, MarketParams};
 use crate::stress::path::PathSpec;
-use crate::tape::{LoanRecord, TapeError};
+use crate::tape::{LoanRecord, Tape, TapeError};
 
 /// The loans of the cut-off pool as the liquidation engine sees them, with one uniform draw per
 /// loan deciding (against each level's answer share) whether its borrower answers margin calls.
@@ -79,13 +79,10 @@ impl MarketPool {
         self.start_price
     }
 
-    pub fn from_tape(
-        records: Result<Vec<LoanRecord>, TapeError>,
-        deal: &Deal,
-        m: &Methodology,
-    ) -> Result<MarketPool, TapeError> {
+    /// The tape's loans, with the methodology's seed for who answers margin calls.
+    pub fn from_tape(tape: &Tape, deal: &Deal, m: &Methodology) -> Result<MarketPool, TapeError> {
         let seed = m.market.as_ref().map_or(0, |k| k.answer_seed.value);
-        Ok(MarketPool::new(&records?, deal, seed))
+        Ok(MarketPool::new(&tape.records()?, deal, seed))
     }
 }
 

@@ -250,9 +250,7 @@ pub fn rate_with(
 ) -> Result<RatingResult, RatingError> {
     let at = valuation(deal);
     let market = match m.mode {
-        crate::methodology::Mode::MarketValue => {
-            Some(MarketPool::from_tape(tape.records(), deal, m)?)
-        }
+        crate::methodology::Mode::MarketValue => Some(MarketPool::from_tape(tape, deal, m)?),
         crate::methodology::Mode::DefaultAndRecovery => None,
     };
     let mut levels = Vec::with_capacity(m.levels.len());
