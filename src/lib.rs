@@ -10,18 +10,20 @@
 //! This crate is the library behind the `absrate` binary; `src/main.rs` only parses, calls
 //! [`cli::run`] and maps errors to exit codes ([`error::Exit`]).
 
-pub mod cashflow;
+pub mod asset;
 pub mod cli;
 pub mod compare;
 pub mod deal;
 pub mod error;
 pub mod methodology;
 pub mod money;
+pub mod output;
 pub mod pool;
 pub mod rating;
 pub mod report;
 pub mod stress;
 pub mod tape;
+pub mod waterfall;
 pub mod yaml;
 
 pub use error::{Error, Exit};

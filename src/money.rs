@@ -1,7 +1,43 @@
 //! Display of money, BTC and rates. Values stay exact `Decimal` until here; this module only
 //! chooses how many places to show and groups thousands.
 
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
+use rust_decimal::RoundingStrategy as Midpoint;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// How money is rounded wherever a product or a ratio becomes an amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundingStrategy {
+    /// Half to even (banker's rounding).
+    HalfEven,
+    /// Half away from zero.
+    HalfUp,
+    /// Toward zero (truncate).
+    Down,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rounding {
+    /// Decimal places money is kept to (2 = cents).
+    pub money_places: u32,
+    pub strategy: RoundingStrategy,
+}
+
+impl Rounding {
+    /// Rounds an amount by this rule: every place the model turns a product or a ratio into money
+    /// (docs/model.md) goes through here.
+    pub fn round(self, d: Decimal) -> Decimal {
+        let strategy = match self.strategy {
+            RoundingStrategy::HalfEven => Midpoint::MidpointNearestEven,
+            RoundingStrategy::HalfUp => Midpoint::MidpointAwayFromZero,
+            RoundingStrategy::Down => Midpoint::ToZero,
+        };
+        d.round_dp_with_strategy(self.money_places, strategy)
+    }
+}
 
 /// Groups the integer part of a plain decimal string in thousands: `1234567.8` -> `1,234,567.8`.
 fn group(s: &str) -> String {
@@ -25,7 +61,7 @@ fn group(s: &str) -> String {
 
 /// `$199,100,000.00`: rounded half to even to the cent for display.
 pub fn usd(d: Decimal) -> String {
-    let r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+    let r = d.round_dp_with_strategy(2, Midpoint::MidpointNearestEven);
     let s = format!("{r:.2}");
     match s.strip_prefix('-') {
         Some(rest) => format!("-${}", group(rest)),
@@ -35,8 +71,7 @@ pub fn usd(d: Decimal) -> String {
 
 /// `$356.9M`: millions to one decimal, as presales quote pool sizes.
 pub fn usd_millions(d: Decimal) -> String {
-    let m = (d / Decimal::from(1_000_000))
-        .round_dp_with_strategy(1, RoundingStrategy::MidpointNearestEven);
+    let m = (d / Decimal::from(1_000_000)).round_dp_with_strategy(1, Midpoint::MidpointNearestEven);
     format!("${m:.1}M")
 }
 
@@ -44,7 +79,7 @@ pub fn usd_millions(d: Decimal) -> String {
 pub fn btc(d: Decimal) -> String {
     group(&format!(
         "{:.8}",
-        d.round_dp_with_strategy(8, RoundingStrategy::MidpointNearestEven)
+        d.round_dp_with_strategy(8, Midpoint::MidpointNearestEven)
     ))
 }
 
@@ -55,8 +90,8 @@ pub fn pct(v: f64, places: usize) -> String {
 
 /// `55.78%` from an exact fraction.
 pub fn pct_dec(d: Decimal, places: u32) -> String {
-    let p = (d * Decimal::ONE_HUNDRED)
-        .round_dp_with_strategy(places, RoundingStrategy::MidpointNearestEven);
+    let p =
+        (d * Decimal::ONE_HUNDRED).round_dp_with_strategy(places, Midpoint::MidpointNearestEven);
     format!("{p:.prec$}%", prec = places as usize)
 }
 

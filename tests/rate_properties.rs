@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use absrate::cashflow::{Run, Scenario, run};
 use absrate::deal::Deal;
 use absrate::methodology::{Notch, Registry, Stress};
 use absrate::tape::PoolLoan;
+use absrate::waterfall::Run;
 use chrono::{Months, NaiveDate};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -65,14 +65,9 @@ fn project(
     rate: Decimal,
 ) -> Run {
     let total: Decimal = pool.iter().map(|l| l.balance).sum();
-    let scenario = Scenario {
-        deal,
-        stress,
-        rounding,
-        loans: pool,
-        default_amount: (rate * total).round_dp(2).min(total),
-    };
-    run(&scenario).expect("cash reconciles in every period")
+    let amount = (rate * total).round_dp(2).min(total);
+    absrate::rating::project(deal, rounding, stress, pool, amount)
+        .expect("cash reconciles in every period")
 }
 
 proptest! {

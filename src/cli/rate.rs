@@ -8,7 +8,6 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{TextOrJson as Format, json};
-use crate::cashflow::Period;
 use crate::deal::Deal;
 use crate::error::Error;
 use crate::methodology::{Methodology, Notch, Registry, sha256_of};
@@ -16,6 +15,7 @@ use crate::money::{count, pct_dec, usd};
 use crate::rating::{self, RatingResult};
 use crate::report;
 use crate::tape::Tape;
+use crate::waterfall::Period;
 
 #[derive(Debug, Args)]
 #[command(

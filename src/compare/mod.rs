@@ -4,44 +4,9 @@
 use serde::Serialize;
 
 use crate::deal::Deal;
-use crate::methodology::{Change, FIELDS, Methodology, Notch, Stress, diff};
+use crate::methodology::{Change, FIELDS, Group, Methodology, Notch, Stress, diff};
 use crate::rating::{self, BreakEvens, PoolCache, RatingError, RatingResult};
 use crate::tape::Tape;
-
-/// Parameter groups for attribution, by field name.
-pub const GROUPS: &[(&str, &[&str])] = &[
-    (
-        "default and recovery",
-        &[
-            "default_rate",
-            "default_timing",
-            "default_order",
-            "recovery_rate",
-            "recovery_lag_months",
-        ],
-    ),
-    (
-        "collections and reinvestment",
-        &[
-            "interest_cash_share",
-            "servicing_fee_rate",
-            "reinvestment_yield",
-            "reinvestment_ltv",
-            "cash_drag_months",
-        ],
-    ),
-    (
-        "obligor concentration",
-        &["top_obligor_defaults", "obligor_limit"],
-    ),
-    (
-        "capitalized interest",
-        &[
-            "capitalized_interest_credit",
-            "capitalized_interest_default_multiplier",
-        ],
-    ),
-];
 
 /// Position on the scale, with "below B-" one step under 'B-'.
 pub fn position(n: Option<Notch>) -> i32 {
@@ -113,11 +78,11 @@ pub struct Comparison {
 }
 
 /// `a` with the fields of `group` taken from `b` at every notch.
-fn hybrid(a: &Methodology, b: &Methodology, fields: &[&str]) -> Methodology {
+fn hybrid(a: &Methodology, b: &Methodology, group: Group) -> Methodology {
     let mut h = a.clone();
     for (lh, lb) in h.levels.iter_mut().zip(&b.levels) {
         for (k, f) in FIELDS.iter().enumerate() {
-            if fields.contains(&f.name) {
+            if f.group == group {
                 lh.params[k] = lb.params[k].clone();
             }
         }
@@ -177,14 +142,40 @@ pub fn compare(
             }
         }
         // Attribution: each changed group of `b` applied alone to `a`, for the classes that moved.
+        // A change of mode or of the market facts cannot be applied alone to levels of the other
+        // kind: it is attributed as a whole (the second version's rating).
         let mut attribution = Vec::new();
         if !moves.is_empty() {
-            for (group, fields) in GROUPS {
-                if !changes.iter().any(|c| fields.contains(&c.field.as_str())) {
-                    continue;
+            let whole = changes
+                .iter()
+                .find(|c| c.level == "mode" || (a.mode != b.mode && c.level == "market"))
+                .map(|_| "mode (the whole stress)");
+            let mut runs: Vec<(&'static str, RatingResult)> = Vec::new();
+            match whole {
+                Some(label) => runs.push((label, rb.clone())),
+                None => {
+                    for group in Group::ALL {
+                        let names: Vec<&str> = group.fields().map(|f| f.name).collect();
+                        if !changes.iter().any(|c| names.contains(&c.field.as_str())) {
+                            continue;
+                        }
+                        let h = hybrid(a, b, group);
+                        runs.push((
+                            group.title(),
+                            rating::rate_with(tape, deal, &h, &mut cache, BreakEvens::Skip)?,
+                        ));
+                    }
+                    if changes.iter().any(|c| c.level == "market") {
+                        let mut h = a.clone();
+                        h.market = b.market.clone();
+                        runs.push((
+                            "market facts",
+                            rating::rate_with(tape, deal, &h, &mut cache, BreakEvens::Skip)?,
+                        ));
+                    }
                 }
-                let h = hybrid(a, b, fields);
-                let rh = rating::rate_with(tape, deal, &h, &mut cache, BreakEvens::Skip)?;
+            }
+            for (group, rh) in runs.iter().map(|(g, r)| (*g, r)) {
                 for mv in &moves {
                     let k = ra
                         .notes

@@ -12,7 +12,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::pool::{PoolError, PoolFile};
+
+pub mod state;
+
 use crate::yaml::{self, YamlError};
+pub use state::{DealState, NoteRecord, Phase};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DealError {

@@ -1,10 +1,13 @@
 //! What changed between two methodologies, parameter by parameter, on the fully resolved tables
 //! (so a changed anchor shows every interpolated notch it moves).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::Serialize;
 
 use super::model::Methodology;
 use super::stress::FIELDS;
+use super::wire::Mode;
 
 /// One changed parameter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -81,6 +84,19 @@ pub fn diff(a: &Methodology, b: &Methodology) -> Vec<Change> {
             format!("{y:?}"),
         );
     }
+    push(
+        &mut out,
+        "mode",
+        "mode",
+        mode_name(a.mode).into(),
+        mode_name(b.mode).into(),
+    );
+    let (ma, mb) = (market_facts(a), market_facts(b));
+    let keys: BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
+    for key in keys {
+        let side = |m: &BTreeMap<String, String>| m.get(key).cloned().unwrap_or_else(|| "-".into());
+        push(&mut out, "market", key, side(&ma), side(&mb));
+    }
     for (la, lb) in a.levels.iter().zip(&b.levels) {
         for (k, f) in FIELDS.iter().enumerate() {
             push(
@@ -91,6 +107,37 @@ pub fn diff(a: &Methodology, b: &Methodology) -> Vec<Change> {
                 lb.params[k].value.to_string(),
             );
         }
+    }
+    out
+}
+
+fn mode_name(m: Mode) -> &'static str {
+    match m {
+        Mode::DefaultAndRecovery => "default_and_recovery",
+        Mode::MarketValue => "market_value",
+    }
+}
+
+/// The `market` section as `field -> value`, shapes as their points; empty without one.
+fn market_facts(m: &Methodology) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Some(k) = &m.market else {
+        return out;
+    };
+    let d = |v: &rust_decimal::Decimal| v.normalize().to_string();
+    out.insert("horizon_days".into(), k.horizon_days.value.to_string());
+    out.insert("cure_ltv".into(), d(&k.cure_ltv.value));
+    out.insert("answer_seed".into(), k.answer_seed.value.to_string());
+    out.insert("impact_coefficient".into(), d(&k.impact_coefficient.value));
+    out.insert("daily_volatility".into(), d(&k.daily_volatility.value));
+    out.insert("daily_volume_usd".into(), d(&k.daily_volume_usd.value));
+    for (name, shape) in &k.shapes {
+        let points: Vec<String> = shape
+            .points
+            .iter()
+            .map(|[u, s]| format!("[{}, {}]", d(u), d(s)))
+            .collect();
+        out.insert(format!("shapes.{name}"), points.join(" "));
     }
     out
 }

@@ -19,7 +19,9 @@ pub use error::MethodologyError;
 pub use model::{Level, Methodology};
 pub use notch::{Notch, SCALE};
 pub use registry::{Entry, LOCK_FILE, Registry, sha256_of};
-pub use stress::{Applies, FIELDS, Field, Harsher, Kind, MarketStress, Param, Stress, Value};
+pub use stress::{
+    Applies, FIELDS, Field, Group, Harsher, Kind, MarketStress, Param, Stress, Unit, Value,
+};
 pub use wire::{
     BaseCase, DefaultOrder, InterestCriterion, Interpolation, MarketFile, MethodologyFile, Mode,
     PassCriteria, PrincipalCriterion, Rounding, RoundingStrategy,
@@ -27,5 +29,8 @@ pub use wire::{
 
 /// The JSON Schema of a methodology file, for editor completion.
 pub fn json_schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(MethodologyFile)).unwrap_or_default()
+    let mut schema =
+        serde_json::to_value(schemars::schema_for!(MethodologyFile)).unwrap_or_default();
+    stress::annotate_schema(&mut schema);
+    schema
 }

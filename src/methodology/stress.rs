@@ -56,66 +56,207 @@ impl Applies {
     }
 }
 
-/// One parameter of the table.
+/// The parameter groups: `show` prints one table per group, `compare` attributes rating moves to
+/// groups, and the JSON Schema names each field's group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    DefaultAndRecovery,
+    CollectionsAndReinvestment,
+    ObligorConcentration,
+    CapitalizedInterest,
+    PricePath,
+    SaleTerms,
+    BorrowerBehaviour,
+}
+
+impl Group {
+    /// Every group, in the order reports list them.
+    pub const ALL: [Group; 7] = [
+        Group::DefaultAndRecovery,
+        Group::CollectionsAndReinvestment,
+        Group::ObligorConcentration,
+        Group::CapitalizedInterest,
+        Group::PricePath,
+        Group::SaleTerms,
+        Group::BorrowerBehaviour,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Group::DefaultAndRecovery => "default and recovery",
+            Group::CollectionsAndReinvestment => "collections and reinvestment",
+            Group::ObligorConcentration => "obligor concentration",
+            Group::CapitalizedInterest => "capitalized interest",
+            Group::PricePath => "price path",
+            Group::SaleTerms => "terms of sale",
+            Group::BorrowerBehaviour => "borrower behaviour",
+        }
+    }
+
+    /// The fields of this group, in [`FIELDS`] order.
+    pub fn fields(self) -> impl Iterator<Item = &'static Field> {
+        FIELDS.iter().filter(move |f| f.group == self)
+    }
+}
+
+/// The unit a parameter is stated in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// A share, written as a decimal fraction (0.79 = 79%).
+    Fraction,
+    /// A share a year.
+    FractionPerYear,
+    Months,
+    Days,
+    Loans,
+    /// A multiplier (1 = none).
+    Times,
+    /// Shares per month from closing.
+    MonthlyShares,
+    /// A named choice.
+    Choice,
+}
+
+impl Unit {
+    pub fn text(self) -> &'static str {
+        match self {
+            Unit::Fraction => "share (0.79 = 79%)",
+            Unit::FractionPerYear => "share a year",
+            Unit::Months => "months",
+            Unit::Days => "days",
+            Unit::Loans => "borrowers",
+            Unit::Times => "multiplier",
+            Unit::MonthlyShares => "share of defaults per month",
+            Unit::Choice => "choice",
+        }
+    }
+}
+
+/// One parameter of the table: declared once, and `show`, `diff`, `compare` attribution and the
+/// JSON Schema all read it from here.
 #[derive(Debug, Clone, Copy)]
 pub struct Field {
     pub name: &'static str,
     pub kind: Kind,
     pub harsher: Harsher,
     pub applies: Applies,
+    pub group: Group,
+    /// Column header in reports.
+    pub label: &'static str,
+    pub unit: Unit,
 }
 
-const fn field(name: &'static str, kind: Kind, harsher: Harsher) -> Field {
-    Field {
-        name,
-        kind,
-        harsher,
-        applies: Applies::Both,
-    }
-}
+use Applies::{Both, DefaultAndRecovery as DR, MarketValue as MV};
+use Group::{
+    BorrowerBehaviour as Behaviour, CapitalizedInterest as Capitalized,
+    CollectionsAndReinvestment as Collections, DefaultAndRecovery as Defaults,
+    ObligorConcentration as Obligors, PricePath as Path, SaleTerms as Sale,
+};
 
-const fn only(applies: Applies, name: &'static str, kind: Kind, harsher: Harsher) -> Field {
+#[allow(clippy::too_many_arguments)]
+const fn f(
+    applies: Applies,
+    name: &'static str,
+    kind: Kind,
+    harsher: Harsher,
+    group: Group,
+    label: &'static str,
+    unit: Unit,
+) -> Field {
     Field {
         name,
         kind,
         harsher,
         applies,
+        group,
+        label,
+        unit,
     }
 }
 
-use Applies::{DefaultAndRecovery as DR, MarketValue as MV};
+use Harsher::{Higher, Lower, Unordered};
+use Kind::{Count, Curve, Multiplier, Order, Share, Text};
 
 /// Every stress parameter, in the order files and reports list them.
+#[rustfmt::skip]
 pub const FIELDS: &[Field] = &[
-    only(DR, "default_rate", Kind::Share, Harsher::Higher),
-    only(DR, "default_timing", Kind::Curve, Harsher::Unordered),
-    field("default_order", Kind::Order, Harsher::Unordered),
-    only(DR, "recovery_rate", Kind::Share, Harsher::Lower),
-    field("recovery_lag_months", Kind::Count, Harsher::Higher),
-    field("interest_cash_share", Kind::Share, Harsher::Lower),
-    field("servicing_fee_rate", Kind::Share, Harsher::Higher),
-    field("reinvestment_yield", Kind::Share, Harsher::Lower),
-    field("reinvestment_ltv", Kind::Share, Harsher::Higher),
-    field("cash_drag_months", Kind::Count, Harsher::Higher),
-    field("top_obligor_defaults", Kind::Count, Harsher::Higher),
-    field("obligor_limit", Kind::Share, Harsher::Lower),
-    field("capitalized_interest_credit", Kind::Share, Harsher::Lower),
-    only(
-        DR,
-        "capitalized_interest_default_multiplier",
-        Kind::Multiplier,
-        Harsher::Higher,
-    ),
-    only(MV, "btc_trough", Kind::Share, Harsher::Higher),
-    only(MV, "days_to_trough", Kind::Count, Harsher::Lower),
-    only(MV, "path_shape", Kind::Text, Harsher::Unordered),
-    only(MV, "liquidation_gap", Kind::Share, Harsher::Higher),
-    only(MV, "liquidation_lag_days", Kind::Count, Harsher::Higher),
-    only(MV, "slippage", Kind::Share, Harsher::Higher),
-    only(MV, "crowding", Kind::Multiplier, Harsher::Higher),
-    only(MV, "margin_call_answer_share", Kind::Share, Harsher::Lower),
-    only(MV, "balloon_in_margin_call", Kind::Text, Harsher::Unordered),
+    f(DR, "default_rate", Share, Higher, Defaults, "default", Unit::Fraction),
+    f(DR, "default_timing", Curve, Unordered, Defaults, "timing", Unit::MonthlyShares),
+    f(Both, "default_order", Order, Unordered, Defaults, "order", Unit::Choice),
+    f(DR, "recovery_rate", Share, Lower, Defaults, "recovery", Unit::Fraction),
+    f(Both, "recovery_lag_months", Count, Higher, Defaults, "lag (mo)", Unit::Months),
+    f(Both, "interest_cash_share", Share, Lower, Collections, "cash int.", Unit::Fraction),
+    f(Both, "servicing_fee_rate", Share, Higher, Collections, "serv. fee", Unit::FractionPerYear),
+    f(Both, "reinvestment_yield", Share, Lower, Collections, "reinv. yield", Unit::FractionPerYear),
+    f(Both, "reinvestment_ltv", Share, Higher, Collections, "reinv. LTV", Unit::Fraction),
+    f(Both, "cash_drag_months", Count, Higher, Collections, "drag (mo)", Unit::Months),
+    f(Both, "top_obligor_defaults", Count, Higher, Obligors, "top obligors", Unit::Loans),
+    f(Both, "obligor_limit", Share, Lower, Obligors, "obligor limit", Unit::Fraction),
+    f(Both, "capitalized_interest_credit", Share, Lower, Capitalized, "cap. credit", Unit::Fraction),
+    f(DR, "capitalized_interest_default_multiplier", Multiplier, Higher, Capitalized, "cap. multiplier", Unit::Times),
+    f(MV, "btc_trough", Share, Higher, Path, "BTC trough", Unit::Fraction),
+    f(MV, "days_to_trough", Count, Lower, Path, "days to trough", Unit::Days),
+    f(MV, "path_shape", Text, Unordered, Path, "shape", Unit::Choice),
+    f(MV, "liquidation_gap", Share, Higher, Sale, "gap", Unit::Fraction),
+    f(MV, "liquidation_lag_days", Count, Higher, Sale, "lag (days)", Unit::Days),
+    f(MV, "slippage", Share, Higher, Sale, "slippage", Unit::Fraction),
+    f(MV, "crowding", Multiplier, Higher, Sale, "crowding", Unit::Times),
+    f(MV, "margin_call_answer_share", Share, Lower, Behaviour, "answer share", Unit::Fraction),
+    f(MV, "balloon_in_margin_call", Text, Unordered, Behaviour, "balloon in call", Unit::Choice),
 ];
+
+impl Field {
+    /// One line on the parameter for the JSON Schema and help texts.
+    pub fn describe(&self) -> String {
+        let harsher = match self.harsher {
+            Harsher::Higher => "higher is harsher",
+            Harsher::Lower => "lower is harsher",
+            Harsher::Unordered => "not ordered",
+        };
+        let mode = match self.applies {
+            Applies::Both => "both modes",
+            Applies::DefaultAndRecovery => "default_and_recovery mode only",
+            Applies::MarketValue => "market_value mode only",
+        };
+        format!(
+            "{} ({}): {}; group: {}; {}",
+            self.label,
+            self.unit.text(),
+            harsher,
+            self.group.title(),
+            mode
+        )
+    }
+}
+
+/// Writes each stress field's declaration into a JSON Schema of the methodology file: the
+/// `StressFile` properties get their description and an `x-absrate` object (group, unit,
+/// harsher direction, mode) from [`FIELDS`].
+pub fn annotate_schema(schema: &mut serde_json::Value) {
+    let Some(props) = schema
+        .pointer_mut("/$defs/StressFile/properties")
+        .and_then(|p| p.as_object_mut())
+    else {
+        return;
+    };
+    for f in FIELDS {
+        if let Some(p) = props.get_mut(f.name).and_then(|p| p.as_object_mut()) {
+            p.insert("description".into(), f.describe().into());
+            p.insert(
+                "x-absrate".into(),
+                serde_json::json!({
+                    "group": f.group,
+                    "unit": f.unit,
+                    "label": f.label,
+                    "harsher": format!("{:?}", f.harsher).to_lowercase(),
+                    "mode": format!("{:?}", f.applies).to_lowercase(),
+                }),
+            );
+        }
+    }
+}
 
 /// A parameter's value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -382,5 +523,31 @@ impl Stress {
             },
             market,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wire struct and the declaration list the same fields: a field added to one and not
+    /// the other fails here.
+    #[test]
+    fn the_schema_fields_are_the_declared_fields() {
+        let mut schema = crate::methodology::json_schema();
+        let props = schema
+            .pointer("/$defs/StressFile/properties")
+            .and_then(|p| p.as_object())
+            .expect("StressFile properties");
+        let mut in_schema: Vec<&str> = props.keys().map(String::as_str).collect();
+        let mut declared: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
+        in_schema.sort_unstable();
+        declared.sort_unstable();
+        assert_eq!(in_schema, declared);
+        annotate_schema(&mut schema);
+        let gap = schema
+            .pointer("/$defs/StressFile/properties/liquidation_gap/x-absrate/group")
+            .and_then(|g| g.as_str());
+        assert_eq!(gap, Some("sale_terms"));
     }
 }

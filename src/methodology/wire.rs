@@ -159,25 +159,7 @@ pub struct PassCriteria {
     pub subordinate: Criterion,
 }
 
-/// How money is rounded wherever a product or a ratio becomes an amount.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RoundingStrategy {
-    /// Half to even (banker's rounding).
-    HalfEven,
-    /// Half away from zero.
-    HalfUp,
-    /// Toward zero (truncate).
-    Down,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rounding {
-    /// Decimal places money is kept to (2 = cents).
-    pub money_places: u32,
-    pub strategy: RoundingStrategy,
-}
+pub use crate::money::{Rounding, RoundingStrategy};
 
 /// How notches between two anchor levels get their parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]

@@ -14,7 +14,6 @@ use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
-use crate::cashflow;
 use crate::deal::Deal;
 use crate::methodology::{MarketStress, Methodology, Stress};
 use crate::stress::liquidation::{self, End, Impact, MarketLoan, MarketParams};
@@ -233,5 +232,5 @@ pub fn derive(
         recovery_rate,
         default_timing: timing,
     };
-    (stress, cashflow::round(default_amount, m.rounding), outcome)
+    (stress, m.rounding.round(default_amount), outcome)
 }

@@ -9,17 +9,25 @@ pub mod market;
 
 pub use market::{MarketOutcome, MarketPool};
 
-use crate::cashflow::{self, CashflowError, NoteOutcome, Run, Scenario};
+use crate::asset::{BulletPool, BulletTerms, CollateralModel};
 use crate::deal::Deal;
+use crate::deal::DealState;
 use crate::methodology::{DefaultOrder, Methodology, Notch, Stress};
-use crate::tape::{AdjustedPool, AdjustmentReport, AdjustmentRule, Tape, TapeError, Valuation};
+use crate::money::Rounding;
+use crate::tape::{
+    AdjustedPool, AdjustmentReport, AdjustmentRule, PoolLoan, Tape, TapeError, Valuation,
+};
+use crate::waterfall::{Engine, NoteOutcome, Run, WaterfallError, WaterfallTerms};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RatingError {
     #[error(transparent)]
     Tape(#[from] TapeError),
     #[error("{notch}: {source}")]
-    Cashflow { notch: Notch, source: CashflowError },
+    Waterfall {
+        notch: Notch,
+        source: WaterfallError,
+    },
 }
 
 /// One notch of the grid.
@@ -74,8 +82,9 @@ pub fn valuation(deal: &Deal) -> Valuation {
     }
 }
 
-fn rule(s: &Stress) -> AdjustmentRule {
+fn rule(m: &Methodology, s: &Stress) -> AdjustmentRule {
     AdjustmentRule {
+        rounding: m.rounding,
         obligor_limit: s.obligor_limit,
         capitalized_interest_credit: s.capitalized_interest_credit,
         top_obligor_defaults: s.top_obligor_defaults,
@@ -88,7 +97,7 @@ fn rule(s: &Stress) -> AdjustmentRule {
 pub fn default_amount(m: &Methodology, s: &Stress, rate: Decimal, a: &AdjustmentReport) -> Decimal {
     let extra =
         (s.capitalized_interest_default_multiplier - Decimal::ONE) * a.capitalized_loans_balance;
-    let d = cashflow::round(rate * (a.credited_balance + extra), m.rounding);
+    let d = m.rounding.round(rate * (a.credited_balance + extra));
     d.min(a.credited_balance)
 }
 
@@ -100,14 +109,56 @@ fn run_level(
     rate: Decimal,
     notch: Notch,
 ) -> Result<Run, RatingError> {
-    let scenario = Scenario {
-        deal,
-        stress: s,
-        rounding: m.rounding,
-        loans: &pool.loans,
-        default_amount: default_amount(m, s, rate, &pool.report),
+    let amount = default_amount(m, s, rate, &pool.report);
+    project(deal, m.rounding, s, &pool.loans, amount)
+        .map_err(|source| RatingError::Waterfall { notch, source })
+}
+
+/// The deal from closing through the legal final: the collections of `loans` (credited, in
+/// default order) under `s` with `default_amount` of defaults, through the waterfall.
+pub fn project(
+    deal: &Deal,
+    rounding: Rounding,
+    s: &Stress,
+    loans: &[PoolLoan],
+    default_amount: Decimal,
+) -> Result<Run, WaterfallError> {
+    engine(deal, rounding, s, loans, default_amount)?.run()
+}
+
+/// The engine at closing for one level: the BTC bullet-loan pool and the deal's closing state.
+pub fn engine<'a>(
+    deal: &'a Deal,
+    rounding: Rounding,
+    s: &Stress,
+    loans: &[PoolLoan],
+    default_amount: Decimal,
+) -> Result<Engine<'a, BulletPool>, WaterfallError> {
+    let terms = BulletTerms {
+        default_amount,
+        default_timing: s.default_timing.clone(),
+        default_order: s.default_order,
+        recovery_rate: s.recovery_rate,
+        recovery_lag_months: s.recovery_lag_months,
+        interest_cash_share: s.interest_cash_share,
+        reinvestment_yield: s.reinvestment_yield,
+        reinvestment_ltv: s.reinvestment_ltv,
+        cash_drag_months: s.cash_drag_months,
+        new_loan_term_months: deal.new_loan_term_months,
+        rounding,
     };
-    cashflow::run(&scenario).map_err(|source| RatingError::Cashflow { notch, source })
+    let collateral = BulletPool::new(loans, &deal.payment_dates(), terms);
+    let initial_pool = collateral.performing();
+    let state = DealState::at_closing(deal, initial_pool, rounding);
+    Engine::new(
+        deal,
+        WaterfallTerms {
+            servicing_fee_rate: s.servicing_fee_rate,
+            rounding,
+        },
+        state,
+        collateral,
+    )
 }
 
 /// A market-value level: the path (at `trough`, or the level's own) through the liquidation
@@ -132,15 +183,36 @@ fn run_market_level(
     let trough = trough.unwrap_or(ms.btc_trough);
     let (stress, amount, outcome) =
         market::derive(m, deal, s, ms, market, trough, pool.report.credited_balance);
-    let scenario = Scenario {
-        deal,
-        stress: &stress,
-        rounding: m.rounding,
-        loans: &pool.loans,
-        default_amount: amount,
-    };
-    let run = cashflow::run(&scenario).map_err(|source| RatingError::Cashflow { notch, source })?;
+    let run = project(deal, m.rounding, &stress, &pool.loans, amount)
+        .map_err(|source| RatingError::Waterfall { notch, source })?;
     Ok((run, amount, Some(outcome)))
+}
+
+/// The engine at closing for a level under its own stress: default-and-recovery as stated, or
+/// market value through the liquidation engine (at `trough`, or the level's own).
+pub fn level_engine<'a>(
+    deal: &'a Deal,
+    m: &Methodology,
+    s: &Stress,
+    pool: &AdjustedPool,
+    market: Option<&MarketPool>,
+    trough: Option<Decimal>,
+) -> Result<Engine<'a, BulletPool>, WaterfallError> {
+    match (s.market.as_ref(), market) {
+        (Some(ms), Some(mp)) => {
+            let trough = trough.unwrap_or(ms.btc_trough);
+            let (stress, amount, _) =
+                market::derive(m, deal, s, ms, mp, trough, pool.report.credited_balance);
+            engine(deal, m.rounding, &stress, &pool.loans, amount)
+        }
+        _ => engine(
+            deal,
+            m.rounding,
+            s,
+            &pool.loans,
+            default_amount(m, s, s.default_rate, &pool.report),
+        ),
+    }
 }
 
 /// The deepest BTC fall note `k` survives on `level`'s path shape with the rest of its stress
@@ -206,8 +278,14 @@ pub enum BreakEvens {
     Skip,
 }
 
-/// The largest default rate note `k` survives with the rest of `level`'s stress held: bisection
-/// on [0, 1] to 0.1 point, truncated.
+/// Break-even default rates are searched and reported on a grid of this step (0.1 point).
+pub const BREAK_EVEN_STEP: Decimal = Decimal::from_parts(1, 0, 0, false, 3);
+
+/// The largest default rate on the grid `0, 0.001, ..., 1` that note `k` survives with the rest
+/// of `level`'s stress held. The end points are tried first (1: survives everything; 0: fails
+/// even without defaults); then bisection on whole grid steps keeps a passing lower end and a
+/// failing upper end until they are one step apart, and the lower end is the break-even: a rate
+/// that was run and passed, one step below a rate that was run and failed.
 fn break_even(
     deal: &Deal,
     m: &Methodology,
@@ -219,19 +297,25 @@ fn break_even(
     let passes_at = |rate: Decimal| -> Result<bool, RatingError> {
         Ok(run_level(deal, m, s, pool, rate, level)?.notes[k].passed)
     };
-    let step = Decimal::new(1, 3);
-    let (mut lo, mut hi) = (Decimal::ZERO, Decimal::ONE);
-    if passes_at(hi)? {
-        return Ok(hi);
+    let steps = (Decimal::ONE / BREAK_EVEN_STEP).trunc();
+    let steps: i64 = steps.try_into().unwrap_or(1000);
+    let at = |i: i64| Decimal::from(i) * BREAK_EVEN_STEP;
+    let (mut lo, mut hi) = (0i64, steps);
+    if passes_at(at(hi))? {
+        return Ok(at(hi));
     }
-    if !passes_at(lo)? {
-        return Ok(lo);
+    if !passes_at(at(lo))? {
+        return Ok(at(lo));
     }
-    while hi - lo > step {
-        let mid = ((lo + hi) / Decimal::TWO).round_dp(4);
-        if passes_at(mid)? { lo = mid } else { hi = mid }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if passes_at(at(mid))? {
+            lo = mid
+        } else {
+            hi = mid
+        }
     }
-    Ok(lo.round_dp_with_strategy(3, rust_decimal::RoundingStrategy::ToZero))
+    Ok(at(lo))
 }
 
 /// Rates every note of `deal` on `tape` under every notch of `m`.
@@ -256,7 +340,7 @@ pub fn rate_with(
     let mut levels = Vec::with_capacity(m.levels.len());
     let mut pools: Vec<AdjustedPool> = Vec::with_capacity(m.levels.len());
     for level in &m.levels {
-        pools.push(cache.get(tape, &at, &rule(&level.stress))?);
+        pools.push(cache.get(tape, &at, &rule(m, &level.stress))?);
     }
     // Each level's run is independent of the others: run them in parallel. Results do not depend
     // on the number of threads (every run is a pure function of its inputs).
@@ -349,4 +433,110 @@ pub fn rate_with(
         notes,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::methodology::Registry;
+
+    /// Every note's break-even default rate under 1.0.0 and 1.1.0 passes when run, and one search
+    /// step above it fails: the reported digit is the last one that holds.
+    #[test]
+    fn a_break_even_passes_and_one_step_above_fails() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let deal = Deal::load(&root.join("pools/ledn-2026-1/deal.yaml")).expect("deal");
+        let tape = Tape::read(&deal.pool.tape).expect("tape");
+        let registry = Registry::new(root.join("methodology"));
+        for version in ["1.0.0", "1.1.0"] {
+            let m = registry
+                .resolve(&format!("btc-backed-consumer-loans@{version}"))
+                .expect("methodology");
+            let r = rate(&tape, &deal, &m).expect("rating");
+            for (k, note) in r.notes.iter().enumerate() {
+                let level = note.break_even_level;
+                let s = &m.level(level).stress;
+                let pool = tape.adjust(&valuation(&deal), &rule(&m, s)).expect("pool");
+                let passes = |rate: Decimal| {
+                    run_level(&deal, &m, s, &pool, rate, level)
+                        .expect("run")
+                        .notes[k]
+                        .passed
+                };
+                let be = note.break_even_default_rate;
+                assert!(
+                    passes(be),
+                    "{version} {}: fails at its break-even {be}",
+                    note.class
+                );
+                if be < Decimal::ONE {
+                    let above = be + BREAK_EVEN_STEP;
+                    assert!(
+                        !passes(above),
+                        "{version} {}: passes at {above}",
+                        note.class
+                    );
+                }
+            }
+        }
+    }
+
+    /// The deal's state and the pool captured after period k of a full run, fed back into a new
+    /// engine, reproduce periods k+1.. and every note's verdict to the cent, at every level of a
+    /// default-and-recovery methodology (1.0.0) and a market-value one (2.0.0).
+    #[test]
+    fn a_run_resumed_from_its_state_after_period_k_reproduces_the_rest() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let deal = Deal::load(&root.join("pools/ledn-2026-1/deal.yaml")).expect("deal");
+        let tape = Tape::read(&deal.pool.tape).expect("tape");
+        let registry = Registry::new(root.join("methodology"));
+        let mut checked = 0;
+        for version in ["1.0.0", "2.0.0"] {
+            let m = registry
+                .resolve(&format!("btc-backed-consumer-loans@{version}"))
+                .expect("methodology");
+            let market = match m.mode {
+                crate::methodology::Mode::MarketValue => {
+                    Some(MarketPool::from_tape(&tape, &deal, &m).expect("market pool"))
+                }
+                crate::methodology::Mode::DefaultAndRecovery => None,
+            };
+            let mut cache = PoolCache::default();
+            for level in &m.levels {
+                let pool = cache
+                    .get(&tape, &valuation(&deal), &rule(&m, &level.stress))
+                    .expect("pool");
+                let start = level_engine(&deal, &m, &level.stress, &pool, market.as_ref(), None)
+                    .expect("engine");
+                let full = start.clone().run().expect("full run");
+                let n = full.periods.len();
+                for k in [1, 6, 12, 13, n / 2, n - 1] {
+                    if k == 0 || k >= n {
+                        continue;
+                    }
+                    let mut e = start.clone();
+                    for _ in 0..k {
+                        e.step().expect("step");
+                    }
+                    let state = e.state().clone();
+                    assert_eq!(state.period as usize, k);
+                    let resumed = Engine::new(&deal, e.terms(), state, e.collateral().clone())
+                        .expect("engine from state")
+                        .run()
+                        .expect("resumed run");
+                    assert_eq!(
+                        resumed.periods,
+                        full.periods[k..],
+                        "{version} '{}' resumed after period {k}",
+                        level.notch
+                    );
+                    assert_eq!(resumed.notes, full.notes, "{version} '{}'", level.notch);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 2 * 16 * 4, "only {checked} resumptions checked");
+    }
 }

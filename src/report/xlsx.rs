@@ -2,9 +2,9 @@
 
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError};
 
-use crate::cashflow::Period;
 use crate::deal::Deal;
 use crate::rating::RatingResult;
+use crate::waterfall::Period;
 
 fn num(d: rust_decimal::Decimal) -> f64 {
     rust_decimal::prelude::ToPrimitive::to_f64(&d).unwrap_or(0.0)

@@ -5,15 +5,16 @@
 //! the credited amounts are then computed exactly in `Decimal`:
 //!
 //! - capitalized interest: only `capitalized_interest_credit` of it counts, so a loan's credited
-//!   balance is `principal - (1 - credit) x capitalized_interest`;
+//!   balance is `principal - (1 - credit) x capitalized_interest` (the disallowed part rounded by
+//!   the methodology's money rule);
 //! - obligor limit: a borrower counts for at most `obligor_limit x pool balance`; above that, each of
-//!   its loans is cut pro rata (to the cent, half-even) and the excess gets no credit;
+//!   its loans is cut pro rata (rounded by the methodology's money rule) and the excess gets no credit;
 //! - the `top_obligor_defaults` largest borrowers (by exposure, ties by id) default first, at the
 //!   start of the stress; then loans default by the level's order (highest LTV first, ties by
 //!   loan id, or pro rata).
 
 use polars::prelude::*;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::Valuation;
@@ -21,6 +22,7 @@ use super::derive::{self, f};
 use super::error::TapeError;
 use super::schema::*;
 use super::value::{decimal_at, f64_at, str_at, u64_at};
+use crate::money::Rounding;
 
 /// What a level's adjustments need to know (copied from its stress by the caller).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -29,6 +31,9 @@ pub struct AdjustmentRule {
     pub capitalized_interest_credit: Decimal,
     pub top_obligor_defaults: u32,
     pub highest_ltv_first: bool,
+    /// The methodology's money rule: the obligor limit, disallowed capitalized interest and each
+    /// loan's cut above the limit are rounded by it.
+    pub rounding: Rounding,
 }
 
 /// One loan as the cash-flow engine sees it.
@@ -67,10 +72,6 @@ pub struct AdjustedPool {
     /// In default order.
     pub loans: Vec<PoolLoan>,
     pub report: AdjustmentReport,
-}
-
-fn cents(d: Decimal) -> Decimal {
-    d.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
 }
 
 pub(crate) fn adjust(
@@ -150,7 +151,7 @@ pub(crate) fn adjust(
         pool_balance += principal;
         rows.push((i, principal));
     }
-    let limit = cents(rule.obligor_limit * pool_balance);
+    let limit = rule.rounding.round(rule.obligor_limit * pool_balance);
     let mut report = AdjustmentReport {
         pool_balance,
         capitalized_interest_disallowed: Decimal::ZERO,
@@ -166,13 +167,15 @@ pub(crate) fn adjust(
     let mut out = Vec::with_capacity(n);
     for (i, principal) in rows {
         let capitalized = decimal_at(&loans, CAPITALIZED_INTEREST, i)?;
-        let disallowed = cents((Decimal::ONE - rule.capitalized_interest_credit) * capitalized);
+        let disallowed = rule
+            .rounding
+            .round((Decimal::ONE - rule.capitalized_interest_credit) * capitalized);
         let mut balance = principal - disallowed;
         report.capitalized_interest_disallowed += disallowed;
         let exposure = decimal_at(&loans, "exposure", i)?;
         let borrower = str_at(&loans, BORROWER_ID, i)?;
         if exposure > limit && exposure > Decimal::ZERO {
-            let kept = cents(balance * limit / exposure);
+            let kept = rule.rounding.round(balance * limit / exposure);
             report.obligor_excess_disallowed += balance - kept;
             balance = kept;
             over_limit.insert(borrower);

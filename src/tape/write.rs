@@ -1,10 +1,9 @@
-//! Writing tapes and per-loan frames, CSV or Parquet, always atomically: the file is written
-//! beside its destination under a temporary name and renamed into place, so a failed run never
-//! leaves a half-written output.
+//! Writing tapes and per-loan frames, CSV or Parquet, always atomically through
+//! [`crate::output`], so a failed run never leaves a half-written output.
 
 use std::fs;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -33,33 +32,15 @@ pub struct LoanRecord {
     pub origination_ltv: Option<Decimal>,
 }
 
-/// A temporary path in the same directory as `out` (same file system, so the rename is atomic).
-fn temp_path(out: &Path) -> PathBuf {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    out.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-}
-
-/// Runs `write` against a temporary file, then renames it to `out`; removes it on failure.
+/// Runs `write` against a temporary file renamed to `out` ([`crate::output`]).
 pub(crate) fn atomically(
     out: &Path,
     write: impl FnOnce(&Path) -> Result<(), String>,
 ) -> Result<(), TapeError> {
-    let err = |message: String| TapeError::Write {
-        path: out.to_path_buf(),
-        message,
-    };
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-    }
-    let tmp = temp_path(out);
-    let result = write(&tmp).and_then(|()| fs::rename(&tmp, out).map_err(|e| e.to_string()));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+    crate::output::write_with(out, write).map_err(|e| TapeError::Write {
+        path: e.path,
+        message: e.message,
+    })
 }
 
 /// Writes a tape in the schema's column order, CSV or Parquet by the extension of `out`.

@@ -1,0 +1,457 @@
+//! BTC-backed bullet loans: interest monthly (part in cash, the rest capitalized), principal at a
+//! balloon date, defaults scheduled by a cumulative amount and a timing curve, recoveries after a
+//! lag, and, while the deal revolves, new loans bought with principal collections.
+//!
+//! Steps 1-5 of each period in `docs/model.md` section 3, in that order; every amount is rounded
+//! by the methodology's money rule at the points the model names.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::{CollateralModel, Collections, PeriodContext};
+use crate::methodology::DefaultOrder;
+use crate::money::Rounding;
+use crate::tape::PoolLoan;
+
+/// A level's terms for this collateral: how much defaults and when, what is recovered, how
+/// interest is paid and what reinvestment buys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulletTerms {
+    /// Cumulative defaults over the run, in money.
+    pub default_amount: Decimal,
+    /// Share of `default_amount` scheduled in each month from closing; sums to 1.
+    pub default_timing: Vec<Decimal>,
+    pub default_order: DefaultOrder,
+    pub recovery_rate: Decimal,
+    pub recovery_lag_months: u32,
+    pub interest_cash_share: Decimal,
+    pub reinvestment_yield: Decimal,
+    pub reinvestment_ltv: Decimal,
+    pub cash_drag_months: u32,
+    /// Term of loans bought while revolving (the deal's).
+    pub new_loan_term_months: u32,
+    pub rounding: Rounding,
+}
+
+/// One loan of the pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Position {
+    balance: Decimal,
+    rate: Decimal,
+    /// Period in which it repays.
+    maturity: u32,
+    /// Current LTV in millionths; `u64::MAX` for a forced default (a top obligor).
+    ltv_ppm: u64,
+}
+
+const FORCED: u64 = u64::MAX;
+
+/// The pool as it stands between two periods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulletPool {
+    terms: BulletTerms,
+    /// Performing loans in default order.
+    positions: Vec<Position>,
+    /// Cash awaiting reinvestment, by the period it becomes new loans.
+    queue: BTreeMap<u32, Decimal>,
+    /// Recoveries by the period they are collected.
+    recoveries_due: BTreeMap<u32, Decimal>,
+    /// Defaults taken so far (the schedule's progress).
+    defaulted: Decimal,
+}
+
+/// The first period whose payment date is on or after `date` (1-based; the last period for dates
+/// after the legal final).
+fn period_of(dates: &[NaiveDate], date: NaiveDate) -> u32 {
+    dates
+        .iter()
+        .position(|d| *d >= date)
+        .map(|i| i as u32 + 1)
+        .unwrap_or(dates.len() as u32)
+}
+
+impl BulletPool {
+    /// The pool at closing: `loans` (credited balances, in default order) with maturities mapped
+    /// onto the payment `dates`.
+    pub fn new(loans: &[PoolLoan], dates: &[NaiveDate], terms: BulletTerms) -> BulletPool {
+        let positions = loans
+            .iter()
+            .filter(|l| l.balance > Decimal::ZERO)
+            .map(|l| Position {
+                balance: l.balance,
+                rate: l.rate,
+                maturity: period_of(dates, l.maturity),
+                // The largest obligors default first: ahead of any LTV.
+                ltv_ppm: if l.forced_default { FORCED } else { l.ltv_ppm },
+            })
+            .collect();
+        BulletPool {
+            terms,
+            positions,
+            queue: BTreeMap::new(),
+            recoveries_due: BTreeMap::new(),
+            defaulted: Decimal::ZERO,
+        }
+    }
+
+    fn r(&self, d: Decimal) -> Decimal {
+        self.terms.rounding.round(d)
+    }
+
+    /// Step 1: cash awaiting reinvestment becomes new loans while revolving, else cash.
+    fn buy(&mut self, ctx: &PeriodContext) -> (Decimal, Decimal) {
+        let t = ctx.period;
+        let mut new_loans = Decimal::ZERO;
+        let mut released = Decimal::ZERO;
+        let ppm = (self.terms.reinvestment_ltv * Decimal::from(1_000_000)).trunc();
+        let ltv_ppm: u64 = ppm.try_into().unwrap_or(0);
+        let ready: Vec<u32> = self.queue.range(..=t).map(|(k, _)| *k).collect();
+        for k in ready {
+            let amount = self.queue.remove(&k).unwrap_or_default();
+            if ctx.revolving && amount > Decimal::ZERO {
+                new_loans += amount;
+                let pos = Position {
+                    balance: amount,
+                    rate: self.terms.reinvestment_yield,
+                    maturity: t + self.terms.new_loan_term_months,
+                    ltv_ppm,
+                };
+                // After every loan of equal or higher LTV (highest LTV first), or last (pro rata).
+                let at = match self.terms.default_order {
+                    DefaultOrder::HighestLtvFirst => {
+                        self.positions.partition_point(|p| p.ltv_ppm >= pos.ltv_ppm)
+                    }
+                    DefaultOrder::ProRata => self.positions.len(),
+                };
+                self.positions.insert(at, pos);
+            } else {
+                released += amount;
+            }
+        }
+        if !ctx.revolving {
+            released += self.queue.values().copied().sum::<Decimal>();
+            self.queue.clear();
+        }
+        (new_loans, released)
+    }
+
+    /// Step 2: the scheduled defaults of the period, taken in default order. Returns the amount
+    /// actually taken (never more than scheduled, never more than the pool).
+    fn default_scheduled(&mut self, period: u32, performing_start: Decimal) -> Decimal {
+        let idx = (period - 1) as usize;
+        let timing = &self.terms.default_timing;
+        let total = self.terms.default_amount;
+        let remaining = (total - self.defaulted).max(Decimal::ZERO);
+        let scheduled = if idx + 1 == timing.len() {
+            remaining
+        } else if idx < timing.len() {
+            self.r(total * timing[idx]).min(remaining)
+        } else {
+            Decimal::ZERO
+        };
+        let target = scheduled.min(performing_start);
+        match self.terms.default_order {
+            DefaultOrder::HighestLtvFirst => take_in_order(&mut self.positions, target),
+            DefaultOrder::ProRata => {
+                // The largest obligors first, then every other loan in proportion to its balance.
+                let forced =
+                    take_in_order_where(&mut self.positions, target, |p| p.ltv_ppm == FORCED);
+                forced + self.take_pro_rata(target - forced)
+            }
+        }
+    }
+
+    /// `amount` taken from the loans other than forced defaults in proportion to their balances,
+    /// each share rounded by the money rule; the rounding residual is settled on the last loan
+    /// still performing (a positive residual, taking from the loans before it if the last cannot
+    /// bear it) or on the last loan that took a share (a negative residual, given back). The
+    /// amount taken is exactly `amount`, or the whole rest of the pool if it is smaller.
+    fn take_pro_rata(&mut self, amount: Decimal) -> Decimal {
+        let rest: Decimal = self
+            .positions
+            .iter()
+            .filter(|p| p.ltv_ppm != FORCED)
+            .map(|p| p.balance)
+            .sum();
+        if rest <= Decimal::ZERO || amount <= Decimal::ZERO {
+            return Decimal::ZERO;
+        }
+        if amount >= rest {
+            return take_in_order_where(&mut self.positions, amount, |p| p.ltv_ppm != FORCED);
+        }
+        let rounding = self.terms.rounding;
+        let mut taken = Decimal::ZERO;
+        let mut shares = vec![Decimal::ZERO; self.positions.len()];
+        for (i, p) in self.positions.iter_mut().enumerate() {
+            if p.ltv_ppm == FORCED {
+                continue;
+            }
+            let d = p.balance.min(rounding.round(p.balance * amount / rest));
+            p.balance -= d;
+            shares[i] = d;
+            taken += d;
+        }
+        let residual = amount - taken;
+        if residual > Decimal::ZERO {
+            // From the last loan still performing backwards.
+            let mut left = residual;
+            for p in self.positions.iter_mut().rev() {
+                if left <= Decimal::ZERO {
+                    break;
+                }
+                if p.ltv_ppm == FORCED || p.balance <= Decimal::ZERO {
+                    continue;
+                }
+                let d = p.balance.min(left);
+                p.balance -= d;
+                left -= d;
+            }
+            taken += residual - left;
+        } else if residual < Decimal::ZERO {
+            // Given back to the last loans that took a share, at most what each took.
+            let mut over = -residual;
+            for (p, s) in self.positions.iter_mut().zip(&shares).rev() {
+                if over <= Decimal::ZERO {
+                    break;
+                }
+                let back = (*s).min(over);
+                p.balance += back;
+                over -= back;
+            }
+            taken -= -residual - over;
+        }
+        taken
+    }
+}
+
+/// Takes up to `amount` from the positions in order; returns what was taken.
+fn take_in_order(positions: &mut [Position], amount: Decimal) -> Decimal {
+    take_in_order_where(positions, amount, |_| true)
+}
+
+fn take_in_order_where(
+    positions: &mut [Position],
+    amount: Decimal,
+    eligible: impl Fn(&Position) -> bool,
+) -> Decimal {
+    let mut left = amount;
+    for p in positions.iter_mut().filter(|p| eligible(p)) {
+        if left <= Decimal::ZERO {
+            break;
+        }
+        let d = p.balance.min(left);
+        p.balance -= d;
+        left -= d;
+    }
+    amount - left
+}
+
+impl CollateralModel for BulletPool {
+    fn collect(&mut self, ctx: &PeriodContext) -> Collections {
+        let t = ctx.period;
+        // 1. New loans, or cash released once revolving has ended.
+        let (new_loans, released_cash) = self.buy(ctx);
+        let performing_start = self.performing();
+
+        // 2. Scheduled defaults.
+        let mut defaults = self.default_scheduled(t, performing_start);
+
+        // 3. Interest on performing loans (30/360: a month is 1/12 of a year), part in cash, the
+        //    rest capitalized onto the loan.
+        let twelve = Decimal::from(12);
+        let rounding = self.terms.rounding;
+        let cash_share = self.terms.interest_cash_share;
+        let (mut interest_due, mut interest_cash) = (Decimal::ZERO, Decimal::ZERO);
+        for p in self
+            .positions
+            .iter_mut()
+            .filter(|p| p.balance > Decimal::ZERO)
+        {
+            let due = rounding.round(p.balance * p.rate / twelve);
+            let cash = rounding.round(due * cash_share);
+            interest_due += due;
+            interest_cash += cash;
+            p.balance += due - cash;
+        }
+        let interest_capitalized = interest_due - interest_cash;
+
+        // 4. Balloon maturities. While defaults are still to come, a maturing loan defaults on its
+        //    balloon in the share `defaults still to come / performing balance` (computed once per
+        //    period, after capitalization); the rest repays in full, capitalized interest
+        //    included. In the final period everything still performing is taken to repay.
+        let performing_now = self.performing();
+        let still_to_come =
+            (self.terms.default_amount - self.defaulted - defaults).max(Decimal::ZERO);
+        let (mut maturities, mut balloon_defaults) = (Decimal::ZERO, Decimal::ZERO);
+        self.positions.retain(|p| {
+            if p.balance <= Decimal::ZERO {
+                return false;
+            }
+            if p.maturity > t && !ctx.final_period {
+                return true;
+            }
+            let d = if ctx.final_period || performing_now.is_zero() {
+                Decimal::ZERO
+            } else {
+                p.balance
+                    .min(rounding.round(p.balance * still_to_come / performing_now))
+                    .min(still_to_come - balloon_defaults)
+            };
+            balloon_defaults += d;
+            maturities += p.balance - d;
+            false
+        });
+        defaults += balloon_defaults;
+        self.defaulted += defaults;
+        let recovery = rounding.round(defaults * self.terms.recovery_rate);
+        *self
+            .recoveries_due
+            .entry(t.saturating_add(self.terms.recovery_lag_months))
+            .or_default() += recovery;
+
+        // 5. Recoveries due now (and, in the final period, every recovery still to come).
+        let mut recoveries = self.recoveries_due.remove(&t).unwrap_or_default();
+        if ctx.final_period {
+            recoveries += self.recoveries_due.values().copied().sum::<Decimal>();
+            self.recoveries_due.clear();
+        }
+
+        Collections {
+            performing_start,
+            new_loans,
+            released_cash,
+            defaults,
+            interest_due,
+            interest_cash,
+            interest_capitalized,
+            scheduled_principal: maturities,
+            unscheduled_principal: Decimal::ZERO,
+            recoveries,
+            performing_end: self.performing(),
+        }
+    }
+
+    fn reinvest(&mut self, period: u32, amount: Decimal) {
+        if amount > Decimal::ZERO {
+            let at = period
+                .saturating_add(1)
+                .saturating_add(self.terms.cash_drag_months);
+            *self.queue.entry(at).or_default() += amount;
+        }
+    }
+
+    fn awaiting_reinvestment(&self) -> Decimal {
+        self.queue.values().copied().sum()
+    }
+
+    fn exhausted(&self, period: u32) -> bool {
+        self.positions.iter().all(|p| p.balance.is_zero())
+            && self.queue.values().all(|v| v.is_zero())
+            && self
+                .recoveries_due
+                .range(period..)
+                .all(|(_, v)| v.is_zero())
+    }
+
+    fn performing(&self) -> Decimal {
+        self.positions.iter().map(|p| p.balance).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::RoundingStrategy;
+    use rust_decimal::dec;
+
+    const FIRST: PeriodContext = PeriodContext {
+        period: 1,
+        date: NaiveDate::from_ymd_opt(2026, 2, 1).expect("a date"),
+        revolving: false,
+        final_period: false,
+    };
+
+    fn loan(id: &str, balance: Decimal) -> PoolLoan {
+        PoolLoan {
+            loan_id: id.into(),
+            balance,
+            rate: dec!(0.12),
+            maturity: NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+            ltv_ppm: 500_000,
+            forced_default: false,
+            capitalized: false,
+        }
+    }
+
+    fn pro_rata_pool(
+        balances: &[Decimal],
+        amount: Decimal,
+        strategy: RoundingStrategy,
+    ) -> BulletPool {
+        let loans: Vec<PoolLoan> = balances
+            .iter()
+            .enumerate()
+            .map(|(i, b)| loan(&format!("L{i}"), *b))
+            .collect();
+        let dates: Vec<NaiveDate> = (1..=24)
+            .map(|m| NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Months::new(m))
+            .collect();
+        BulletPool::new(
+            &loans,
+            &dates,
+            BulletTerms {
+                default_amount: amount,
+                default_timing: vec![dec!(0.5), dec!(0.5)],
+                default_order: DefaultOrder::ProRata,
+                recovery_rate: dec!(0.5),
+                recovery_lag_months: 1,
+                interest_cash_share: Decimal::ONE,
+                reinvestment_yield: dec!(0.1),
+                reinvestment_ltv: dec!(0.5),
+                cash_drag_months: 0,
+                new_loan_term_months: 12,
+                rounding: Rounding {
+                    money_places: 2,
+                    strategy,
+                },
+            },
+        )
+    }
+
+    /// Three equal loans sharing a default of $0.02 each round up to a cent: the shares add to
+    /// $0.03 against $0.02 scheduled. The residual is given back, so the pool loses exactly what
+    /// defaults say, and the balance identity holds.
+    #[test]
+    fn pro_rata_shares_that_round_up_are_given_back() {
+        for strategy in [
+            RoundingStrategy::HalfEven,
+            RoundingStrategy::HalfUp,
+            RoundingStrategy::Down,
+        ] {
+            let mut pool = pro_rata_pool(&[dec!(1); 3], dec!(0.04), strategy);
+            let c = pool.collect(&FIRST);
+            assert_eq!(c.defaults, dec!(0.02), "{strategy:?}");
+            assert_eq!(c.balance_break(), None, "{strategy:?}: {c:?}");
+            assert_eq!(c.performing_start - c.defaults, dec!(2.98));
+        }
+    }
+
+    #[test]
+    fn pro_rata_shares_that_round_down_take_the_residual_from_the_last_loan() {
+        let mut pool = pro_rata_pool(
+            &[dec!(1), dec!(1), dec!(1)],
+            dec!(0.02),
+            RoundingStrategy::Down,
+        );
+        let c = pool.collect(&FIRST);
+        // $0.01 scheduled: each share 0.00333 rounds down to 0; the last loan takes the cent.
+        assert_eq!(c.defaults, dec!(0.01));
+        assert_eq!(c.balance_break(), None);
+        assert_eq!(
+            pool.positions[2].balance,
+            dec!(0.99) + c.interest_capitalized
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! The deal's state between two payment dates, as a value: what a servicer report states and what
+//! the waterfall needs to go on. A run starts from a state; closing is one state
+//! ([`DealState::at_closing`]).
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::Deal;
+use crate::money::Rounding;
+
+/// Which priority of payments applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Principal collections buy new loans (the revolving waterfall).
+    Revolving,
+    /// Principal collections pay the notes (the amortizing waterfall).
+    Amortizing,
+    /// After an event of default: the amortizing waterfall, and revolving never resumes. No rule
+    /// of today's deal files enters it; a state read from a servicer report may be in it.
+    Accelerated,
+    /// The notes are paid off, or the legal final has passed: nothing more is paid.
+    WoundUp,
+}
+
+/// What a note has met so far, for its pass/fail verdict.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NoteRecord {
+    /// The largest interest shortfall on a payment date.
+    pub max_shortfall: Decimal,
+    /// The first period a senior note's interest fell short.
+    pub first_shortfall_period: Option<u32>,
+}
+
+/// Balances, accounts, carried amounts and phase after `period` payment dates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DealState {
+    /// Payment dates passed (0 at closing).
+    pub period: u32,
+    /// Closing date, or the last payment date passed.
+    pub as_of: NaiveDate,
+    pub phase: Phase,
+    /// Outstanding principal per class, in note order.
+    pub note_balances: Vec<Decimal>,
+    /// Interest due and unpaid per class, carried to the next payment date.
+    pub interest_carried: Vec<Decimal>,
+    /// Fees due and unpaid, carried.
+    pub fees_carried: Decimal,
+    pub reserve: Decimal,
+    /// Cash in the collection account that no step took.
+    pub collection_cash: Decimal,
+    /// Defaults since closing.
+    pub cumulative_defaults: Decimal,
+    /// The pool balance at closing: the base of the cumulative-default trigger.
+    pub initial_pool: Decimal,
+    /// Per class, in note order.
+    pub records: Vec<NoteRecord>,
+}
+
+impl DealState {
+    /// The deal at closing over a pool of `initial_pool`: notes at their original balances, the
+    /// reserve funded at its target (rounded by the money rule), the deal's cash at closing in
+    /// the collection account.
+    pub fn at_closing(deal: &Deal, initial_pool: Decimal, rounding: Rounding) -> DealState {
+        let n = deal.notes.len();
+        DealState {
+            period: 0,
+            as_of: deal.closing,
+            phase: if deal.revolving_months > 0 {
+                Phase::Revolving
+            } else {
+                Phase::Amortizing
+            },
+            note_balances: deal.notes.iter().map(|n| n.balance).collect(),
+            interest_carried: vec![Decimal::ZERO; n],
+            fees_carried: Decimal::ZERO,
+            reserve: rounding.round(deal.reserve_target_share * deal.note_total()),
+            collection_cash: deal.cash_at_closing,
+            cumulative_defaults: Decimal::ZERO,
+            initial_pool,
+            records: vec![NoteRecord::default(); n],
+        }
+    }
+
+    pub fn note_total(&self) -> Decimal {
+        self.note_balances.iter().sum()
+    }
+
+    /// Every note repaid and no interest carried.
+    pub fn notes_done(&self) -> bool {
+        self.note_balances.iter().all(|b| b.is_zero())
+            && self.interest_carried.iter().all(|c| c.is_zero())
+    }
+}
