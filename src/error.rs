@@ -86,6 +86,7 @@ impl Error {
             Error::Report(ReportError::Workbook(_)) => Exit::Internal,
             Error::Report(_) => Exit::Output,
             Error::TargetMissed { .. } => Exit::TargetMissed,
+            Error::Methodology(e) if e.is_internal() => Exit::Internal,
             Error::Methodology(e) if !e.is_invalid_input() => Exit::Output,
             Error::Tape(_)
             | Error::Pool(_)

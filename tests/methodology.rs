@@ -175,6 +175,19 @@ fn registry_copy() -> tempfile::TempDir {
     dir
 }
 
+/// A registry copy whose 1.0.0 has one number changed: the copy, the file, its original text.
+fn registry_copy_with_1_0_0_changed() -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let dir = registry_copy();
+    let file = dir.path().join("btc-backed-consumer-loans/1.0.0.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replacen("value: \"0.79\"", "value: \"0.78\"", 1),
+    )
+    .unwrap();
+    (dir, file, text)
+}
+
 #[test]
 fn the_registry_checks_clean_and_lists_1_0_0_as_published() {
     let out = ok(&["methodology", "check"]);
@@ -192,14 +205,7 @@ fn the_registry_checks_clean_and_lists_1_0_0_as_published() {
 
 #[test]
 fn changing_a_published_number_fails_the_check_and_names_the_file() {
-    let dir = registry_copy();
-    let file = dir.path().join("btc-backed-consumer-loans/1.0.0.yaml");
-    let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(
-        &file,
-        text.replacen("value: \"0.79\"", "value: \"0.78\"", 1),
-    )
-    .unwrap();
+    let (dir, file, text) = registry_copy_with_1_0_0_changed();
     let d = dir.path().to_str().unwrap();
     let r = absrate(&["methodology", "check", "--dir", d]);
     assert_eq!(r.code, INVALID_INPUT);
@@ -314,12 +320,62 @@ fn diff_lists_exactly_the_changed_parameters() {
 }
 
 #[test]
-fn an_unknown_methodology_names_the_ones_available() {
+fn an_unknown_methodology_names_every_place_looked_in_with_the_versions_there() {
     let r = absrate(&["methodology", "show", "btc-backed-consumer-loans@9.9.9"]);
     assert_eq!(r.code, INVALID_INPUT);
+    let all = "btc-backed-consumer-loans@1.0.0, btc-backed-consumer-loans@1.1.0, btc-backed-consumer-loans@2.0.0";
+    // From the repository's root: its registry, each parent directory's (absent), the built-in set.
+    let mut expected = format!(
+        "error: no methodology `btc-backed-consumer-loans@9.9.9`; looked in:\n  {} ({all})\n",
+        root().join("methodology").display()
+    );
+    for dir in root().ancestors().skip(1) {
+        let dir = dir.join("methodology");
+        if dir.exists() {
+            eprintln!("skipped: {} exists above the repository", dir.display());
+            return;
+        }
+        expected.push_str(&format!("  {} (no such directory)\n", dir.display()));
+    }
+    expected.push_str(&format!("  the methodologies built into absrate ({all})\n"));
+    assert_eq!(r.stderr, expected);
+}
+
+#[test]
+fn a_registry_file_that_differs_from_the_built_in_published_version_is_an_error_naming_both() {
+    let (dir, file, _) = registry_copy_with_1_0_0_changed();
+    let (published, actual) = (
+        absrate::methodology::sha256_of(
+            &root().join("methodology/btc-backed-consumer-loans/1.0.0.yaml"),
+        )
+        .unwrap(),
+        absrate::methodology::sha256_of(&file).unwrap(),
+    );
+    let d = dir.path().to_str().unwrap();
+    let r = absrate(&["rate", "--methodology-dir", d, "--methodology", V1]);
+    assert_eq!(r.code, INVALID_INPUT, "{}", r.stderr);
     assert_eq!(
         r.stderr,
-        "error: no methodology `btc-backed-consumer-loans@9.9.9` in methodology (available: btc-backed-consumer-loans@1.0.0, btc-backed-consumer-loans@1.1.0, btc-backed-consumer-loans@2.0.0)\n"
+        format!(
+            "error: {}: is {V1}, which is published and built into absrate with sha256 {published}, but the file has sha256 {actual}; a published version never changes: copy it to a new version instead\n",
+            file.display()
+        )
+    );
+    // The list says so too, and where each version comes from.
+    let list = ok(&["methodology", "list", "--dir", d]);
+    let row = |v: &str| {
+        list.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(v))
+            .unwrap_or_else(|| panic!("{v}:\n{list}"))
+            .to_string()
+    };
+    assert!(
+        row("1.0.0").contains(&format!("CHANGED         {d} ")),
+        "{list}"
+    );
+    assert!(
+        row("1.1.0").contains(&format!("published       {d} ")),
+        "{list}"
     );
 }
 

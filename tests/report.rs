@@ -156,7 +156,8 @@ fn a_template_directory_replaces_the_bundled_templates() {
 }
 
 /// Opens the HTML in headless Chromium when it is installed: the page parses, shows the grid and
-/// the four charts, and renders to a screenshot. Says it skipped otherwise.
+/// the four charts, and renders to a screenshot. Says it skipped otherwise, except under `CI=true`
+/// (`.ci/run` installs Chromium), where a missing browser fails the test.
 #[test]
 fn the_html_opens_in_headless_chromium() {
     let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
@@ -168,6 +169,10 @@ fn the_html_opens_in_headless_chromium() {
                 .is_ok_and(|o| o.status.success())
         })
     else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true and no chromium on this machine: .ci/run installs it (apt-get install chromium)"
+        );
         eprintln!(
             "skipped: no chromium on this machine (apt-get install chromium to run this check)"
         );

@@ -11,9 +11,14 @@ pub struct Run {
 
 /// Runs `absrate` with `args` from the crate root.
 pub fn absrate<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
+    absrate_in(&root(), args)
+}
+
+/// Runs `absrate` with `args` from `dir`.
+pub fn absrate_in<S: AsRef<std::ffi::OsStr>>(dir: &Path, args: &[S]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_absrate"))
         .args(args)
-        .current_dir(root())
+        .current_dir(dir)
         .output()
         .expect("the absrate binary runs");
     Run {

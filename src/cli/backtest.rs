@@ -10,9 +10,8 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 
 use super::{TextOrJson as Format, json};
-use crate::deal::Deal;
 use crate::error::Error;
-use crate::methodology::{Mode, Notch, Registry};
+use crate::methodology::{Lookup, Mode, Notch};
 use crate::money::{count, usd};
 use crate::rating::{self, MarketPool};
 use crate::stress::backtest::{Backtest, Window, Windows, backtest};
@@ -34,13 +33,13 @@ pub struct BacktestArgs {
     #[arg(long, default_value = "2014-01-01")]
     since: NaiveDate,
     /// Deal file (its pool's tape, collateral terms and market assumptions)
-    #[arg(long, default_value = "pools/ledn-2026-1/deal.yaml")]
+    #[arg(long, default_value = super::BUNDLED_DEAL)]
     deal: PathBuf,
     /// Market-value methodology for the break-even declines (and --level) [default: the deal's, newest]
     #[arg(long)]
     methodology: Option<String>,
-    #[arg(long, default_value = "methodology")]
-    methodology_dir: PathBuf,
+    #[arg(long, help = super::METHODOLOGY_DIR_HELP)]
+    methodology_dir: Option<PathBuf>,
     /// Use this level's sale terms and margin-call behaviour instead of the pool file's
     #[arg(long)]
     level: Option<Notch>,
@@ -85,8 +84,8 @@ struct Output<'a> {
 }
 
 pub fn run(a: BacktestArgs) -> Result<String, Error> {
-    let deal = Deal::load(&a.deal)?;
-    let registry = Registry::new(&a.methodology_dir);
+    let deal = super::load_deal(&a.deal)?;
+    let registry = Lookup::for_deal(a.methodology_dir.as_deref(), &deal.path);
     let m = registry.resolve(a.methodology.as_deref().unwrap_or(&deal.methodology))?;
     if m.mode != Mode::MarketValue {
         return Err(Error::Argument(format!(

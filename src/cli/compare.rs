@@ -10,7 +10,7 @@ use super::{TextOrJson as Format, json};
 use crate::compare::{Comparison, compare};
 use crate::deal::Deal;
 use crate::error::Error;
-use crate::methodology::Registry;
+use crate::methodology::Lookup;
 use crate::money::pct_dec;
 use crate::report;
 use crate::tape::Tape;
@@ -24,11 +24,10 @@ pub struct CompareArgs {
     #[arg(long = "methodology", required = true, num_args = 1)]
     methodologies: Vec<String>,
     /// Deal file
-    #[arg(long, default_value = "pools/ledn-2026-1/deal.yaml")]
+    #[arg(long, default_value = super::BUNDLED_DEAL)]
     deal: PathBuf,
-    /// Methodology registry directory
-    #[arg(long, default_value = "methodology")]
-    methodology_dir: PathBuf,
+    #[arg(long, help = super::METHODOLOGY_DIR_HELP)]
+    methodology_dir: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
     /// Write comparison.md and comparison.html into this directory
@@ -257,8 +256,8 @@ pub fn run(a: CompareArgs) -> Result<String, Error> {
             "compare needs at least two --methodology".into(),
         ));
     }
-    let deal = Deal::load(&a.deal)?;
-    let registry = Registry::new(&a.methodology_dir);
+    let deal = super::load_deal(&a.deal)?;
+    let registry = Lookup::for_deal(a.methodology_dir.as_deref(), &deal.path);
     let versions = a
         .methodologies
         .iter()

@@ -1,25 +1,44 @@
 //! `absrate methodology ...`: list, show, check, diff, publish, schema.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::{TextOrJson as Format, json};
 use crate::error::Error;
-use crate::methodology::{Change, FIELDS, Kind, Methodology, Registry, Value, diff};
+use crate::methodology::{
+    Change, DIR_NAME, Entry, FIELDS, Kind, Lookup, Methodology, MethodologyError, Place, Registry,
+    Value, builtin_entries, diff,
+};
 
 #[derive(Debug, Args)]
 pub struct RegistryArg {
-    /// Methodology registry directory (holds <id>/<version>.yaml and published.lock)
-    #[arg(long, default_value = "methodology", global = true)]
-    dir: PathBuf,
+    /// Methodology registry directory (holds <id>/<version>.yaml and published.lock), looked in
+    /// first [then: methodology/ in the current directory and each parent, then the published
+    /// methodologies built into absrate]
+    #[arg(long, global = true)]
+    dir: Option<PathBuf>,
+}
+
+impl RegistryArg {
+    fn lookup(&self) -> Lookup {
+        Lookup::new(self.dir.as_deref(), Path::new("."))
+    }
+
+    /// The directory `check` and `publish` work on: --dir, else the first registry found.
+    fn registry(&self) -> Option<Registry> {
+        match &self.dir {
+            Some(d) => Some(Registry::new(d)),
+            None => self.lookup().first_dir(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum MethodologyCommand {
-    /// List every methodology version in the registry and whether it is published
+    /// List every methodology version found, where it comes from and whether it is published
     #[command(after_help = "Example:\n  absrate methodology list")]
     List {
         #[command(flatten)]
@@ -73,27 +92,27 @@ pub enum MethodologyCommand {
 
 pub fn run(cmd: MethodologyCommand) -> Result<String, Error> {
     match cmd {
-        MethodologyCommand::List { registry } => list(&Registry::new(registry.dir)),
+        MethodologyCommand::List { registry } => list(&registry.lookup()),
         MethodologyCommand::Show {
             spec,
             format,
             registry,
         } => {
-            let m = Registry::new(registry.dir).resolve(&spec)?;
+            let m = registry.lookup().resolve(&spec)?;
             match format {
                 Format::Text => Ok(show_text(&m)),
                 Format::Json => json(&ShowJson::of(&m)),
             }
         }
-        MethodologyCommand::Check { files, registry } => check(&Registry::new(registry.dir), files),
+        MethodologyCommand::Check { files, registry } => check(&registry, files),
         MethodologyCommand::Diff {
             a,
             b,
             format,
             registry,
         } => {
-            let reg = Registry::new(registry.dir);
-            let (ma, mb) = (reg.resolve(&a)?, reg.resolve(&b)?);
+            let lookup = registry.lookup();
+            let (ma, mb) = (lookup.resolve(&a)?, lookup.resolve(&b)?);
             let changes = diff(&ma, &mb);
             match format {
                 Format::Text => Ok(diff_text(&ma, &mb, &changes)),
@@ -105,8 +124,10 @@ pub fn run(cmd: MethodologyCommand) -> Result<String, Error> {
             }
         }
         MethodologyCommand::Publish { spec, registry } => {
-            let reg = Registry::new(registry.dir);
-            let m = reg.resolve(&spec)?;
+            let Some(reg) = registry.registry() else {
+                return Err(no_registry(&registry.lookup()));
+            };
+            let m = Lookup::only(&reg.dir).resolve(&spec)?;
             if reg.publish(&m)? {
                 Ok(format!(
                     "published {} (sha256 {}) in {}\n",
@@ -126,24 +147,58 @@ pub fn run(cmd: MethodologyCommand) -> Result<String, Error> {
     }
 }
 
-fn list(reg: &Registry) -> Result<String, Error> {
+/// No registry directory to publish into: where one was looked for.
+fn no_registry(lookup: &Lookup) -> Error {
+    let dirs: Vec<String> = lookup
+        .looked()
+        .iter()
+        .filter(|l| l.place != Place::Builtin)
+        .map(|l| format!("\n  {l}"))
+        .collect();
+    Error::Argument(format!(
+        "no methodology registry directory; looked in:{}\ngive --dir DIR",
+        dirs.concat()
+    ))
+}
+
+fn list(lookup: &Lookup) -> Result<String, Error> {
+    let entries = lookup.entries();
+    let from = |e: &Entry| match &e.place {
+        Place::Dir(d) => d.display().to_string(),
+        Place::Builtin => "built in".to_string(),
+    };
+    let width = entries
+        .iter()
+        .map(|e| from(e).len())
+        .max()
+        .unwrap_or(0)
+        .max(4)
+        + 2;
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{:<34}{:<10}{:<12}{:<16}title",
-        "id", "version", "effective", "status"
+        "{:<34}{:<10}{:<12}{:<16}{:<width$}title",
+        "id", "version", "effective", "status", "from"
     );
-    for e in reg.entries() {
-        let published = reg.published_sha(&e.path)?;
-        let (status, title, effective) = match Methodology::load(&e.path) {
+    for e in &entries {
+        let (status, title, effective) = match e.load() {
             Ok(m) => {
-                let status = match published {
-                    Some(p) if p == m.sha256 => "published",
-                    Some(_) => "CHANGED",
-                    None => "draft",
+                let status = match &e.place {
+                    // Loaded only if its bytes are the ones the built-in lock records.
+                    Place::Builtin => "published",
+                    Place::Dir(d) => match Registry::new(d).published_sha(&e.path)? {
+                        Some(p) if p == m.sha256 => "published",
+                        Some(_) => "CHANGED",
+                        None => "draft",
+                    },
                 };
                 (status.to_string(), m.title, m.effective_date.to_string())
             }
+            Err(MethodologyError::Conflict { .. }) => (
+                "CHANGED".to_string(),
+                "(differs from the published version built into absrate)".to_string(),
+                String::new(),
+            ),
             Err(_) => (
                 "INVALID".to_string(),
                 "(run `absrate methodology check`)".to_string(),
@@ -152,18 +207,27 @@ fn list(reg: &Registry) -> Result<String, Error> {
         };
         let _ = writeln!(
             o,
-            "{:<34}{:<10}{:<12}{:<16}{}",
+            "{:<34}{:<10}{:<12}{:<16}{:<width$}{}",
             e.id,
             e.version.to_string(),
             effective,
             status,
+            from(e),
             title
         );
     }
     Ok(o)
 }
 
-fn check(reg: &Registry, files: Vec<PathBuf>) -> Result<String, Error> {
+fn check(registry: &RegistryArg, files: Vec<PathBuf>) -> Result<String, Error> {
+    let Some(reg) = registry.registry() else {
+        return if files.is_empty() {
+            check_builtin()
+        } else {
+            // Files outside any registry: every invariant, no lock to compare with.
+            check_files(&Registry::new(DIR_NAME), files)
+        };
+    };
     let files = if files.is_empty() {
         // Every registry file, and every published entry must still exist.
         for (key, _) in reg.published()? {
@@ -179,6 +243,10 @@ fn check(reg: &Registry, files: Vec<PathBuf>) -> Result<String, Error> {
     } else {
         files
     };
+    check_files(&reg, files)
+}
+
+fn check_files(reg: &Registry, files: Vec<PathBuf>) -> Result<String, Error> {
     if files.len() == 1 {
         let m = reg.check(&files[0])?;
         return Ok(check_line(reg, &files[0], &m));
@@ -199,6 +267,22 @@ fn check(reg: &Registry, files: Vec<PathBuf>) -> Result<String, Error> {
             failures,
         })
     }
+}
+
+/// No registry directory anywhere: the built-in versions, each against the built-in lock.
+fn check_builtin() -> Result<String, Error> {
+    let mut out = String::new();
+    for e in builtin_entries() {
+        let m = e.load()?;
+        let _ = writeln!(
+            out,
+            "ok: {} ({}, sha256 {}, published, unchanged)",
+            e.path.display(),
+            m.name(),
+            &m.sha256[..12]
+        );
+    }
+    Ok(out)
 }
 
 fn check_line(reg: &Registry, path: &std::path::Path, m: &Methodology) -> String {

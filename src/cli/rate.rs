@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{TextOrJson as Format, json};
 use crate::deal::Deal;
 use crate::error::Error;
-use crate::methodology::{Methodology, Notch, Registry, sha256_of};
+use crate::methodology::{Lookup, Methodology, Notch, sha256_of};
 use crate::money::{count, pct_dec, usd};
 use crate::rating::{self, RatingResult};
 use crate::report;
@@ -23,14 +23,13 @@ use crate::waterfall::Period;
 )]
 pub struct RateArgs {
     /// Deal file
-    #[arg(long, default_value = "pools/ledn-2026-1/deal.yaml")]
+    #[arg(long, default_value = super::BUNDLED_DEAL)]
     deal: PathBuf,
     /// Methodology: ID@VERSION, ID (newest version) or a file [default: the deal's methodology, newest]
     #[arg(long)]
     methodology: Option<String>,
-    /// Methodology registry directory
-    #[arg(long, default_value = "methodology")]
-    methodology_dir: PathBuf,
+    #[arg(long, help = super::METHODOLOGY_DIR_HELP)]
+    methodology_dir: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
     /// Target rating of a class, CLASS=NOTCH (repeatable): the exit code is 4 if one is missed
@@ -119,7 +118,7 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
 }
 
 pub fn run(a: RateArgs) -> Result<String, Error> {
-    let mut deal = Deal::load(&a.deal)?;
+    let mut deal = super::load_deal(&a.deal)?;
     if let Some(tape) = &a.tape {
         if let Some(beside) = crate::pool::PoolFile::beside(tape) {
             let p = crate::pool::PoolFile::load(&beside)?;
@@ -136,7 +135,7 @@ pub fn run(a: RateArgs) -> Result<String, Error> {
         }
         deal.cash_at_closing = cash;
     }
-    let registry = Registry::new(&a.methodology_dir);
+    let registry = Lookup::for_deal(a.methodology_dir.as_deref(), &deal.path);
     let m = registry.resolve(a.methodology.as_deref().unwrap_or(&deal.methodology))?;
     for (class, _) in &a.expect {
         if !deal.notes.iter().any(|n| n.class == *class) {

@@ -8,7 +8,6 @@ use clap::Args;
 use rust_decimal::Decimal;
 
 use super::{TextOrJson as Format, json};
-use crate::deal::Deal;
 use crate::error::Error;
 use crate::money::{btc, count, pct_dec, usd};
 use crate::stress::{Execution, ReplayParams, replay};
@@ -29,7 +28,7 @@ pub struct ReplayArgs {
     #[arg(long)]
     to: NaiveDate,
     /// Deal file (its pool's tape and collateral terms)
-    #[arg(long, default_value = "pools/ledn-2026-1/deal.yaml")]
+    #[arg(long, default_value = super::BUNDLED_DEAL)]
     deal: PathBuf,
     #[arg(long, default_value = "date")]
     date_column: String,
@@ -54,7 +53,7 @@ pub struct ReplayArgs {
 }
 
 pub fn run(a: ReplayArgs) -> Result<String, Error> {
-    let deal = Deal::load(&a.deal)?;
+    let deal = super::load_deal(&a.deal)?;
     let pool = &deal.pool;
     let market = pool.market.as_ref();
     let answer_share = a

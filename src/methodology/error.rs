@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::notch::Notch;
+use super::registry::Place;
 use crate::yaml::YamlError;
 
 #[derive(Debug, thiserror::Error)]
@@ -56,11 +57,27 @@ pub enum MethodologyError {
         expected: String,
     },
 
-    #[error("no methodology `{spec}` in {}{}", dir.display(), if available.is_empty() { String::new() } else { format!(" (available: {})", available.join(", ")) })]
-    NotFound {
-        spec: String,
-        dir: PathBuf,
-        available: Vec<String>,
+    /// Nothing matched `spec`: every place looked in, with what it holds.
+    #[error("no methodology `{spec}`; looked in:{}", looked.iter().map(|l| format!("\n  {l}")).collect::<String>())]
+    NotFound { spec: String, looked: Vec<Looked> },
+
+    /// A registry file has the id@version of a published version built into absrate, not its bytes.
+    #[error("{}: is {name}, which is published and built into absrate with sha256 {published}, but the file has sha256 {actual}; a published version never changes: copy it to a new version instead", path.display())]
+    Conflict {
+        path: PathBuf,
+        name: String,
+        published: String,
+        actual: String,
+    },
+
+    /// A built-in file does not match the built-in lock: the binary was built wrongly (a bug).
+    #[error(
+        "{key} built into absrate has sha256 {actual}, but the lock built with it records {published}: this binary was built from a changed published file"
+    )]
+    Builtin {
+        key: String,
+        published: String,
+        actual: String,
     },
 
     #[error("{}: changed after publication: the lock file {} records sha256 {published}, the file now has {actual}; a published version never changes: copy it to a new version instead", path.display(), lock.display())]
@@ -86,8 +103,34 @@ pub enum MethodologyError {
 }
 
 impl MethodologyError {
-    /// False only for failures to write (everything else is the input's fault).
+    /// False for failures to write and for a wrongly built binary (everything else is the
+    /// input's fault).
     pub fn is_invalid_input(&self) -> bool {
-        !matches!(self, MethodologyError::Write { .. })
+        !matches!(
+            self,
+            MethodologyError::Write { .. } | MethodologyError::Builtin { .. }
+        )
+    }
+
+    /// A bug in absrate rather than a fault of the input or the system.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, MethodologyError::Builtin { .. })
+    }
+}
+
+/// One place a methodology was looked for, and the versions there (`None`: no such directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Looked {
+    pub place: Place,
+    pub versions: Option<Vec<String>>,
+}
+
+impl std::fmt::Display for Looked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.versions {
+            None => write!(f, "{} (no such directory)", self.place),
+            Some(v) if v.is_empty() => write!(f, "{} (none)", self.place),
+            Some(v) => write!(f, "{} ({})", self.place, v.join(", ")),
+        }
     }
 }

@@ -4,21 +4,26 @@
 //! gives the stress of every rating level from 'AAA' to 'B-', directly or by anchors and an
 //! interpolation rule, each calibrated number with its provenance. Loading is strict (unknown keys
 //! are located errors with a suggestion), every invariant has its own error, and published versions
-//! are pinned by SHA-256 in `methodology/published.lock`.
+//! are pinned by SHA-256 in `methodology/published.lock`. The published versions are built into the
+//! binary, so a deal rates from any directory (`lookup.rs` says where a methodology is looked for).
 
+mod builtin;
 mod diff;
 mod error;
+mod lookup;
 mod model;
 mod notch;
 mod registry;
 mod stress;
 mod wire;
 
+pub use builtin::{BUILTIN, entries as builtin_entries};
 pub use diff::{Change, diff};
-pub use error::MethodologyError;
+pub use error::{Looked, MethodologyError};
+pub use lookup::{DIR_NAME, Lookup};
 pub use model::{Level, Methodology};
 pub use notch::{Notch, SCALE};
-pub use registry::{Entry, LOCK_FILE, Registry, sha256_of};
+pub use registry::{Entry, LOCK_FILE, Place, Registry, sha256_of};
 pub use stress::{
     Applies, FIELDS, Field, Group, Harsher, Kind, MarketStress, Param, Stress, Unit, Value,
 };

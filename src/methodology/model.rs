@@ -88,6 +88,12 @@ impl Methodology {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
+        Methodology::from_bytes(path, bytes)
+    }
+
+    /// Checks a methodology file's bytes; `path` names it in messages (a file, or a methodology
+    /// built into absrate).
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Methodology, MethodologyError> {
         if bytes.len() as u64 > yaml::MAX_BYTES {
             return Err(MethodologyError::Yaml {
                 source: YamlError::TooLarge {

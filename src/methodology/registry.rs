@@ -9,20 +9,51 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::error::MethodologyError;
+use super::builtin;
+use super::error::{Looked, MethodologyError};
 use super::model::{Methodology, hex};
 
 pub const LOCK_FILE: &str = "published.lock";
 
-/// One version found in the registry.
+/// Where a version comes from: a registry directory or the set built into absrate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    Dir(PathBuf),
+    Builtin,
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Dir(d) => write!(f, "{}", d.display()),
+            Place::Builtin => f.write_str(super::builtin::BUILTIN),
+        }
+    }
+}
+
+/// One version found in a registry directory or built into absrate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub id: String,
     pub version: semver::Version,
+    /// The file (for a built-in version, the name messages give it).
     pub path: PathBuf,
+    pub place: Place,
 }
 
 impl Entry {
+    /// The entry a lock-file key `<id>/<version>.yaml` names, if it is one.
+    pub fn of_key(key: &str, path: PathBuf, place: Place) -> Option<Entry> {
+        let (id, file) = key.split_once('/')?;
+        let version = semver::Version::parse(file.strip_suffix(".yaml")?).ok()?;
+        Some(Entry {
+            id: id.to_string(),
+            version,
+            path,
+            place,
+        })
+    }
+
     pub fn name(&self) -> String {
         format!("{}@{}", self.id, self.version)
     }
@@ -73,6 +104,7 @@ impl Registry {
                     id: id.file_name().to_string_lossy().into_owned(),
                     version,
                     path: p,
+                    place: Place::Dir(self.dir.clone()),
                 });
             }
         }
@@ -80,39 +112,10 @@ impl Registry {
         out
     }
 
-    /// The methodology a `--methodology` argument names: a path to a file, `id@version`, or `id`
-    /// (its newest version).
+    /// The methodology a `--methodology` argument names, looked for in this directory and then
+    /// among the built-in ones: see [`Lookup`](super::Lookup).
     pub fn resolve(&self, spec: &str) -> Result<Methodology, MethodologyError> {
-        let as_path = Path::new(spec);
-        if as_path.is_file() {
-            return Methodology::load(as_path);
-        }
-        let entries = self.entries();
-        let (id, version) = match spec.split_once('@') {
-            Some((id, v)) => (id, Some(v)),
-            None => (spec, None),
-        };
-        let found = entries
-            .iter()
-            .filter(|e| e.id == id)
-            .filter(|e| version.is_none_or(|v| e.version.to_string() == v))
-            .max_by(|a, b| a.version.cmp(&b.version));
-        let Some(entry) = found else {
-            return Err(MethodologyError::NotFound {
-                spec: spec.to_string(),
-                dir: self.dir.clone(),
-                available: entries.iter().map(Entry::name).collect(),
-            });
-        };
-        let m = Methodology::load(&entry.path)?;
-        if m.id != entry.id || m.version != entry.version {
-            return Err(MethodologyError::Misplaced {
-                path: entry.path.clone(),
-                found: m.name(),
-                expected: entry.name(),
-            });
-        }
-        Ok(m)
+        super::Lookup::only(&self.dir).resolve(spec)
     }
 
     /// The lock file's entries: (relative path, sha256).
@@ -128,29 +131,7 @@ impl Registry {
                 });
             }
         };
-        let mut out = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let Some((sha, file)) = line.split_once("  ") else {
-                return Err(MethodologyError::Lock {
-                    path: path.clone(),
-                    line: i + 1,
-                    message: "expected `<sha256>  <id>/<version>.yaml`".into(),
-                });
-            };
-            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(MethodologyError::Lock {
-                    path: path.clone(),
-                    line: i + 1,
-                    message: format!("`{sha}` is not a SHA-256 in hex"),
-                });
-            }
-            out.push((file.trim().to_string(), sha.to_ascii_lowercase()));
-        }
-        Ok(out)
+        parse_lock(&path, &text)
     }
 
     /// The published SHA-256 of a file in the registry, if it is published.
@@ -173,7 +154,8 @@ impl Registry {
         Some(rel.to_string_lossy().replace('\\', "/"))
     }
 
-    /// Loads and checks a file; a published file must still have its published SHA-256.
+    /// Loads and checks a file; a published file must still have its published SHA-256, in this
+    /// directory's lock and, for a file of the registry, in the lock built into absrate.
     pub fn check(&self, path: &Path) -> Result<Methodology, MethodologyError> {
         let m = Methodology::load(path)?;
         if let Some(published) = self.published_sha(path)?
@@ -186,7 +168,21 @@ impl Registry {
                 actual: m.sha256,
             });
         }
+        if self.key_of(path).is_some() {
+            builtin::same_as_published(&m)?;
+        }
         Ok(m)
+    }
+
+    /// What this directory holds, for a message that says where a methodology was looked for.
+    pub fn looked(&self) -> Looked {
+        Looked {
+            place: Place::Dir(self.dir.clone()),
+            versions: self
+                .dir
+                .is_dir()
+                .then(|| self.entries().iter().map(Entry::name).collect()),
+        }
     }
 
     /// Records a registry file's SHA-256 in the lock file (once: a published entry never changes).
@@ -197,8 +193,7 @@ impl Registry {
             .find(|e| e.id == m.id && e.version == m.version)
             .ok_or_else(|| MethodologyError::NotFound {
                 spec: m.name(),
-                dir: self.dir.clone(),
-                available: Vec::new(),
+                looked: vec![self.looked()],
             })?;
         if let Some(published) = self.published_sha(&entry.path)? {
             if published != m.sha256 {
@@ -230,6 +225,33 @@ impl Registry {
             })?;
         Ok(true)
     }
+}
+
+/// A lock file's entries: (`<id>/<version>.yaml`, sha256), in file order.
+pub fn parse_lock(path: &Path, text: &str) -> Result<Vec<(String, String)>, MethodologyError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((sha, file)) = line.split_once("  ") else {
+            return Err(MethodologyError::Lock {
+                path: path.to_path_buf(),
+                line: i + 1,
+                message: "expected `<sha256>  <id>/<version>.yaml`".into(),
+            });
+        };
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(MethodologyError::Lock {
+                path: path.to_path_buf(),
+                line: i + 1,
+                message: format!("`{sha}` is not a SHA-256 in hex"),
+            });
+        }
+        out.push((file.trim().to_string(), sha.to_ascii_lowercase()));
+    }
+    Ok(out)
 }
 
 /// SHA-256 of a file's bytes, lowercase hex.
