@@ -78,7 +78,7 @@ pub struct Impact {
 #[serde(rename_all = "snake_case")]
 pub enum Execution {
     /// At the trigger price (intraday monitoring); at the previous close when interest lifted
-    /// the trigger above it, at the day's price on day 0 (see the module documentation).
+    /// the trigger above it, at the day's price on day 0 (docs/replay.md).
     Trigger,
     /// At the day's closing price.
     Close,
