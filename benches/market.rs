@@ -10,7 +10,7 @@ use absrate::deal::Deal;
 use absrate::methodology::Registry;
 use absrate::rating::MarketPool;
 use absrate::stress::backtest::{Windows, backtest};
-use absrate::stress::liquidation::{self, Balloon, MarketParams};
+use absrate::stress::liquidation::{self, Balloon, Execution, MarketParams};
 use absrate::tape::{Tape, read_prices};
 use criterion::{Criterion, criterion_group, criterion_main};
 use rust_decimal::prelude::ToPrimitive;
@@ -43,6 +43,7 @@ fn bench(c: &mut Criterion) {
         slippage: 0.0,
         impact: None,
         balloon: Balloon::RollOver,
+        execution: Execution::Trigger,
     };
     let loans = pool.loans(0.5);
     let since = chrono::NaiveDate::from_ymd_opt(2014, 1, 1).expect("date");

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use absrate::methodology::Registry;
-use absrate::stress::liquidation::{self, Balloon, End, Impact, MarketLoan, MarketParams, Outcome};
+use absrate::stress::liquidation::{
+    self, Balloon, End, Execution, Impact, MarketLoan, MarketParams, Outcome,
+};
 use absrate::stress::path::{PathSpec, Shape, shape_of};
 use absrate::tape::{Tape, read_prices};
 use approx::assert_relative_eq;
@@ -29,6 +31,7 @@ fn params(gap: f64, slippage: f64) -> MarketParams {
         slippage,
         impact: None,
         balloon: Balloon::Repay,
+        execution: Execution::Trigger,
     }
 }
 
@@ -181,7 +184,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     /// The range-minimum crossings and the day-by-day loop agree loan by loan, on random
-    /// pools, paths (with bounces), gaps, lags and balloon behaviours.
+    /// pools, paths (with bounces), gaps, lags, balloon behaviours and execution prices.
     #[test]
     fn crossings_match_the_day_by_day_loop(
         seed in 0u64..1_000_000,
@@ -190,6 +193,7 @@ proptest! {
         lag in 0u32..4,
         balloon in prop_oneof![Just(Balloon::Repay), Just(Balloon::RollOver), Just(Balloon::Default)],
         bounce in 0.0f64..0.3,
+        execution in prop_oneof![Just(Execution::Trigger), Just(Execution::Close)],
     ) {
         let loans = random_loans(seed, 200);
         let mut prices = PathSpec {
@@ -206,6 +210,7 @@ proptest! {
         let mut p = params(0.15, 0.01);
         p.lag_days = lag;
         p.balloon = balloon;
+        p.execution = execution;
         same(&liquidation::run(&loans, &prices, &p), &liquidation::run_naive(&loans, &prices, &p));
     }
 }
@@ -330,9 +335,11 @@ fn rate_under_2_0_0_runs_every_level_through_the_liquidation_engine() {
             .map(dec)
             .sum();
         assert_relative_eq!(timing, 1.0, epsilon = 1e-12);
-        assert!(
-            m["loans_liquidated"].as_u64().unwrap() <= m["loans_margin_called"].as_u64().unwrap()
-        );
+        // A loan can be sold without a call (straight past 80% in a day), so the two counts are
+        // bounded by the pool, not by each other.
+        let loans = m["loans"].as_u64().unwrap();
+        assert!(m["loans_liquidated"].as_u64().unwrap() <= loans);
+        assert!(m["loans_margin_called"].as_u64().unwrap() <= loans);
     }
     let losses = |i: usize| dec(&levels[i]["market"]["losses"]);
     // AAA: an 88% fall sold through a 66.5% gap loses money; B-: a 30% fall with a 6% gap

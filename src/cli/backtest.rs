@@ -15,7 +15,7 @@ use crate::methodology::{Lookup, Mode, Notch};
 use crate::money::{count, usd};
 use crate::rating::{self, MarketPool};
 use crate::stress::backtest::{Backtest, Window, Windows, backtest};
-use crate::stress::liquidation::{Balloon, MarketParams};
+use crate::stress::liquidation::{Balloon, Execution, MarketParams};
 use crate::tape::{Tape, read_prices};
 
 #[derive(Debug, Args)]
@@ -128,6 +128,7 @@ pub fn run(a: BacktestArgs) -> Result<String, Error> {
                     slippage: 0.0,
                     impact: None,
                     balloon: Balloon::RollOver,
+                    execution: Execution::Trigger,
                 },
                 market.margin_call_answer_share,
                 format!(

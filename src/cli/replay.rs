@@ -1,7 +1,7 @@
 //! `absrate replay`: a real BTC price path applied to the pool, loan by loan.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use clap::Args;
@@ -10,6 +10,8 @@ use rust_decimal::Decimal;
 use super::{TextOrJson as Format, json};
 use crate::error::Error;
 use crate::money::{btc, count, pct_dec, usd};
+use crate::pool::{Cutoff, FILE_NAME, PoolFileOut};
+use crate::rating::MarketPool;
 use crate::stress::{Execution, ReplayParams, replay};
 use crate::tape::{Tape, read_prices, write_tape};
 
@@ -52,6 +54,41 @@ pub struct ReplayArgs {
     out_tape: Option<PathBuf>,
 }
 
+/// Where `p` is (or would be) on disk, for comparing an output with the inputs.
+fn resolved(p: &Path) -> Option<PathBuf> {
+    if let Ok(c) = p.canonicalize() {
+        return Some(c);
+    }
+    let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+    Some(
+        dir.unwrap_or(Path::new("."))
+            .canonicalize()
+            .ok()?
+            .join(p.file_name()?),
+    )
+}
+
+/// Refuses an output that would overwrite one of the run's own inputs.
+fn refuse_overwrite(outputs: &[&Path], inputs: &[(&str, &Path)]) -> Result<(), Error> {
+    for out in outputs {
+        let Some(o) = resolved(out) else { continue };
+        for (what, input) in inputs {
+            if resolved(input).as_ref() == Some(&o) {
+                return Err(Error::Argument(format!(
+                    "--out-tape would overwrite {what} {}: write the replayed pool to another directory",
+                    input.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `x` as a percentage, or `-` when there is none.
+fn pct_or_dash(x: Option<Decimal>) -> String {
+    x.map_or_else(|| "-".into(), |d| pct_dec(d, 2))
+}
+
 pub fn run(a: ReplayArgs) -> Result<String, Error> {
     let deal = super::load_deal(&a.deal)?;
     let pool = &deal.pool;
@@ -74,46 +111,61 @@ pub fn run(a: ReplayArgs) -> Result<String, Error> {
             "--gap must be within [0, 1), got {gap}"
         )));
     }
+    let pool_out = a.out_tape.as_ref().map(|t| t.with_file_name(FILE_NAME));
+    if let (Some(tape), Some(yaml)) = (&a.out_tape, &pool_out) {
+        refuse_overwrite(
+            &[tape, yaml],
+            &[
+                ("the deal's pool file", &pool.path),
+                ("the input tape", &pool.tape),
+                ("the deal file", &deal.path),
+                ("the price file", &a.prices),
+            ],
+        )?;
+    }
     let prices = read_prices(&a.prices, &a.date_column, &a.price_column)?;
-    let loans = Tape::read(&pool.tape)?.records()?;
+    let records = Tape::read(&pool.tape)?.records()?;
+    // Who answers margin calls: one ChaCha8 uniform per loan from --seed, as the rating draws it.
+    let loans = MarketPool::new(&records, &deal, a.seed).loans(answer_share);
     let params = ReplayParams {
         from: a.from,
         to: a.to,
         margin_call_ltv: pool.collateral_terms.margin_call_ltv,
         liquidation_ltv: pool.collateral_terms.liquidation_ltv,
         cure_ltv: pool.collateral_terms.margin_call_cure_ltv,
-        answer_share,
         gap,
         execution: a.execution,
-        seed: a.seed,
     };
-    let r = replay(&loans, &prices, &params).map_err(Error::Argument)?;
-    if let Some(out) = &a.out_tape {
+    let r = replay(&records, &loans, &prices, &params).map_err(Error::Argument)?;
+    if let (Some(out), Some(path)) = (&a.out_tape, &pool_out) {
         write_tape(&r.survivors, out)?;
-        let pool_yaml = format!(
-            "# The pool after `absrate replay` from {} to {} ({} loans liquidated); cash {} is held beside it.\nname: {}-after-{}\ntitle: {} after the replay to {}\ntape: {}\ncutoff: {{ date: {}, btc_price: \"{}\" }}\ncollateral_terms: {{ margin_call_ltv: \"{}\", liquidation_ltv: \"{}\", margin_call_cure_ltv: \"{}\" }}\n",
-            r.from,
-            r.to,
-            r.loans_liquidated,
-            r.cash,
-            pool.name,
-            r.to,
-            pool.title,
-            r.to,
-            out.file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            r.to,
-            r.end_price,
-            pool.collateral_terms.margin_call_ltv,
-            pool.collateral_terms.liquidation_ltv,
-            pool.collateral_terms.margin_call_cure_ltv,
+        let after = PoolFileOut {
+            name: format!("{}-after-{}", pool.name, r.to),
+            title: format!("{} after the replay to {}", pool.title, r.to),
+            tape: out.file_name().map(PathBuf::from).unwrap_or_default(),
+            cutoff: Cutoff {
+                date: r.to,
+                btc_price: r.end_price,
+            },
+            collateral_terms: pool.collateral_terms.clone(),
+            market: pool.market.clone(),
+        };
+        let comment = format!(
+            "The pool after `absrate replay` from {} to {} ({} loans liquidated); cash {} is held beside it.\nWritten as JSON, which YAML reads.",
+            r.from, r.to, r.loans_liquidated, r.cash
         );
-        let path = out.with_file_name("pool.yaml");
-        std::fs::write(&path, pool_yaml).map_err(|e| Error::Output {
-            path,
-            message: e.to_string(),
-        })?;
+        let err = |message: String| Error::Output {
+            path: path.clone(),
+            message,
+        };
+        let text = after.to_yaml(&comment).map_err(|e| err(e.to_string()))?;
+        let tmp = path.with_extension(format!("yaml.tmp-{}", std::process::id()));
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                err(e.to_string())
+            })?;
     }
     match a.format {
         Format::Json => json(&r),
@@ -156,19 +208,22 @@ pub fn run(a: ReplayArgs) -> Result<String, Error> {
             );
             let _ = writeln!(
                 o,
-                "  margin-called           {:>8}   {} answered, {} BTC added",
+                "  loans margin-called     {:>8}   {} calls; {} answered, by {} loans; {} BTC added",
                 count(r.loans_margin_called),
-                count(r.margin_calls_answered),
+                count(r.margin_calls),
+                count(r.calls_answered),
+                count(r.loans_answering),
                 btc(r.btc_added)
             );
             let _ = writeln!(
                 o,
-                "  liquidated              {:>8}   {} of loans; balance {} ({} of the pool)",
+                "  loans liquidated        {:>8}   {} of loans ({} never called); balance {} ({} of the pool)",
                 count(r.loans_liquidated),
                 pct_dec(
                     Decimal::from(r.loans_liquidated) / Decimal::from(r.loans.max(1)),
                     1
                 ),
+                count(r.loans_liquidated_without_a_call),
                 usd(r.liquidated_balance),
                 pct_dec(
                     r.liquidated_balance
@@ -179,9 +234,10 @@ pub fn run(a: ReplayArgs) -> Result<String, Error> {
             );
             let _ = writeln!(
                 o,
-                "  execution LTV           mean {}, max {}",
-                pct_dec(r.mean_execution_ltv, 2),
-                pct_dec(r.max_execution_ltv, 2)
+                "  execution LTV           mean {}, max {}; proceeds {}",
+                pct_or_dash(r.mean_execution_ltv),
+                pct_or_dash(r.max_execution_ltv),
+                usd(r.proceeds)
             );
             let _ = writeln!(
                 o,

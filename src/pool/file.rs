@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::yaml::{self, YamlError};
 
@@ -35,7 +35,7 @@ pub enum PoolError {
 }
 
 /// The date and price a pool is valued at.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cutoff {
     pub date: NaiveDate,
@@ -44,7 +44,7 @@ pub struct Cutoff {
 }
 
 /// The loans' margin terms.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CollateralTerms {
     pub margin_call_ltv: Decimal,
@@ -54,7 +54,7 @@ pub struct CollateralTerms {
 }
 
 /// Borrower and market behaviour assumed when a price path is applied (`absrate replay`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Market {
     /// Share of borrowers who answer a margin call by adding BTC.
@@ -165,6 +165,31 @@ struct Wire {
     generated_with_seed: Option<u64>,
     #[serde(default)]
     market: Option<Market>,
+}
+
+/// A pool file as written (`absrate replay --out-tape`): the fields of the wire struct a derived
+/// pool carries, in its order. Written as JSON, which YAML 1.2 reads as a flow mapping: every
+/// string is quoted and escaped by serde_json, and `PoolFile::load` reads it back strictly.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PoolFileOut {
+    pub name: String,
+    pub title: String,
+    /// The tape, relative to the pool file.
+    pub tape: PathBuf,
+    pub cutoff: Cutoff,
+    pub collateral_terms: CollateralTerms,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub market: Option<Market>,
+}
+
+impl PoolFileOut {
+    /// The file's text: `comment` as `#` lines, then the fields.
+    pub fn to_yaml(&self, comment: &str) -> Result<String, serde_json::Error> {
+        let mut out: String = comment.lines().map(|l| format!("# {l}\n")).collect();
+        out.push_str(&serde_json::to_string_pretty(self)?);
+        out.push('\n');
+        Ok(out)
+    }
 }
 
 /// A validated pool file.

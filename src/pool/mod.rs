@@ -7,5 +7,7 @@
 mod file;
 mod generate;
 
-pub use file::{CollateralTerms, Cutoff, GeneratorProfile, Market, PoolError, PoolFile};
+pub use file::{
+    CollateralTerms, Cutoff, FILE_NAME, GeneratorProfile, Market, PoolError, PoolFile, PoolFileOut,
+};
 pub use generate::{Generated, generate};

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::deal::Deal;
 use crate::methodology::{MarketStress, Methodology, Stress};
-use crate::stress::liquidation::{self, End, Impact, MarketLoan, MarketParams};
+use crate::stress::liquidation::{self, End, Execution, Impact, MarketLoan, MarketParams};
 use crate::stress::path::PathSpec;
 use crate::tape::{LoanRecord, Tape, TapeError};
 
@@ -125,6 +125,7 @@ pub fn params(m: &Methodology, deal: &Deal, s: &MarketStress) -> MarketParams {
             crowding: f(s.crowding),
         }),
         balloon: s.balloon_in_margin_call,
+        execution: Execution::Trigger,
     }
 }
 

@@ -1,11 +1,21 @@
 //! The liquidation engine: a daily BTC price path applied to a pool, loan by loan.
 //!
-//! This is simulation, so it is `f64` (style.md); the amounts it hands to the period engine are
-//! rounded to cents there. For each loan it finds the day its LTV reaches the margin-call level
-//! (the borrower answers, adding BTC back to the cure LTV, or not) and the day it reaches the
-//! liquidation level, then the sale: after `lag_days` days, at the lower of the trigger price and
-//! that day's price, less the gap and the slippage. Interest accrues (simple, actual/365), so a
-//! loan's trigger prices rise over time.
+//! This is simulation, so it is `f64` (style.md); the amounts it hands to the period engine (and
+//! `replay` to its report) are rounded to cents there. Day 0 is tested like every other day. For
+//! each loan it finds the days its LTV is at or above the margin-call level but below the
+//! liquidation level: each is a margin call, which the borrower answers (adding BTC back to the
+//! cure LTV) or not; a borrower who does not answer is called once. The first day the LTV is at or
+//! above the liquidation level the collateral is sold (no call that day: a loan can go straight
+//! past both levels). The sale's reference price ([`Execution`]): under `Trigger`, the price at
+//! the moment the LTV reached the liquidation level, the prices between two closes taken to move
+//! continuously (intraday monitoring): the trigger price when the price fell through it during the
+//! day (the trigger is at or below the previous close), the previous close when the trigger rose
+//! above it overnight with a day's interest, and the day's price on day 0, the first price seen;
+//! so a sale is never priced above the market. Under `Close`, the day's close. After `lag_days`
+//! days the sale takes the lower of that reference and that day's price, less the gap and the
+//! slippage. A sale at the trigger price yields `balance x (1 - gap) x (1 - slippage) /
+//! liquidation LTV` directly. Interest accrues (simple, actual/365), so a loan's trigger prices
+//! rise over time.
 //!
 //! **Crossings.** A naive engine walks every loan through every day (days x loans). Here a sparse
 //! table of path minima (`Minima`) answers "the first day from `t` on which the price is at or
@@ -33,7 +43,8 @@ pub struct MarketLoan {
 }
 
 impl MarketLoan {
-    fn balance_at(&self, day: u32) -> f64 {
+    /// Balance owed on `day`: day 0 balance plus simple interest on the principal, actual/365.
+    pub fn balance_at(&self, day: u32) -> f64 {
         self.balance + self.principal * self.rate * f64::from(day) / 365.0
     }
 }
@@ -62,6 +73,17 @@ pub struct Impact {
     pub crowding: f64,
 }
 
+/// The price a liquidation is taken at on its trigger day (before lag, gap and slippage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Execution {
+    /// At the trigger price (intraday monitoring); at the previous close when interest lifted
+    /// the trigger above it, at the day's price on day 0 (docs/replay.md).
+    Trigger,
+    /// At the day's closing price.
+    Close,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MarketParams {
     pub margin_call_ltv: f64,
@@ -76,6 +98,7 @@ pub struct MarketParams {
     pub slippage: f64,
     pub impact: Option<Impact>,
     pub balloon: Balloon,
+    pub execution: Execution,
 }
 
 /// How a loan ended.
@@ -116,19 +139,25 @@ pub struct Sale {
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Outcome {
+    /// Margin calls received: days at or above the margin-call LTV and below the liquidation
+    /// LTV (a borrower who does not answer is called once). The sale day is not a call.
     pub margin_calls: u32,
+    /// Calls answered (each adding BTC back to the cure LTV).
     pub answered: u32,
     pub btc_added: f64,
+    /// Collateral at the end of the path, or at the sale.
+    pub btc: f64,
     pub end: End,
 }
 
 impl Outcome {
     /// No call, no sale yet.
-    fn untouched() -> Outcome {
+    fn untouched(l: &MarketLoan) -> Outcome {
         Outcome {
             margin_calls: 0,
             answered: 0,
             btc_added: 0.0,
+            btc: l.btc,
             end: End::Outstanding,
         }
     }
@@ -231,41 +260,45 @@ fn at_balloon(l: &MarketLoan, btc: f64, t: u32, price: f64, p: &MarketParams) ->
 fn walk(l: &MarketLoan, m: &Minima, p: &MarketParams) -> (Outcome, Option<Pending>) {
     let prices = m.prices();
     let last = (prices.len() - 1) as u32;
-    let mut o = Outcome::untouched();
-    let mut btc = l.btc;
+    let mut o = Outcome::untouched(l);
     let mut from = 0u32;
     let mut maturity = l.maturity_day;
     loop {
         let until = maturity.min(last);
+        let btc = o.btc;
         let (la, lc) = threshold(l, btc, p.liquidation_ltv);
         let (ma, mc) = threshold(l, btc, p.margin_call_ltv);
-        let below_liquidation = |t: u32| prices[t as usize] <= la + lc * f64::from(t);
+        let trigger = |t: u32| la + lc * f64::from(t);
         if from <= until {
             if l.answers {
-                // Each call is answered: the liquidation can only come on a call day, when the
-                // price is through both triggers at once.
+                // Each call is answered: the liquidation can only come on a day the price falls
+                // through both triggers at once (and that day is not a call).
                 if let Some(t) = m.first_below_rising(from, until, ma, mc) {
-                    o.margin_calls += 1;
-                    if below_liquidation(t) {
-                        return (o, Some(pending(l, btc, t, la + lc * f64::from(t), false)));
+                    if prices[t as usize] <= trigger(t) {
+                        return (o, Some(Pending::sale(l, btc, t, trigger(t), prices, p)));
                     }
+                    o.margin_calls += 1;
                     o.answered += 1;
                     let needed = l.balance_at(t) / (p.cure_ltv * prices[t as usize]);
                     if needed > btc {
                         o.btc_added += needed - btc;
-                        btc = needed;
+                        o.btc = needed;
                     }
                     from = t + 1;
                     continue;
                 }
             } else {
-                // Called once; the sale comes at the first day through the liquidation price
-                // (never before the call: the liquidation price is below the call price).
-                if o.margin_calls == 0 && m.first_below_rising(from, until, ma, mc).is_some() {
+                // Called once, on the first day in the call band before the sale (never after:
+                // the liquidation price is below the call price).
+                let sale = m.first_below_rising(from, until, la, lc);
+                if o.margin_calls == 0
+                    && let Some(call) = m.first_below_rising(from, until, ma, mc)
+                    && sale.is_none_or(|t| call < t)
+                {
                     o.margin_calls = 1;
                 }
-                if let Some(t) = m.first_below_rising(from, until, la, lc) {
-                    return (o, Some(pending(l, btc, t, la + lc * f64::from(t), false)));
+                if let Some(t) = sale {
+                    return (o, Some(Pending::sale(l, btc, t, trigger(t), prices, p)));
                 }
             }
         }
@@ -274,7 +307,7 @@ fn walk(l: &MarketLoan, m: &Minima, p: &MarketParams) -> (Outcome, Option<Pendin
         }
         let t = maturity;
         match at_balloon(l, btc, t, prices[t as usize], p) {
-            AtBalloon::Sell => return (o, Some(pending(l, btc, t, prices[t as usize], true))),
+            AtBalloon::Sell => return (o, Some(Pending::balloon(l, btc, t, prices[t as usize]))),
             AtBalloon::Roll => {
                 maturity = u32::MAX;
                 from = from.max(t + 1);
@@ -293,18 +326,51 @@ struct Pending {
     trigger_day: u32,
     balance: f64,
     btc: f64,
-    /// The trigger price (or the day's price for a walk-away).
-    trigger_price: f64,
+    /// The reference price on the trigger day: the trigger price, or the day's close.
+    reference: f64,
+    /// True when `reference` is the trigger price (proceeds then come from the balance).
+    at_trigger: bool,
     at_balloon: bool,
 }
 
-fn pending(l: &MarketLoan, btc: f64, t: u32, trigger_price: f64, at_balloon: bool) -> Pending {
-    Pending {
-        trigger_day: t,
-        balance: l.balance_at(t),
-        btc,
-        trigger_price,
-        at_balloon,
+impl Pending {
+    /// A liquidation on day `t`, whose trigger price that day is `trigger_price` (see
+    /// [`Execution`] and the module documentation for the reference price).
+    fn sale(
+        l: &MarketLoan,
+        btc: f64,
+        t: u32,
+        trigger_price: f64,
+        prices: &[f64],
+        p: &MarketParams,
+    ) -> Pending {
+        let t_ = t as usize;
+        let (reference, at_trigger) = match p.execution {
+            Execution::Close => (prices[t_], false),
+            Execution::Trigger if t == 0 => (prices[0], false),
+            Execution::Trigger if trigger_price <= prices[t_ - 1] => (trigger_price, true),
+            Execution::Trigger => (prices[t_ - 1], false),
+        };
+        Pending {
+            trigger_day: t,
+            balance: l.balance_at(t),
+            btc,
+            reference,
+            at_trigger,
+            at_balloon: false,
+        }
+    }
+
+    /// A walk-away at the balloon date `t`, sold at the day's price.
+    fn balloon(l: &MarketLoan, btc: f64, t: u32, price: f64) -> Pending {
+        Pending {
+            trigger_day: t,
+            balance: l.balance_at(t),
+            btc,
+            reference: price,
+            at_trigger: false,
+            at_balloon: true,
+        }
     }
 }
 
@@ -316,11 +382,14 @@ fn settle(
 ) -> Vec<Outcome> {
     let last = prices.len() - 1;
     let sale_day = |s: &Pending| (s.trigger_day as usize + p.lag_days as usize).min(last);
+    // Whether the sale is at the trigger-day reference (else at the lower price of the sale day).
+    let at_reference =
+        |s: &Pending| s.at_balloon || p.lag_days == 0 || s.reference <= prices[sale_day(s)];
     let reference = |s: &Pending| {
-        if s.at_balloon || p.lag_days == 0 {
-            s.trigger_price
+        if at_reference(s) {
+            s.reference
         } else {
-            s.trigger_price.min(prices[sale_day(s)])
+            prices[sale_day(s)]
         }
     };
     let mut sold = vec![0.0f64; prices.len()];
@@ -341,7 +410,13 @@ fn settle(
                 let slip = (p.slippage + impact).min(0.99);
                 let reference_price = reference(&s);
                 let execution_price = reference_price * (1.0 - p.gap) * (1.0 - slip);
-                let proceeds = s.btc * execution_price;
+                // At the trigger price, btc x price is balance / liquidation LTV: computed from
+                // the balance directly, so no rounding of the trigger price reaches the proceeds.
+                let proceeds = if s.at_trigger && at_reference(&s) {
+                    s.balance * (1.0 - p.gap) * (1.0 - slip) / p.liquidation_ltv
+                } else {
+                    s.btc * execution_price
+                };
                 let repaid = proceeds.min(s.balance);
                 o.end = End::Liquidated(Sale {
                     trigger_day: s.trigger_day,
@@ -386,19 +461,16 @@ pub fn run_naive(loans: &[MarketLoan], prices: &[f64], p: &MarketParams) -> Vec<
     let decided = loans
         .iter()
         .map(|l| {
-            let mut o = Outcome::untouched();
-            let mut btc = l.btc;
+            let mut o = Outcome::untouched(l);
             let mut maturity = l.maturity_day;
             for t in 0..=last {
                 let price = prices[t as usize];
+                let btc = o.btc;
                 let (la, lc) = threshold(l, btc, p.liquidation_ltv);
                 let (ma, mc) = threshold(l, btc, p.margin_call_ltv);
                 let tf = f64::from(t);
                 if price <= la + lc * tf {
-                    if l.answers || o.margin_calls == 0 {
-                        o.margin_calls += 1;
-                    }
-                    return (o, Some(pending(l, btc, t, la + lc * tf, false)));
+                    return (o, Some(Pending::sale(l, btc, t, la + lc * tf, prices, p)));
                 }
                 if price <= ma + mc * tf {
                     if l.answers {
@@ -407,15 +479,17 @@ pub fn run_naive(loans: &[MarketLoan], prices: &[f64], p: &MarketParams) -> Vec<
                         let needed = l.balance_at(t) / (p.cure_ltv * price);
                         if needed > btc {
                             o.btc_added += needed - btc;
-                            btc = needed;
+                            o.btc = needed;
                         }
                     } else {
                         o.margin_calls = 1;
                     }
                 }
                 if t == maturity {
-                    match at_balloon(l, btc, t, price, p) {
-                        AtBalloon::Sell => return (o, Some(pending(l, btc, t, price, true))),
+                    match at_balloon(l, o.btc, t, price, p) {
+                        AtBalloon::Sell => {
+                            return (o, Some(Pending::balloon(l, o.btc, t, price)));
+                        }
                         AtBalloon::Roll => maturity = u32::MAX,
                         AtBalloon::Repay => {
                             o.end = End::Repaid { day: t };
@@ -428,4 +502,104 @@ pub fn run_naive(loans: &[MarketLoan], prices: &[f64], p: &MarketParams) -> Vec<
         })
         .collect();
     settle(prices, p, decided)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(execution: Execution) -> MarketParams {
+        MarketParams {
+            margin_call_ltv: 0.70,
+            liquidation_ltv: 0.80,
+            cure_ltv: 0.50,
+            gap: 0.0,
+            lag_days: 0,
+            slippage: 0.0,
+            impact: None,
+            balloon: Balloon::RollOver,
+            execution,
+        }
+    }
+
+    fn loan(balance: f64, rate: f64, answers: bool) -> MarketLoan {
+        MarketLoan {
+            balance,
+            principal: balance,
+            rate,
+            btc: 1.0,
+            maturity_day: u32::MAX,
+            answers,
+        }
+    }
+
+    /// Both engines, which must agree.
+    fn both(loans: &[MarketLoan], prices: &[f64], p: &MarketParams) -> Vec<Outcome> {
+        let fast = run(loans, prices, p);
+        assert_eq!(fast, run_naive(loans, prices, p));
+        fast
+    }
+
+    fn sale(o: &Outcome) -> Sale {
+        match o.end {
+            End::Liquidated(s) => s,
+            other => panic!("expected a sale, got {other:?}"),
+        }
+    }
+
+    const PATH: [f64; 4] = [100_000.0, 100_000.0, 90_000.0, 60_000.0];
+
+    #[test]
+    fn a_loan_past_its_trigger_on_day_0_sells_at_day_0s_price_uncalled() {
+        let o = both(
+            &[loan(250_000.0, 0.0, false)],
+            &PATH,
+            &params(Execution::Trigger),
+        );
+        let s = sale(&o[0]);
+        assert_eq!(
+            (s.trigger_day, s.reference_price, s.proceeds),
+            (0, 100_000.0, 100_000.0)
+        );
+        assert_eq!(o[0].margin_calls, 0);
+    }
+
+    #[test]
+    fn a_trigger_lifted_above_the_previous_close_by_interest_sells_at_that_close() {
+        // 79,990 at 36.5%: 79.99 a day; day 1 owes 80,069.99, trigger 100,087.49 > 100,000:
+        // the LTV reached 80% at the day's start, at the previous close.
+        let l = [loan(79_990.0, 0.365, false)];
+        let o = both(&l, &[100_000.0, 90_000.0], &params(Execution::Trigger));
+        let s = sale(&o[0]);
+        assert_eq!((s.trigger_day, s.reference_price), (1, 100_000.0));
+        assert_eq!(o[0].margin_calls, 1);
+        let o = both(&l, &[100_000.0, 90_000.0], &params(Execution::Close));
+        assert_eq!(sale(&o[0]).reference_price, 90_000.0);
+    }
+
+    #[test]
+    fn a_fall_through_the_trigger_sells_at_the_trigger_or_at_the_close() {
+        let l = [loan(68_000.0, 0.0, false), loan(60_000.0, 0.0, false)];
+        let o = both(&l, &PATH, &params(Execution::Trigger));
+        assert_eq!(sale(&o[0]).proceeds, 85_000.0);
+        assert_eq!(sale(&o[1]).proceeds, 75_000.0);
+        // Called on day 2 (75.6%); the other goes from 66.7% straight past 80% on day 3.
+        assert_eq!((o[0].margin_calls, o[1].margin_calls), (1, 0));
+        let o = both(&l, &PATH, &params(Execution::Close));
+        assert_eq!(sale(&o[0]).proceeds, 60_000.0);
+        assert_eq!(sale(&o[1]).proceeds, 60_000.0);
+    }
+
+    #[test]
+    fn an_answering_borrower_sold_on_a_straight_fall_has_no_call_that_day() {
+        // Answers on day 0 (79.99%), back to 50%; day 3 goes from 55.7% to 83.6%.
+        let o = both(
+            &[loan(79_990.0, 0.365, true)],
+            &PATH,
+            &params(Execution::Trigger),
+        );
+        assert_eq!((o[0].margin_calls, o[0].answered), (1, 1));
+        assert_eq!(sale(&o[0]).trigger_day, 3);
+        assert_eq!(o[0].btc, sale(&o[0]).btc);
+    }
 }
