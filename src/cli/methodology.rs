@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::{TextOrJson as Format, json};
 use crate::error::Error;
 use crate::methodology::{Change, FIELDS, Kind, Methodology, Registry, Value, diff};
+use crate::report::table::Table;
 
 #[derive(Debug, Args)]
 pub struct RegistryArg {
@@ -319,19 +320,16 @@ fn show_text(m: &Methodology) -> String {
             continue;
         }
         let _ = writeln!(o, "\n{title}");
-        let _ = write!(o, "  {:<8}", "level");
-        for i in &idx {
-            let _ = write!(o, "{:>18}", short(FIELDS[*i].name));
-        }
-        o.push('\n');
+        let mut t =
+            Table::new(std::iter::once("level").chain(idx.iter().map(|i| short(FIELDS[*i].name))));
         for l in &m.levels {
             let mark = if l.anchor { "" } else { " ~" };
-            let _ = write!(o, "  {:<8}", format!("{}{}", l.notch, mark));
-            for i in &idx {
-                let _ = write!(o, "{:>18}", l.params[*i].value.show(FIELDS[*i].kind));
-            }
-            o.push('\n');
+            t.row(
+                std::iter::once(format!("{}{}", l.notch, mark))
+                    .chain(idx.iter().map(|i| l.params[*i].value.show(FIELDS[*i].kind))),
+            );
         }
+        o.push_str(&t.render("  "));
     }
     if m.mode == crate::methodology::Mode::MarketValue {
         let _ = writeln!(
