@@ -30,6 +30,18 @@ const COLOURS: [&str; 8] = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
 ];
 
+/// Dash patterns of the series, in order: where two series coincide (a class not yet paid down
+/// at two levels) the one drawn last still lets the one under it show.
+const DASHES: [&str; 4] = ["none", "9 4", "3 3", "12 4 3 4"];
+
+fn stroke(i: usize) -> String {
+    format!(
+        r#"stroke="{}" stroke-dasharray="{}""#,
+        COLOURS[i % COLOURS.len()],
+        DASHES[i % DASHES.len()]
+    )
+}
+
 const WIDTH: f64 = 640.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 16.0;
@@ -127,12 +139,12 @@ impl Frame {
     fn legend(&mut self, names: &[&str]) {
         for (i, name) in names.iter().enumerate() {
             let ly = self.bottom + 62.0 + i as f64 * LEGEND_LINE;
-            let c = COLOURS[i % COLOURS.len()];
             let _ = write!(
                 self.svg,
-                r#"<line x1="{LEFT}" x2="{x2}" y1="{ly}" y2="{ly}" stroke="{c}" stroke-width="3"/><text x="{tx}" y="{ty}">{n}</text>"#,
-                x2 = LEFT + 24.0,
-                tx = LEFT + 30.0,
+                r#"<line x1="{LEFT}" x2="{x2}" y1="{ly}" y2="{ly}" {s} stroke-width="3"/><text x="{tx}" y="{ty}">{n}</text>"#,
+                s = stroke(i),
+                x2 = LEFT + 36.0,
+                tx = LEFT + 42.0,
                 ty = ly + 4.0,
                 n = label(name)
             );
@@ -180,8 +192,8 @@ pub fn lines(title: &str, x: &str, y: &str, series: &[(String, Vec<(f64, f64)>)]
             .collect();
         let _ = write!(
             f.svg,
-            r#"<polyline fill="none" stroke="{c}" stroke-width="2" points="{p}"/>"#,
-            c = COLOURS[i % COLOURS.len()],
+            r#"<polyline fill="none" {s} stroke-width="2.5" points="{p}"/>"#,
+            s = stroke(i),
             p = points.join(" ")
         );
     }
