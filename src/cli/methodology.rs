@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{TextOrJson as Format, json};
 use crate::error::Error;
 use crate::methodology::{Change, FIELDS, Kind, Methodology, Registry, Value, diff};
-use crate::report::table::Table;
+use crate::report::table::{Align, Table};
 
 #[derive(Debug, Args)]
 pub struct RegistryArg {
@@ -322,6 +322,12 @@ fn show_text(m: &Methodology) -> String {
         let _ = writeln!(o, "\n{title}");
         let mut t =
             Table::new(std::iter::once("level").chain(idx.iter().map(|i| short(FIELDS[*i].name))));
+        // Names (shapes, borrower behaviour, order) read left to right; numbers align right.
+        for (col, i) in idx.iter().enumerate() {
+            if matches!(FIELDS[*i].kind, Kind::Text | Kind::Order) {
+                t = t.align(col + 1, Align::Left);
+            }
+        }
         for l in &m.levels {
             let mark = if l.anchor { "" } else { " ~" };
             t.row(
