@@ -19,14 +19,20 @@ fn bundled() -> Value {
     serde_json::from_str(&ok(&["rate", "--methodology", V1, "--format", "json"])).unwrap()
 }
 
-fn passed(v: &Value, notch: &str, class: usize) -> bool {
-    let level = v["levels"]
+/// The entry of `v[key]` (levels of a rating or of a methodology) for `notch`.
+fn at<'a>(v: &'a Value, key: &str, notch: &str) -> &'a Value {
+    v[key]
         .as_array()
         .unwrap()
         .iter()
         .find(|l| l["notch"] == notch)
-        .unwrap();
-    level["notes"][class]["passed"].as_bool().unwrap()
+        .unwrap()
+}
+
+fn passed(v: &Value, notch: &str, class: usize) -> bool {
+    at(v, "levels", notch)["notes"][class]["passed"]
+        .as_bool()
+        .unwrap()
 }
 
 #[test]
@@ -193,4 +199,119 @@ fn the_readme_main_job_rates_under_the_newest_version() {
         "{out}"
     );
     assert!(out.contains("Indicated ratings"), "{out}");
+}
+
+/// Splits a text table's line into its cells: columns are at least two spaces apart.
+fn cells(line: &str) -> Vec<&str> {
+    line.trim()
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+/// The rows of the table that follows the line `title` (up to a blank or unindented line).
+fn table<'a>(out: &'a str, title: &str) -> Vec<Vec<&'a str>> {
+    out.lines()
+        .skip_while(|l| *l != title)
+        .skip(1)
+        .take_while(|l| l.starts_with("  ") && !l.trim().is_empty())
+        .filter(|l| !l.trim_start().starts_with("Class "))
+        .map(cells)
+        .collect()
+}
+
+const V2: &str = "btc-backed-consumer-loans@2.0.0";
+
+#[test]
+fn issue_11_text_tables_keep_every_column_apart() {
+    let out = ok(&["rate", "--methodology", V2]);
+    let paths = table(&out, "Price paths (market value)");
+    assert_eq!(paths.len(), 17, "{out}");
+    for row in &paths {
+        assert_eq!(row.len(), 8, "values run together: {row:?}\n{out}");
+    }
+    // The two money columns, sold and losses, are two cells on every level's row.
+    for row in &paths[1..] {
+        assert!(
+            row[5].starts_with('$') && row[6].starts_with('$'),
+            "{row:?}"
+        );
+    }
+    assert_eq!(paths[0][5..7], ["sold (USD)", "losses (USD)"]);
+    // The grid: level, two derived rates, defaults and one cell per class.
+    let grid: Vec<Vec<&str>> = out
+        .lines()
+        .skip(3)
+        .take_while(|l| !l.is_empty())
+        .map(cells)
+        .collect();
+    assert_eq!(grid.len(), 17, "{out}");
+    for row in &grid {
+        assert_eq!(row.len(), 6, "{row:?}\n{out}");
+    }
+    assert_eq!(grid[0][1], "default (derived)");
+
+    let show = ok(&["methodology", "show", V2]);
+    for title in [
+        "Price path (market value)",
+        "Sales and borrowers (market value)",
+        "Collections and reinvestment",
+    ] {
+        let rows = table(&show, title);
+        assert_eq!(rows.len(), 17, "{title}\n{show}");
+        let n = rows[0].len();
+        for row in &rows {
+            // An interpolated level is marked `~` one space after its notch.
+            let row: Vec<&str> = row.iter().copied().filter(|c| *c != "~").collect();
+            assert_eq!(
+                row.len(),
+                n,
+                "{title}: values run together: {row:?}\n{show}"
+            );
+        }
+    }
+    assert!(show.contains("black_thursday_2020"), "{show}");
+}
+
+#[test]
+fn issue_11_the_break_even_liquidation_gap_is_reported_and_the_decline_only_where_it_binds() {
+    let v: Value =
+        serde_json::from_str(&ok(&["rate", "--methodology", V2, "--format", "json"])).unwrap();
+    let show: Value =
+        serde_json::from_str(&ok(&["methodology", "show", V2, "--format", "json"])).unwrap();
+    let stated_gap = |notch: &str| -> f64 {
+        let p = at(&show, "levels", notch)["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["field"] == "liquidation_gap")
+            .unwrap();
+        p["value"].as_str().unwrap().parse().unwrap()
+    };
+    let text = ok(&["rate", "--methodology", V2]);
+    for n in v["notes"].as_array().unwrap() {
+        let level = n["break_even_level"].as_str().unwrap();
+        let gap: f64 = n["break_even_liquidation_gap"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        // The note passes its level, so it survives at least the level's own gap; to 0.1 point.
+        assert!(gap >= stated_gap(level) && gap <= 1.0, "{n}");
+        assert_eq!((gap * 1000.0).round() / 1000.0, gap, "{n}");
+        // Both notes survive any fall on their level's path: the decline does not bind.
+        assert!(n["break_even_btc_decline"].is_null(), "{n}");
+        let line = format!(
+            "    break-even liquidation gap (sale discount below the trigger price) under the '{level}' stress: {:.1}% against {:.1}% at its level\n    break-even BTC decline does not bind: it survives any BTC fall on the '{level}' path (99% tried)",
+            gap * 100.0,
+            stated_gap(level) * 100.0
+        );
+        assert!(text.contains(&line), "{line}\n{text}");
+    }
+    assert!(!text.contains("99.0%"), "{text}");
+    // Under a default-and-recovery methodology neither field is written.
+    let v1 = bundled();
+    assert!(v1["notes"][0].get("break_even_liquidation_gap").is_none());
+    assert!(v1["notes"][0].get("break_even_btc_decline").is_none());
 }

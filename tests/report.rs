@@ -227,3 +227,154 @@ fn the_html_opens_in_headless_chromium() {
         "no screenshot"
     );
 }
+
+const V2: &str = "btc-backed-consumer-loans@2.0.0";
+
+fn report_v2(dir: &Path) -> (String, String) {
+    ok(&[
+        "rate",
+        "--methodology",
+        V2,
+        "--report",
+        dir.to_str().unwrap(),
+    ]);
+    (
+        std::fs::read_to_string(dir.join("rationale.md")).unwrap(),
+        std::fs::read_to_string(dir.join("rationale.html")).unwrap(),
+    )
+}
+
+#[test]
+fn issue_11_the_market_value_rationale_is_what_a_committee_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (md, _) = report_v2(dir.path());
+    let md: Vec<&str> = md
+        .lines()
+        .map(|l| {
+            if l.contains("Run date: ") {
+                "- Run date: [RUN DATE]"
+            } else {
+                l
+            }
+        })
+        .collect();
+    insta::assert_snapshot!(md.join("\n"));
+}
+
+/// Issue 11: under 2.0.0 the rationale printed the default-and-recovery placeholders of a
+/// market-value level ("0.0% default, 100.0% recovery", "break-even default rate 100.0% against
+/// 0.0%"). Every figure must come from what the level's price path did.
+#[test]
+fn issue_11_the_market_value_rationale_states_the_market_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (md, html) = report_v2(dir.path());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("result.json")).unwrap())
+            .unwrap();
+    for text in [&md, &html] {
+        assert!(!text.contains("0.0% default, 100.0% recovery"), "{text}");
+        assert!(!text.contains("break-even default rate"), "{text}");
+        assert!(!text.contains("Break-even default rates"), "{text}");
+        assert!(text.contains("Break-even liquidation gaps"), "{text}");
+        assert!(text.contains("Price paths"), "{text}");
+        assert!(text.contains("Default (derived)"), "{text}");
+        assert!(text.contains("Max execution LTV"), "{text}");
+    }
+    // Class A's sentence names its level's path as the liquidation engine ran it.
+    let a = v["notes"][0]["indicated"].as_str().unwrap();
+    let i = absrate::methodology::SCALE
+        .iter()
+        .position(|n| *n == a)
+        .unwrap();
+    let level = &v["levels"][i];
+    assert_eq!(level["notch"], a);
+    let k = &level["market"];
+    let pct = |x: &serde_json::Value| {
+        format!(
+            "{:.1}%",
+            x.as_str().unwrap().parse::<f64>().unwrap() * 100.0
+        )
+    };
+    let count = |x: &serde_json::Value| {
+        let n = x.as_u64().unwrap();
+        format!("{},{:03}", n / 1000, n % 1000)
+    };
+    let sentence = format!(
+        "Under the '{a}' stress (BTC falls {} to ",
+        pct(&k["btc_trough"])
+    );
+    assert!(md.contains(&sentence), "{sentence}\n{md}");
+    for figure in [
+        format!(
+            "{} of {} loans are margin-called",
+            count(&k["loans_margin_called"]),
+            count(&k["loans"])
+        ),
+        format!("and {} liquidated", count(&k["loans_liquidated"])),
+        format!(
+            "a derived {} default and {} recovery",
+            pct(&k["default_rate"]),
+            pct(&k["recovery_rate"])
+        ),
+    ] {
+        assert!(md.contains(&figure), "{figure}\n{md}");
+    }
+    let gap = pct(&v["notes"][0]["break_even_liquidation_gap"]);
+    assert!(
+        md.contains(&format!(
+            "the rest of the '{a}' stress held) is {gap} against "
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "Its break-even BTC decline does not bind: it survives any BTC fall on the '{a}' path"
+        )),
+        "{md}"
+    );
+    assert!(md.contains(&format!("| A | '{a}' | {gap} | ")), "{md}");
+    // The stated terms of sale are shown as inputs.
+    assert!(
+        md.contains("| Level | BTC trough | Days to trough | Path shape | Liquidation gap | Sale lag (days) | Slippage | Crowding | Margin calls answered | Balloon in margin call |"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| A* | 72.5% | 60 | black_thursday_2020 | 35.0% | 0 | 4.0% | 2x | 20.0% | default |"
+        ),
+        "{md}"
+    );
+}
+
+/// Issue 11: the charts read without their captions: whole legend names, and the LTV histogram
+/// labelled with its buckets.
+#[test]
+fn issue_11_charts_carry_whole_legends_and_bucket_names() {
+    let dir = tempfile::tempdir().unwrap();
+    report(dir.path());
+    let html = std::fs::read_to_string(dir.path().join("rationale.html")).unwrap();
+    for legend in [
+        "Balance by current LTV bucket",
+        "Class A at 'BBB-'",
+        "Class B at 'BBB-'",
+        "Class A at 'BBB'",
+        "cumulative defaults at 'BBB-'",
+        "cumulative recoveries at 'BBB-'",
+        "reserve at 'BBB'",
+    ] {
+        let legend = legend.replace('\'', "&#x27;");
+        let escaped = format!(">{legend}</text>");
+        let plain = escaped.replace("&#x27;", "'");
+        assert!(
+            html.contains(&escaped) || html.contains(&plain),
+            "{legend} missing"
+        );
+    }
+    for bucket in ["&lt;40%", "40-45%", "65-70%", "75-80%", "&gt;=80%"] {
+        assert!(
+            html.contains(&format!(">{bucket}</text>")),
+            "{bucket} missing"
+        );
+    }
+    assert!(!html.contains("0 = below 40%"));
+}

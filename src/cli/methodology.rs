@@ -12,6 +12,7 @@ use crate::methodology::{
     Change, DIR_NAME, Entry, FIELDS, Kind, Lookup, Methodology, MethodologyError, Place, Registry,
     Value, builtin_entries, diff,
 };
+use crate::report::table::{Align, Table};
 
 #[derive(Debug, Args)]
 pub struct RegistryArg {
@@ -403,19 +404,22 @@ fn show_text(m: &Methodology) -> String {
             continue;
         }
         let _ = writeln!(o, "\n{title}");
-        let _ = write!(o, "  {:<8}", "level");
-        for i in &idx {
-            let _ = write!(o, "{:>18}", short(FIELDS[*i].name));
+        let mut t =
+            Table::new(std::iter::once("level").chain(idx.iter().map(|i| short(FIELDS[*i].name))));
+        // Names (shapes, borrower behaviour, order) read left to right; numbers align right.
+        for (col, i) in idx.iter().enumerate() {
+            if matches!(FIELDS[*i].kind, Kind::Text | Kind::Order) {
+                t = t.align(col + 1, Align::Left);
+            }
         }
-        o.push('\n');
         for l in &m.levels {
             let mark = if l.anchor { "" } else { " ~" };
-            let _ = write!(o, "  {:<8}", format!("{}{}", l.notch, mark));
-            for i in &idx {
-                let _ = write!(o, "{:>18}", l.params[*i].value.show(FIELDS[*i].kind));
-            }
-            o.push('\n');
+            t.row(
+                std::iter::once(format!("{}{}", l.notch, mark))
+                    .chain(idx.iter().map(|i| l.params[*i].value.show(FIELDS[*i].kind))),
+            );
         }
+        o.push_str(&t.render("  "));
     }
     if m.mode == crate::methodology::Mode::MarketValue {
         let _ = writeln!(

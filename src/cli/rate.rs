@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::methodology::{Lookup, Methodology, Notch, sha256_of};
 use crate::money::{count, pct_dec, usd};
 use crate::rating::{self, RatingResult};
-use crate::report;
+use crate::report::{self, table::Table};
 use crate::tape::Tape;
 use crate::waterfall::Period;
 
@@ -87,8 +87,13 @@ struct NoteJson {
     break_even_default_rate: Decimal,
     break_even_level: String,
     coverage: Decimal,
+    /// Market value: the break-even BTC decline, `null` when not binding (the note survives
+    /// any fall on its level's path); absent under a default-and-recovery methodology.
     #[serde(skip_serializing_if = "Option::is_none")]
-    break_even_btc_decline: Option<Decimal>,
+    break_even_btc_decline: Option<Option<Decimal>>,
+    /// Market value: the largest liquidation gap the note survives, the rest of its level held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    break_even_liquidation_gap: Option<Decimal>,
 }
 
 #[derive(Serialize)]
@@ -265,7 +270,8 @@ fn notes_json(deal: &Deal, r: &RatingResult) -> Vec<NoteJson> {
             break_even_default_rate: nr.break_even_default_rate,
             break_even_level: nr.break_even_level.to_string(),
             coverage: nr.coverage,
-            break_even_btc_decline: nr.break_even_btc_decline,
+            break_even_btc_decline: nr.break_even_btc_decline.map(|_| nr.binding_btc_decline()),
+            break_even_liquidation_gap: nr.break_even_liquidation_gap,
         })
         .collect()
 }
@@ -291,40 +297,52 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
         deal.payment_dates().len(),
         deal.legal_final
     );
-    let _ = write!(
-        o,
-        "\n  {:<7}{:>9}{:>10}{:>18}",
-        "level", "default", "recovery", "defaults (USD)"
+    let market = r.levels.iter().any(|l| l.market.is_some());
+    // Market value: the rates the liquidation engine derived from each level's path.
+    let mut grid = Table::new(
+        [
+            "level",
+            if market {
+                "default (derived)"
+            } else {
+                "default"
+            },
+            if market {
+                "recovery (derived)"
+            } else {
+                "recovery"
+            },
+            "defaults (USD)",
+        ]
+        .into_iter()
+        .map(String::from)
+        .chain(deal.notes.iter().map(|n| format!("Class {}", n.class))),
     );
-    for n in &deal.notes {
-        let _ = write!(o, "{:>16}", format!("Class {}", n.class));
-    }
-    o.push('\n');
     for l in &r.levels {
         let s = &m.level(l.notch).stress;
-        // Market value: the rates the liquidation engine derived from the level's path.
         let (default_rate, recovery_rate) = match &l.market {
             Some(k) => (k.default_rate, k.recovery_rate),
             None => (s.default_rate, s.recovery_rate),
         };
-        let _ = write!(
-            o,
-            "  {:<7}{:>9}{:>10}{:>18}",
-            l.notch.to_string(),
-            pct_dec(default_rate, 1),
-            pct_dec(recovery_rate, 1),
-            usd(l.default_amount)
+        grid.row(
+            [
+                l.notch.to_string(),
+                pct_dec(default_rate, 1),
+                pct_dec(recovery_rate, 1),
+                usd(l.default_amount),
+            ]
+            .into_iter()
+            .chain(l.notes.iter().map(|n| {
+                if n.passed {
+                    "pass".to_string()
+                } else {
+                    format!("FAIL p{}", n.first_failing_period.unwrap_or(0))
+                }
+            })),
         );
-        for n in &l.notes {
-            let cell = if n.passed {
-                "pass".to_string()
-            } else {
-                format!("FAIL p{}", n.first_failing_period.unwrap_or(0))
-            };
-            let _ = write!(o, "{cell:>16}");
-        }
-        o.push('\n');
     }
+    o.push('\n');
+    o.push_str(&grid.render("  "));
     let _ = writeln!(o, "\nIndicated ratings");
     for (n, nr) in deal.notes.iter().zip(&r.notes) {
         let indicated = nr
@@ -336,52 +354,61 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
             .as_deref()
             .map(|p| format!(" (published {p})"))
             .unwrap_or_default();
-        let _ = writeln!(
-            o,
-            "  Class {} {} at {}: {}{}; break-even default {} under the '{}' stress, {}x the base case {}",
+        let head = format!(
+            "  Class {} {} at {}: {}{}",
             n.class,
             usd(n.balance),
             pct_dec(n.coupon, 2),
             indicated,
             published,
-            pct_dec(nr.break_even_default_rate, 1),
-            nr.break_even_level,
-            nr.coverage.normalize(),
-            pct_dec(m.base_case.default_rate.value, 1),
         );
-        if let Some(d) = nr.break_even_btc_decline {
-            let survives = if d >= Decimal::new(99, 2) {
-                "survives any BTC fall on that path (99% tried): losses come from the gap and slippage of each sale, not the depth".to_string()
-            } else {
-                format!(
-                    "break-even BTC decline {} from the cut-off price ({} a BTC) on the '{}' path",
-                    pct_dec(d, 1),
-                    usd((deal.pool.cutoff.btc_price * (Decimal::ONE - d)).round_dp(0)),
-                    nr.break_even_level
-                )
-            };
-            let _ = writeln!(o, "    Class {}: {survives}", n.class);
+        match nr.break_even_liquidation_gap {
+            // Market value: losses come from the terms of each sale; the default rate is derived.
+            Some(gap) => {
+                let level = nr.break_even_level;
+                let _ = writeln!(o, "{head}");
+                let _ = writeln!(
+                    o,
+                    "    break-even liquidation gap (sale discount below the trigger price) under the '{level}' stress: {}",
+                    report::gap_phrase(gap, report::stated_gap(m, level))
+                );
+                let _ = writeln!(
+                    o,
+                    "    break-even BTC decline {}",
+                    report::decline_phrase(
+                        nr.binding_btc_decline(),
+                        deal.pool.cutoff.btc_price,
+                        level
+                    )
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    "{head}; break-even default {} under the '{}' stress, {}x the base case {}",
+                    pct_dec(nr.break_even_default_rate, 1),
+                    nr.break_even_level,
+                    nr.coverage.normalize(),
+                    pct_dec(m.base_case.default_rate.value, 1),
+                );
+            }
         }
     }
-    if r.levels.iter().any(|l| l.market.is_some()) {
+    if market {
         let _ = writeln!(o, "\nPrice paths (market value)");
-        let _ = writeln!(
-            o,
-            "  {:<7}{:>8}{:>12}{:>10}{:>12}{:>16}{:>14}{:>10}",
+        let mut paths = Table::new([
             "level",
             "trough",
             "BTC at low",
             "called",
             "liquidated",
             "sold (USD)",
-            "losses",
-            "max LTV"
-        );
+            "losses (USD)",
+            "max execution LTV",
+        ]);
         for l in &r.levels {
             if let Some(k) = &l.market {
-                let _ = writeln!(
-                    o,
-                    "  {:<7}{:>8}{:>12}{:>10}{:>12}{:>16}{:>14}{:>10}",
+                paths.row([
                     l.notch.to_string(),
                     pct_dec(k.btc_trough, 1),
                     usd(k.trough_price.round_dp(0)),
@@ -389,10 +416,11 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
                     count(k.loans_liquidated),
                     usd(k.liquidated_principal),
                     usd(k.losses),
-                    format!("{:.1}%", k.max_execution_ltv * 100.0)
-                );
+                    format!("{:.1}%", k.max_execution_ltv * 100.0),
+                ]);
             }
         }
+        o.push_str(&paths.render("  "));
     }
     for l in r.levels.iter() {
         for (n, out) in deal.notes.iter().zip(&l.notes) {

@@ -60,9 +60,27 @@ pub struct NoteRating {
     /// Break-even default rate / base-case default rate.
     pub coverage: Decimal,
     /// Market-value mode: the deepest BTC fall from the cut-off price (the level's path scaled,
-    /// the rest of its stress held) the note survives, to 0.5 point.
+    /// the rest of its stress held) the note survives, to 0.5 point; [`DECLINE_CEILING`] when it
+    /// survives every fall tried (see [`NoteRating::binding_btc_decline`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub break_even_btc_decline: Option<Decimal>,
+    /// Market-value mode: the largest liquidation gap (sale discount below the trigger price)
+    /// the note survives with the rest of the level's stress held, to 0.1 point; 0 when it fails
+    /// even with no gap, 1 when it survives any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub break_even_liquidation_gap: Option<Decimal>,
+}
+
+/// The deepest fall [`NoteRating::break_even_btc_decline`] tries: a note that survives it
+/// survives any fall on that path.
+pub const DECLINE_CEILING: Decimal = Decimal::from_parts(99, 0, 0, false, 2);
+
+impl NoteRating {
+    /// The break-even BTC decline where it binds: `None` outside market-value mode and when the
+    /// note survives [`DECLINE_CEILING`] (its losses come from the terms of sale, not the depth).
+    pub fn binding_btc_decline(&self) -> Option<Decimal> {
+        self.break_even_btc_decline.filter(|d| *d < DECLINE_CEILING)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -234,7 +252,7 @@ fn break_even_decline(
         Ok(run.notes[k].passed)
     };
     let step = Decimal::new(5, 3);
-    let (mut lo, mut hi) = (Decimal::ZERO, Decimal::new(99, 2));
+    let (mut lo, mut hi) = (Decimal::ZERO, DECLINE_CEILING);
     if passes_at(hi)? {
         return Ok(Some(hi));
     }
@@ -247,6 +265,69 @@ fn break_even_decline(
     }
     Ok(Some((lo * Decimal::from(200)).floor() / Decimal::from(200)))
 }
+
+/// Resolution of [`break_even_liquidation_gap`]: 0.1 point.
+pub const GAP_STEP: Decimal = Decimal::from_parts(1, 0, 0, false, 3);
+
+/// The largest liquidation gap note `k` survives on `level` with the rest of its stress held
+/// (trough, path, slippage, impact, answer share): bisection over whole steps of [`GAP_STEP`] in
+/// [0, 1] until the bracket is one step wide. The result is the bracket's lower end, a tested
+/// pass (or 0 when the note fails with no gap); one step above it is a tested fail (unless the
+/// note survives a gap of 100%, reported as 1). `None` outside market-value mode.
+pub fn break_even_liquidation_gap(
+    deal: &Deal,
+    m: &Methodology,
+    pool: &AdjustedPool,
+    market: &MarketPool,
+    level: Notch,
+    k: usize,
+) -> Result<Option<Decimal>, RatingError> {
+    if m.level(level).stress.market.is_none() {
+        return Ok(None);
+    }
+    let gap = |steps: i64| Decimal::from(steps) * GAP_STEP;
+    let steps = last_pass(1000, |i| {
+        passes_with_gap(deal, m, pool, market, level, k, gap(i))
+    })?;
+    Ok(Some(gap(steps.max(0))))
+}
+
+/// The largest whole step in [0, `top`] at which `passes` holds, by bisection (passes assumed
+/// monotone: harsher steps fail). The bracket `(pass, fail)` starts at the virtual `(-1, top +
+/// 1)` and halves until one step wide; only its midpoints are run, so the result is a tested
+/// pass and the step above it a tested fail. -1 when step 0 fails.
+fn last_pass(
+    top: i64,
+    passes: impl Fn(i64) -> Result<bool, RatingError>,
+) -> Result<i64, RatingError> {
+    let (mut pass, mut fail) = (-1i64, top + 1);
+    while fail - pass > 1 {
+        let mid = pass + (fail - pass) / 2;
+        *(if passes(mid)? { &mut pass } else { &mut fail }) = mid;
+    }
+    Ok(pass)
+}
+
+/// Whether note `k` passes `level` with its liquidation gap replaced by `gap`.
+fn passes_with_gap(
+    deal: &Deal,
+    m: &Methodology,
+    pool: &AdjustedPool,
+    market: &MarketPool,
+    level: Notch,
+    k: usize,
+    gap: Decimal,
+) -> Result<bool, RatingError> {
+    let mut held = m.level(level).stress.clone();
+    if let Some(ms) = held.market.as_mut() {
+        ms.liquidation_gap = gap;
+    }
+    let (run, _, _) = run_market_level(deal, m, &held, pool, market, None, level)?;
+    Ok(run.notes[k].passed)
+}
+
+#[cfg(test)]
+mod gap_tests;
 
 /// Adjusted pools by rule: levels, methodology versions and attribution runs that share an
 /// adjustment rule share one pass of the tape pipeline.
@@ -400,6 +481,12 @@ pub fn rate_with(
                 (BreakEvens::Search, Some(mp)) => break_even_decline(deal, m, pool, mp, level, k)?,
                 _ => None,
             };
+            let gap = match (break_evens, &market) {
+                (BreakEvens::Search, Some(mp)) => {
+                    break_even_liquidation_gap(deal, m, pool, mp, level, k)?
+                }
+                _ => None,
+            };
             let break_even = match (break_evens, &market, decline) {
                 (BreakEvens::Skip, _, _) => Decimal::ZERO,
                 // Market value: the default rate the path produces at the break-even decline.
@@ -425,6 +512,7 @@ pub fn rate_with(
                     Decimal::ZERO
                 },
                 break_even_btc_decline: decline,
+                break_even_liquidation_gap: gap,
             })
         })
         .collect::<Result<Vec<_>, RatingError>>()?;

@@ -5,12 +5,13 @@
 //! with an analyst's copies. HTML is auto-escaped: text from a tape or deal stays text.
 
 mod charts;
+pub mod table;
 mod view;
 mod xlsx;
 
 use std::path::{Path, PathBuf};
 
-pub use view::{Provenance, Rationale, rationale};
+pub use view::{Provenance, Rationale, decline_phrase, gap_phrase, rationale, stated_gap};
 pub use xlsx::workbook;
 
 pub const MARKDOWN: &str = "rationale.md";

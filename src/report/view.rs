@@ -8,7 +8,8 @@ use super::charts;
 use crate::deal::{Deal, Seniority};
 use crate::methodology::{InterestCriterion, Methodology, Notch};
 use crate::money::{btc, count, pct, pct_dec, usd, usd_millions};
-use crate::rating::RatingResult;
+use crate::rating::{DECLINE_CEILING, LevelResult, MarketOutcome, RatingResult};
+use crate::stress::liquidation::Balloon;
 use crate::tape::{PoolSummary, Strat};
 
 /// Where a report's numbers came from; `run_date` is the only line that differs between two runs
@@ -106,6 +107,55 @@ pub struct BreakEven {
     pub base: String,
 }
 
+/// A market-value level's stated price path and terms of sale.
+#[derive(Debug, Serialize)]
+pub struct MarketStressRow {
+    pub notch: String,
+    pub anchor: bool,
+    pub trough: String,
+    pub days_to_trough: String,
+    pub shape: String,
+    pub gap: String,
+    pub lag_days: String,
+    pub slippage: String,
+    pub crowding: String,
+    pub answer_share: String,
+    pub balloon: String,
+}
+
+/// What a market-value level's path did to the pool.
+#[derive(Debug, Serialize)]
+pub struct PathRow {
+    pub notch: String,
+    pub trough: String,
+    pub price_at_low: String,
+    pub loans: String,
+    pub called: String,
+    pub liquidated: String,
+    pub sold: String,
+    pub recovered: String,
+    pub losses: String,
+    pub max_execution_ltv: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MarketBreakEven {
+    pub class: String,
+    pub level: String,
+    pub gap: String,
+    pub level_gap: String,
+    pub decline: String,
+    pub level_trough: String,
+}
+
+/// The market-value part of the rationale (`None` under a default-and-recovery methodology).
+#[derive(Debug, Serialize)]
+pub struct MarketView {
+    pub stresses: Vec<MarketStressRow>,
+    pub paths: Vec<PathRow>,
+    pub break_evens: Vec<MarketBreakEven>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Charts {
     pub ltv: String,
@@ -132,7 +182,9 @@ pub struct Rationale {
     pub stresses: Vec<StressRow>,
     pub classes: Vec<String>,
     pub grid: Vec<GridRow>,
+    /// Default-and-recovery methodologies: the break-even default rates.
     pub break_evens: Vec<BreakEven>,
+    pub market: Option<MarketView>,
     pub charts: Charts,
     pub warnings: Vec<String>,
     pub provenance: Provenance,
@@ -199,24 +251,42 @@ pub fn rationale(
             InterestCriterion::Timely => "timely interest",
             InterestCriterion::Ultimate => "ultimate interest",
         };
-        match nr.indicated {
-            Some(level) => {
-                let st = &m.level(level).stress;
+        let legal_final = deal.legal_final;
+        match (nr.indicated, nr.break_even_liquidation_gap) {
+            (Some(level), Some(gap)) => {
                 s.push(format!(
-                    "Under the '{level}' stress ({} default, {} recovery) it receives {interest} and full principal by the legal final maturity of {}.",
-                    pct_dec(st.default_rate, 1),
-                    pct_dec(st.recovery_rate, 1),
-                    deal.legal_final
+                    "Under the '{level}' stress ({}) it receives {interest} and full principal by the legal final maturity of {legal_final}.",
+                    level_clause(m, &r.levels[level.index()])
+                ));
+                s.push(format!(
+                    "Its break-even liquidation gap (the sale discount below the trigger price it survives, the rest of the '{level}' stress held) is {}.",
+                    gap_phrase(gap, terms(m, level).gap())
+                ));
+                s.push(format!(
+                    "Its break-even BTC decline {}.",
+                    decline_phrase(nr.binding_btc_decline(), deal.pool.cutoff.btc_price, level)
+                ));
+            }
+            (Some(level), None) => {
+                let (default_rate, recovery_rate) = terms(m, level).rates();
+                s.push(format!(
+                    "Under the '{level}' stress ({} default, {} recovery) it receives {interest} and full principal by the legal final maturity of {legal_final}.",
+                    pct_dec(default_rate, 1),
+                    pct_dec(recovery_rate, 1),
                 ));
                 s.push(format!(
                     "Its break-even default rate is {} against {} at its level, {} times the base case of {}.",
                     pct_dec(nr.break_even_default_rate, 1),
-                    pct_dec(st.default_rate, 1),
+                    pct_dec(default_rate, 1),
                     nr.coverage.normalize(),
                     pct_dec(m.base_case.default_rate.value, 1)
                 ));
             }
-            None => s.push(format!(
+            (None, Some(gap)) => s.push(format!(
+                "It does not pass at any level, not even 'B-': break-even liquidation gap {} at 'B-'.",
+                gap_phrase(gap, terms(m, Notch::B_MINUS).gap())
+            )),
+            (None, None) => s.push(format!(
                 "It does not pass at any level, not even 'B-': break-even default rate {}.",
                 pct_dec(nr.break_even_default_rate, 1)
             )),
@@ -228,16 +298,14 @@ pub fn rationale(
         if let Some(up) = up {
             let l = &r.levels[up.index()];
             let o = &l.notes[k];
-            let st = &m.level(up).stress;
             let why = if o.principal_loss > Decimal::ZERO {
                 format!("a principal loss of {}", usd(o.principal_loss))
             } else {
                 format!("an interest shortfall of {}", usd(o.interest_shortfall))
             };
             s.push(format!(
-                "It first fails at '{up}' ({} default, {} recovery): {why}, in period {}.",
-                pct_dec(st.default_rate, 1),
-                pct_dec(st.recovery_rate, 1),
+                "It first fails at '{up}' ({}): {why}, in period {}.",
+                level_clause(m, l),
                 o.first_failing_period.unwrap_or(0)
             ));
         }
@@ -406,32 +474,7 @@ pub fn rationale(
                 .collect(),
         })
         .collect();
-    let stresses = r
-        .levels
-        .iter()
-        .map(|l| {
-            let st = &m.level(l.notch).stress;
-            StressRow {
-                notch: l.notch.to_string(),
-                anchor: m.level(l.notch).anchor,
-                default_rate: pct_dec(st.default_rate, 1),
-                recovery_rate: pct_dec(st.recovery_rate, 1),
-                recovery_lag: format!("{} mo", st.recovery_lag_months),
-                interest_cash: pct_dec(st.interest_cash_share, 1),
-                servicing_fee: pct_dec(st.servicing_fee_rate, 2),
-                top_obligors: st.top_obligor_defaults.to_string(),
-                obligor_limit: pct_dec(st.obligor_limit, 2),
-                capitalized_credit: pct_dec(st.capitalized_interest_credit, 0),
-                capitalized_multiplier: format!(
-                    "{}x",
-                    st.capitalized_interest_default_multiplier.normalize()
-                ),
-                defaults: usd(l.default_amount),
-                capitalized_disallowed: usd(l.adjustments.capitalized_interest_disallowed),
-                obligor_disallowed: usd(l.adjustments.obligor_excess_disallowed),
-            }
-        })
-        .collect();
+    let stresses = r.levels.iter().map(|l| stress_row(m, l)).collect();
     let grid = r
         .levels
         .iter()
@@ -451,19 +494,24 @@ pub fn rationale(
                 .collect(),
         })
         .collect();
-    let break_evens = deal
-        .notes
-        .iter()
-        .zip(&r.notes)
-        .map(|(n, nr)| BreakEven {
-            class: n.class.clone(),
-            level: nr.break_even_level.to_string(),
-            rate: pct_dec(nr.break_even_default_rate, 1),
-            level_rate: pct_dec(m.level(nr.break_even_level).stress.default_rate, 1),
-            coverage: format!("{}x", nr.coverage.normalize()),
-            base: pct_dec(m.base_case.default_rate.value, 1),
-        })
-        .collect();
+    let market = (m.mode == crate::methodology::Mode::MarketValue).then(|| market_view(deal, m, r));
+    // Under a market-value methodology the break-even is a liquidation gap (`market`).
+    let break_evens = match market {
+        Some(_) => Vec::new(),
+        None => deal
+            .notes
+            .iter()
+            .zip(&r.notes)
+            .map(|(n, nr)| BreakEven {
+                class: n.class.clone(),
+                level: nr.break_even_level.to_string(),
+                rate: pct_dec(nr.break_even_default_rate, 1),
+                level_rate: pct_dec(terms(m, nr.break_even_level).rates().0, 1),
+                coverage: format!("{}x", nr.coverage.normalize()),
+                base: pct_dec(m.base_case.default_rate.value, 1),
+            })
+            .collect(),
+    };
 
     Rationale {
         deal: deal.name.clone(),
@@ -483,17 +531,253 @@ pub fn rationale(
         classes: deal.notes.iter().map(|n| n.class.clone()).collect(),
         grid,
         break_evens,
+        market,
         charts: charts_of(deal, strats, r),
         warnings: r.warnings.clone(),
         provenance,
     }
 }
 
+/// What a level states, read from the methodology's stress here and in [`stress_row`] only.
+enum Terms {
+    DefaultAndRecovery {
+        default_rate: Decimal,
+        recovery_rate: Decimal,
+    },
+    Market(crate::methodology::MarketStress),
+}
+
+fn terms(m: &Methodology, notch: Notch) -> Terms {
+    let st = &m.level(notch).stress;
+    match &st.market {
+        Some(k) => Terms::Market(k.clone()),
+        None => Terms::DefaultAndRecovery {
+            default_rate: st.default_rate,
+            recovery_rate: st.recovery_rate,
+        },
+    }
+}
+
+impl Terms {
+    /// The stated default and recovery rates (zero and one for a market-value level, whose
+    /// rates are derived: read them from its [`MarketOutcome`]).
+    fn rates(&self) -> (Decimal, Decimal) {
+        match self {
+            Terms::DefaultAndRecovery {
+                default_rate,
+                recovery_rate,
+            } => (*default_rate, *recovery_rate),
+            Terms::Market(_) => (Decimal::ZERO, Decimal::ONE),
+        }
+    }
+
+    fn gap(&self) -> Option<Decimal> {
+        match self {
+            Terms::Market(k) => Some(k.liquidation_gap),
+            Terms::DefaultAndRecovery { .. } => None,
+        }
+    }
+}
+
+/// The "as applied" row of a level: the common parameters as stated, the default and recovery
+/// rates as stated or, under a market-value methodology, as derived from the level's path.
+fn stress_row(m: &Methodology, l: &LevelResult) -> StressRow {
+    let st = &m.level(l.notch).stress;
+    let (default_rate, recovery_rate) = match &l.market {
+        Some(o) => (o.default_rate, o.recovery_rate),
+        None => (st.default_rate, st.recovery_rate),
+    };
+    StressRow {
+        notch: l.notch.to_string(),
+        anchor: m.level(l.notch).anchor,
+        default_rate: pct_dec(default_rate, 1),
+        recovery_rate: pct_dec(recovery_rate, 1),
+        recovery_lag: format!("{} mo", st.recovery_lag_months),
+        interest_cash: pct_dec(st.interest_cash_share, 1),
+        servicing_fee: pct_dec(st.servicing_fee_rate, 2),
+        top_obligors: st.top_obligor_defaults.to_string(),
+        obligor_limit: pct_dec(st.obligor_limit, 2),
+        capitalized_credit: pct_dec(st.capitalized_interest_credit, 0),
+        capitalized_multiplier: format!(
+            "{}x",
+            st.capitalized_interest_default_multiplier.normalize()
+        ),
+        defaults: usd(l.default_amount),
+        capitalized_disallowed: usd(l.adjustments.capitalized_interest_disallowed),
+        obligor_disallowed: usd(l.adjustments.obligor_excess_disallowed),
+    }
+}
+
+/// A level's stress in a few words: the stated rates, or what its price path did.
+fn level_clause(m: &Methodology, l: &LevelResult) -> String {
+    match (terms(m, l.notch), &l.market) {
+        (Terms::Market(k), Some(o)) => format!(
+            "BTC falls {} to {} over {} days on the '{}' path; {} of {} loans are margin-called and {} liquidated, selling {} of principal with losses of {} on the sales, executed at up to {} LTV: a derived {} default and {} recovery",
+            pct_dec(o.btc_trough, 1),
+            usd(o.trough_price.round_dp(0)),
+            k.days_to_trough,
+            k.path_shape,
+            count(o.loans_margin_called),
+            count(o.loans),
+            count(o.loans_liquidated),
+            usd(o.liquidated_principal),
+            usd(o.losses),
+            ltv(o),
+            pct_dec(o.default_rate, 1),
+            pct_dec(o.recovery_rate, 1)
+        ),
+        (t, _) => {
+            let (d, r) = t.rates();
+            format!("{} default, {} recovery", pct_dec(d, 1), pct_dec(r, 1))
+        }
+    }
+}
+
+fn ltv(o: &MarketOutcome) -> String {
+    pct(o.max_execution_ltv, 1)
+}
+
+/// The liquidation gap a market-value level states.
+pub fn stated_gap(m: &Methodology, notch: Notch) -> Option<Decimal> {
+    terms(m, notch).gap()
+}
+
+/// A break-even liquidation gap against the level's own, in words.
+pub fn gap_phrase(gap: Decimal, stated: Option<Decimal>) -> String {
+    let against = stated
+        .map(|g| format!(" against {} at its level", pct_dec(g, 1)))
+        .unwrap_or_default();
+    if gap >= Decimal::ONE {
+        format!(
+            "{}{against}: it survives any gap, even sales for nothing",
+            pct_dec(gap, 1)
+        )
+    } else if gap.is_zero() {
+        format!("{}{against}: it fails even with no gap", pct_dec(gap, 1))
+    } else {
+        format!("{}{against}", pct_dec(gap, 1))
+    }
+}
+
+/// A break-even BTC decline where it binds, or why it does not: the predicate of a sentence
+/// whose subject is the decline.
+pub fn decline_phrase(binding: Option<Decimal>, cutoff_price: Decimal, level: Notch) -> String {
+    match binding {
+        Some(d) => format!(
+            "is {} from the cut-off price (BTC at {}) on the '{level}' path",
+            pct_dec(d, 1),
+            usd((cutoff_price * (Decimal::ONE - d)).round_dp(0))
+        ),
+        None => format!(
+            "does not bind: it survives any BTC fall on the '{level}' path ({} tried); its losses come from the terms of each sale, not the depth of the fall",
+            pct_dec(DECLINE_CEILING, 0)
+        ),
+    }
+}
+
+fn balloon(b: Balloon) -> &'static str {
+    match b {
+        Balloon::Repay => "repay",
+        Balloon::RollOver => "roll over",
+        Balloon::Default => "default",
+    }
+}
+
+fn market_view(deal: &Deal, m: &Methodology, r: &RatingResult) -> MarketView {
+    let stresses = r
+        .levels
+        .iter()
+        .filter_map(|l| match terms(m, l.notch) {
+            Terms::Market(k) => Some(MarketStressRow {
+                notch: l.notch.to_string(),
+                anchor: m.level(l.notch).anchor,
+                trough: pct_dec(k.btc_trough, 1),
+                days_to_trough: k.days_to_trough.to_string(),
+                shape: k.path_shape.clone(),
+                gap: pct_dec(k.liquidation_gap, 1),
+                lag_days: k.liquidation_lag_days.to_string(),
+                slippage: pct_dec(k.slippage, 1),
+                crowding: format!("{}x", k.crowding.round_dp(2).normalize()),
+                answer_share: pct_dec(k.margin_call_answer_share, 1),
+                balloon: balloon(k.balloon_in_margin_call).into(),
+            }),
+            Terms::DefaultAndRecovery { .. } => None,
+        })
+        .collect();
+    let paths = r
+        .levels
+        .iter()
+        .filter_map(|l| {
+            let o = l.market.as_ref()?;
+            Some(PathRow {
+                notch: l.notch.to_string(),
+                trough: pct_dec(o.btc_trough, 1),
+                price_at_low: usd(o.trough_price.round_dp(0)),
+                loans: count(o.loans),
+                called: count(o.loans_margin_called),
+                liquidated: count(o.loans_liquidated),
+                sold: usd(o.liquidated_principal),
+                recovered: usd(o.recovered_principal),
+                losses: usd(o.losses),
+                max_execution_ltv: ltv(o),
+            })
+        })
+        .collect();
+    let break_evens = deal
+        .notes
+        .iter()
+        .zip(&r.notes)
+        .map(|(n, nr)| {
+            let level = nr.break_even_level;
+            let t = terms(m, level);
+            let trough = match &t {
+                Terms::Market(k) => pct_dec(k.btc_trough, 1),
+                Terms::DefaultAndRecovery { .. } => "-".into(),
+            };
+            MarketBreakEven {
+                class: n.class.clone(),
+                level: level.to_string(),
+                gap: nr
+                    .break_even_liquidation_gap
+                    .map_or_else(|| "-".into(), |g| pct_dec(g, 1)),
+                level_gap: t.gap().map_or_else(|| "-".into(), |g| pct_dec(g, 1)),
+                decline: match nr.binding_btc_decline() {
+                    Some(d) => pct_dec(d, 1),
+                    None => format!(
+                        "not binding (survives a {} fall)",
+                        pct_dec(DECLINE_CEILING, 0)
+                    ),
+                },
+                level_trough: trough,
+            }
+        })
+        .collect();
+    MarketView {
+        stresses,
+        paths,
+        break_evens,
+    }
+}
+
+/// A stratification bucket as short as a bar's width allows: `40% - 45%` -> `40-45%`,
+/// `< 40%` -> `<40%`.
+fn bucket_name(bucket: &str) -> String {
+    match bucket.split_once(" - ") {
+        Some((lo, hi)) => format!("{}-{hi}", lo.trim_end_matches('%')),
+        None => bucket.replace(' ', ""),
+    }
+}
+
 fn charts_of(deal: &Deal, strats: &[Strat], r: &RatingResult) -> Charts {
-    let ltv: Vec<f64> = strats
+    let ltv: Vec<(String, f64)> = strats
         .iter()
         .find(|s| s.key == "ltv")
-        .map(|s| s.rows.iter().map(|r| r.share * 100.0).collect())
+        .map(|s| {
+            s.rows
+                .iter()
+                .map(|r| (bucket_name(&r.bucket), r.share * 100.0))
+                .collect()
+        })
         .unwrap_or_default();
     // The senior class's indicated level and the notch above it.
     let level = r
@@ -545,7 +829,7 @@ fn charts_of(deal: &Deal, strats: &[Strat], r: &RatingResult) -> Charts {
     Charts {
         ltv: charts::bars(
             "Balance by current LTV bucket",
-            "LTV bucket (0 = below 40%, then 5-point steps)",
+            "current LTV at the cut-off price",
             "% of balance",
             &ltv,
         ),
