@@ -18,7 +18,7 @@ fn the_break_even_gap_passes_and_one_step_above_fails() {
     for (k, nr) in r.notes.iter().enumerate() {
         let level = nr.break_even_level;
         let pool = tape
-            .adjust(&valuation(&deal), &rule(&m.level(level).stress))
+            .adjust(&valuation(&deal), &rule(&m, &m.level(level).stress))
             .unwrap();
         let gap = nr.break_even_liquidation_gap.expect("market-value mode");
         let stated = m
