@@ -27,7 +27,8 @@ fn bench(c: &mut Criterion) {
         .resolve("btc-backed-consumer-loans@2.0.0")
         .expect("methodology");
     let tape = Tape::read(&deal.pool.tape).expect("tape");
-    let pool = MarketPool::from_tape(&tape, &deal, &m).expect("pool");
+    let facts = m.market.as_ref().expect("a market-value methodology");
+    let pool = MarketPool::from_tape(&tape, &deal, facts).expect("pool");
     let series = read_prices(&prices_path, "date", "price_usd").expect("prices");
     let prices: Vec<f64> = series
         .prices

@@ -23,9 +23,15 @@ fn version_1_0_0_reproduces_what_sp_published_for_ledn_2026_1() {
         .resolve(V1)
         .unwrap();
     assert_eq!(m.levels.len(), 16);
-    let a = &m.level("A".parse::<Notch>().unwrap()).stress;
-    assert_eq!(a.default_rate, dec("1.00"));
-    let bbb_minus = &m.level("BBB-".parse::<Notch>().unwrap()).stress;
+    let stated = |n: &str| {
+        m.level(n.parse::<Notch>().unwrap())
+            .stress
+            .default_recovery()
+            .expect("a default-and-recovery level")
+            .clone()
+    };
+    assert_eq!(stated("A").default_rate, dec("1.00"));
+    let bbb_minus = stated("BBB-");
     assert_eq!(bbb_minus.default_rate, dec("0.79"));
     assert_eq!(bbb_minus.recovery_rate, dec("0.68"));
 }

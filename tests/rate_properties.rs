@@ -7,6 +7,7 @@ use std::path::Path;
 
 use absrate::deal::Deal;
 use absrate::methodology::{Notch, Registry, Stress};
+use absrate::rating::Scenario;
 use absrate::tape::PoolLoan;
 use absrate::waterfall::Run;
 use chrono::{Months, NaiveDate};
@@ -63,10 +64,19 @@ fn project(
     rounding: absrate::methodology::Rounding,
     pool: &[PoolLoan],
     rate: Decimal,
+    recovery_rate: Decimal,
 ) -> Run {
     let total: Decimal = pool.iter().map(|l| l.balance).sum();
-    let amount = (rate * total).round_dp(2).min(total);
-    absrate::rating::project(deal, rounding, stress, pool, amount)
+    let stated = stress
+        .default_recovery()
+        .expect("a default-and-recovery level");
+    let scenario = Scenario {
+        default_amount: (rate * total).round_dp(2).min(total),
+        default_timing: stated.default_timing.clone(),
+        recovery_rate,
+        market: None,
+    };
+    absrate::rating::project(deal, rounding, stress, pool, &scenario)
         .expect("cash reconciles in every period")
 }
 
@@ -76,9 +86,8 @@ proptest! {
     #[test]
     fn balances_stay_non_negative_and_seniority_holds(pool in loans(), d in 0u32..=100, rec in 0u32..=100) {
         let deal = deal();
-        let (mut stress, rounding) = base_stress();
-        stress.recovery_rate = Decimal::new(rec as i64, 2);
-        let run = project(&deal, &stress, rounding, &pool, Decimal::new(d as i64, 2));
+        let (stress, rounding) = base_stress();
+        let run = project(&deal, &stress, rounding, &pool, Decimal::new(d as i64, 2), Decimal::new(rec as i64, 2));
         for p in &run.periods {
             prop_assert!(p.performing_end >= Decimal::ZERO && p.reserve_end >= Decimal::ZERO);
             prop_assert!(p.note_balance_end.iter().all(|b| *b >= Decimal::ZERO));
@@ -92,14 +101,13 @@ proptest! {
     #[test]
     fn a_harsher_default_rate_or_recovery_never_helps(pool in loans(), d1 in 0u32..=100, d2 in 0u32..=100, r1 in 0u32..=100, r2 in 0u32..=100) {
         let deal = deal();
-        let (mut stress, rounding) = base_stress();
+        let (stress, rounding) = base_stress();
         let (mild_d, harsh_d) = (d1.min(d2), d1.max(d2));
         let (harsh_r, mild_r) = (r1.min(r2), r1.max(r2));
-        stress.recovery_rate = Decimal::new(mild_r as i64, 2);
-        let mild = project(&deal, &stress, rounding, &pool, Decimal::new(mild_d as i64, 2));
-        let harsher_default = project(&deal, &stress, rounding, &pool, Decimal::new(harsh_d as i64, 2));
-        stress.recovery_rate = Decimal::new(harsh_r as i64, 2);
-        let harsher_recovery = project(&deal, &stress, rounding, &pool, Decimal::new(mild_d as i64, 2));
+        let pct = |x: u32| Decimal::new(x as i64, 2);
+        let mild = project(&deal, &stress, rounding, &pool, pct(mild_d), pct(mild_r));
+        let harsher_default = project(&deal, &stress, rounding, &pool, pct(harsh_d), pct(mild_r));
+        let harsher_recovery = project(&deal, &stress, rounding, &pool, pct(mild_d), pct(harsh_r));
         // The rating outcome (pass or fail) is what must never improve. A principal loss alone
         // can shrink under a harsher stress when the deal winds up sooner and the reserve goes to
         // principal rather than to further months of interest.

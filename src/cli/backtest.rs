@@ -68,9 +68,10 @@ fn parse_days(s: &str) -> Result<u32, String> {
 struct BreakEven {
     class: String,
     indicated: Option<String>,
+    /// `null` when the decline does not bind (the note survives a 99% fall on its path).
     break_even_btc_decline: Option<Decimal>,
-    /// Windows whose fall went deeper than the break-even decline.
-    windows_deeper: Option<usize>,
+    /// Windows whose fall went deeper than the break-even decline (0 when it does not bind).
+    windows_deeper: usize,
 }
 
 #[derive(Serialize)]
@@ -95,17 +96,23 @@ pub fn run(a: BacktestArgs) -> Result<String, Error> {
     }
     let prices = read_prices(&a.prices, &a.date_column, &a.price_column)?;
     let tape = Tape::read(&deal.pool.tape)?;
-    let pool = MarketPool::from_tape(&tape, &deal, &m)?;
+    let Some(facts) = m.market.as_ref() else {
+        return Err(Error::Argument(format!(
+            "{} has no `market` facts: backtest needs a market-value methodology",
+            m.name()
+        )));
+    };
+    let pool = MarketPool::from_tape(&tape, &deal, facts)?;
     let f = |d: Decimal| d.to_f64().unwrap_or(f64::NAN);
     let (params, answer, terms) = match a.level {
         Some(n) => {
-            let Some(ms) = m.level(n).stress.market.as_ref() else {
+            let Some(ms) = m.level(n).stress.market() else {
                 return Err(Error::Argument(format!(
                     "{} has no market stress at '{n}'",
                     m.name()
                 )));
             };
-            let mut p = rating::market::params(&m, &deal, ms);
+            let mut p = rating::market::params(facts, &deal, ms);
             p.balloon = Balloon::RollOver;
             (
                 p,
@@ -159,12 +166,12 @@ pub fn run(a: BacktestArgs) -> Result<String, Error> {
         .iter()
         .zip(&r.notes)
         .map(|(n, nr)| {
-            let d = nr.break_even_btc_decline;
+            let d = nr.binding_btc_decline();
             BreakEven {
                 class: n.class.clone(),
                 indicated: nr.indicated.map(|x| x.to_string()),
                 break_even_btc_decline: d,
-                windows_deeper: d.map(|d| b.all.iter().filter(|w| w.trough > f(d)).count()),
+                windows_deeper: d.map_or(0, |d| b.all.iter().filter(|w| w.trough > f(d)).count()),
             }
         })
         .collect();
@@ -254,10 +261,8 @@ fn text(o: &Output<'_>) -> String {
             n.indicated.as_deref().unwrap_or("below B-"),
             n.break_even_btc_decline
                 .map(|d| format!("{}%", (d * Decimal::ONE_HUNDRED).normalize()))
-                .unwrap_or_else(|| "-".into()),
-            n.windows_deeper
-                .map(|c| count(c as u64))
-                .unwrap_or_else(|| "-".into()),
+                .unwrap_or_else(|| "not binding (survives a 99% fall on its path)".into()),
+            count(n.windows_deeper as u64),
             count(b.windows as u64),
             pct(b.trough.max)
         );

@@ -12,6 +12,7 @@ use crate::deal::Deal;
 use crate::error::Error;
 use crate::methodology::Lookup;
 use crate::money::pct_dec;
+use crate::rating::{BreakEven, NoteRating};
 use crate::report;
 use crate::tape::Tape;
 
@@ -119,18 +120,7 @@ fn view(deal: &Deal, c: &Comparison) -> View {
             .notes
             .iter()
             .zip(&vb.result.notes)
-            .map(|(a, b)| {
-                format!(
-                    "{}: break-even default {} ({}x base, '{}' stress) -> {} ({}x base, '{}' stress)",
-                    a.class,
-                    pct_dec(a.break_even_default_rate, 1),
-                    a.coverage.normalize(),
-                    a.break_even_level,
-                    pct_dec(b.break_even_default_rate, 1),
-                    b.coverage.normalize(),
-                    b.break_even_level
-                )
-            })
+            .map(|(a, b)| format!("{}: {}", a.class, break_evens_moved(a, b)))
             .collect();
         let attribution = p
             .attribution
@@ -280,4 +270,50 @@ pub fn run(a: CompareArgs) -> Result<String, Error> {
         Format::Text => Ok(text(&v)),
         Format::Json => json(&c),
     }
+}
+
+/// A note's break-evens under two versions: `break-even default 79.0% (7.9x base, 'BBB-'
+/// stress) -> 68.7% (6.87x base, 'BB' stress)`, or each version's own kind when they differ.
+fn break_evens_moved(a: &NoteRating, b: &NoteRating) -> String {
+    let one = |n: &NoteRating, named: bool| -> String {
+        let level = n.break_even_level;
+        match &n.break_even {
+            Some(BreakEven::DefaultAndRecovery {
+                default_rate,
+                coverage,
+            }) => format!(
+                "{}{} ({}x base, '{level}' stress)",
+                if named { "break-even default " } else { "" },
+                pct_dec(*default_rate, 1),
+                coverage.normalize()
+            ),
+            Some(BreakEven::MarketValue {
+                liquidation_gap,
+                btc_decline,
+            }) => format!(
+                "{}{} ('{level}' stress{})",
+                if named {
+                    "break-even liquidation gap "
+                } else {
+                    ""
+                },
+                pct_dec(*liquidation_gap, 1),
+                btc_decline
+                    .map(|d| format!(", BTC decline {}", pct_dec(d, 1)))
+                    .unwrap_or_default()
+            ),
+            None => "no break-even searched".into(),
+        }
+    };
+    let same_kind = matches!(
+        (&a.break_even, &b.break_even),
+        (
+            Some(BreakEven::DefaultAndRecovery { .. }),
+            Some(BreakEven::DefaultAndRecovery { .. })
+        ) | (
+            Some(BreakEven::MarketValue { .. }),
+            Some(BreakEven::MarketValue { .. })
+        )
+    );
+    format!("{} -> {}", one(a, true), one(b, !same_kind))
 }

@@ -84,9 +84,13 @@ struct NoteJson {
     published_rating: Option<String>,
     indicated: Option<String>,
     non_monotone: bool,
-    break_even_default_rate: Decimal,
+    /// Default and recovery: the break-even default rate and its multiple of the base case;
+    /// absent under a market-value methodology.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    break_even_default_rate: Option<Decimal>,
     break_even_level: String,
-    coverage: Decimal,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coverage: Option<Decimal>,
     /// Market value: the break-even BTC decline, `null` when not binding (the note survives
     /// any fall on its level's path); absent under a default-and-recovery methodology.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -267,11 +271,13 @@ fn notes_json(deal: &Deal, r: &RatingResult) -> Vec<NoteJson> {
             published_rating: n.rating_published.clone(),
             indicated: nr.indicated.map(|x| x.to_string()),
             non_monotone: nr.non_monotone,
-            break_even_default_rate: nr.break_even_default_rate,
+            break_even_default_rate: nr.break_even_default_rate(),
             break_even_level: nr.break_even_level.to_string(),
-            coverage: nr.coverage,
-            break_even_btc_decline: nr.break_even_btc_decline.map(|_| nr.binding_btc_decline()),
-            break_even_liquidation_gap: nr.break_even_liquidation_gap,
+            coverage: nr.coverage(),
+            break_even_btc_decline: nr
+                .break_even_liquidation_gap()
+                .map(|_| nr.binding_btc_decline()),
+            break_even_liquidation_gap: nr.break_even_liquidation_gap(),
         })
         .collect()
 }
@@ -319,16 +325,20 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
         .chain(deal.notes.iter().map(|n| format!("Class {}", n.class))),
     );
     for l in &r.levels {
-        let s = &m.level(l.notch).stress;
-        let (default_rate, recovery_rate) = match &l.market {
-            Some(k) => (k.default_rate, k.recovery_rate),
-            None => (s.default_rate, s.recovery_rate),
+        // Market value: the rates the liquidation engine derived; else the stated ones.
+        let rates = match (&l.market, m.level(l.notch).stress.default_recovery()) {
+            (Some(k), _) => Some((k.default_rate, k.recovery_rate)),
+            (None, Some(d)) => Some((d.default_rate, d.recovery_rate)),
+            (None, None) => None,
+        };
+        let shown = |pick: fn((Decimal, Decimal)) -> Decimal| {
+            rates.map_or_else(|| "-".to_string(), |r| pct_dec(pick(r), 1))
         };
         grid.row(
             [
                 l.notch.to_string(),
-                pct_dec(default_rate, 1),
-                pct_dec(recovery_rate, 1),
+                shown(|r| r.0),
+                shown(|r| r.1),
                 usd(l.default_amount),
             ]
             .into_iter()
@@ -362,7 +372,7 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
             indicated,
             published,
         );
-        match nr.break_even_liquidation_gap {
+        match nr.break_even_liquidation_gap() {
             // Market value: losses come from the terms of each sale; the default rate is derived.
             Some(gap) => {
                 let level = nr.break_even_level;
@@ -386,9 +396,9 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
                 let _ = writeln!(
                     o,
                     "{head}; break-even default {} under the '{}' stress, {}x the base case {}",
-                    pct_dec(nr.break_even_default_rate, 1),
+                    pct_dec(nr.break_even_default_rate().unwrap_or_default(), 1),
                     nr.break_even_level,
-                    nr.coverage.normalize(),
+                    nr.coverage().unwrap_or_default().normalize(),
                     pct_dec(m.base_case.default_rate.value, 1),
                 );
             }

@@ -25,7 +25,8 @@ pub use model::{Level, Methodology};
 pub use notch::{Notch, SCALE};
 pub use registry::{Entry, LOCK_FILE, Place, Registry, sha256_of};
 pub use stress::{
-    Applies, FIELDS, Field, Group, Harsher, Kind, MarketStress, Param, Stress, Unit, Value,
+    Applies, DefaultRecovery, FIELDS, Field, Group, Harsher, Kind, MarketStress, Param, Stress,
+    StressKind, Unit, Value,
 };
 pub use wire::{
     BaseCase, DefaultOrder, InterestCriterion, Interpolation, MarketFile, MethodologyFile, Mode,

@@ -403,13 +403,11 @@ pub fn interpolate(hi: &Value, lo: &Value, t: Decimal) -> Value {
     }
 }
 
-/// The fully resolved stress of one level, typed for the cash-flow engine.
+/// The fully resolved stress of one level, typed for the engines: what both modes share, and
+/// the terms of the level's mode ([`StressKind`]). No field stands in for another mode's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Stress {
-    pub default_rate: Decimal,
-    pub default_timing: Vec<Decimal>,
     pub default_order: DefaultOrder,
-    pub recovery_rate: Decimal,
     pub recovery_lag_months: u32,
     pub interest_cash_share: Decimal,
     pub servicing_fee_rate: Decimal,
@@ -419,9 +417,27 @@ pub struct Stress {
     pub top_obligor_defaults: u32,
     pub obligor_limit: Decimal,
     pub capitalized_interest_credit: Decimal,
+    pub kind: StressKind,
+}
+
+/// How a level states its defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum StressKind {
+    /// A cumulative default rate, its timing and a recovery rate, as stated.
+    DefaultAndRecovery(DefaultRecovery),
+    /// A BTC price path and the terms of sale; the liquidation engine derives defaults and
+    /// recoveries loan by loan.
+    MarketValue(MarketStress),
+}
+
+/// A default-and-recovery level's own terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DefaultRecovery {
+    pub default_rate: Decimal,
+    pub default_timing: Vec<Decimal>,
+    pub recovery_rate: Decimal,
     pub capitalized_interest_default_multiplier: Decimal,
-    /// The price path and terms of sale (market-value mode only).
-    pub market: Option<MarketStress>,
 }
 
 /// One level's market-value stress.
@@ -439,7 +455,24 @@ pub struct MarketStress {
 }
 
 impl Stress {
-    /// Builds the typed stress from a complete table (in [`FIELDS`] order). `None` if a value has
+    /// The default-and-recovery terms, for a level of that mode.
+    pub fn default_recovery(&self) -> Option<&DefaultRecovery> {
+        match &self.kind {
+            StressKind::DefaultAndRecovery(d) => Some(d),
+            StressKind::MarketValue(_) => None,
+        }
+    }
+
+    /// The price path and terms of sale, for a market-value level.
+    pub fn market(&self) -> Option<&MarketStress> {
+        match &self.kind {
+            StressKind::MarketValue(m) => Some(m),
+            StressKind::DefaultAndRecovery(_) => None,
+        }
+    }
+
+    /// Builds the typed stress from a complete table (in [`FIELDS`] order): market value when the
+    /// table states a BTC trough, else default and recovery. `None` if a value is missing or has
     /// the wrong kind, which validation rules out.
     pub fn from_params(p: &[Param]) -> Option<Stress> {
         let at = |name: &str| {
@@ -461,8 +494,8 @@ impl Stress {
             _ => None,
         };
         let stated = |name: &str| !matches!(at(name).map(|p| &p.value), Some(Value::NotStated));
-        let market = if stated("btc_trough") {
-            Some(MarketStress {
+        let kind = if stated("btc_trough") {
+            StressKind::MarketValue(MarketStress {
                 btc_trough: dec("btc_trough")?,
                 days_to_trough: count("days_to_trough")?,
                 path_shape: text("path_shape")?,
@@ -479,33 +512,22 @@ impl Stress {
                 },
             })
         } else {
-            None
-        };
-        // In market-value mode the default rate, its timing and the recovery rate come from the
-        // liquidation engine, level by level; these stand in until then.
-        let derived = market.is_some();
-        Some(Stress {
-            default_rate: if derived {
-                Decimal::ZERO
-            } else {
-                dec("default_rate")?
-            },
-            default_timing: if derived {
-                vec![Decimal::ONE]
-            } else {
-                match &at("default_timing")?.value {
+            StressKind::DefaultAndRecovery(DefaultRecovery {
+                default_rate: dec("default_rate")?,
+                default_timing: match &at("default_timing")?.value {
                     Value::Curve(c) => c.clone(),
                     _ => return None,
-                }
-            },
+                },
+                recovery_rate: dec("recovery_rate")?,
+                capitalized_interest_default_multiplier: dec(
+                    "capitalized_interest_default_multiplier",
+                )?,
+            })
+        };
+        Some(Stress {
             default_order: match at("default_order")?.value {
                 Value::Order(o) => o,
                 _ => return None,
-            },
-            recovery_rate: if derived {
-                Decimal::ONE
-            } else {
-                dec("recovery_rate")?
             },
             recovery_lag_months: count("recovery_lag_months")?,
             interest_cash_share: dec("interest_cash_share")?,
@@ -516,12 +538,7 @@ impl Stress {
             top_obligor_defaults: count("top_obligor_defaults")?,
             obligor_limit: dec("obligor_limit")?,
             capitalized_interest_credit: dec("capitalized_interest_credit")?,
-            capitalized_interest_default_multiplier: if derived {
-                Decimal::ONE
-            } else {
-                dec("capitalized_interest_default_multiplier")?
-            },
-            market,
+            kind,
         })
     }
 }

@@ -14,25 +14,27 @@ fn the_break_even_gap_passes_and_one_step_above_fails() {
         .unwrap();
     let tape = Tape::read(&deal.pool.tape).unwrap();
     let r = rate(&tape, &deal, &m).unwrap();
-    let market = MarketPool::from_tape(&tape, &deal, &m).unwrap();
+    let market = Market::of(&tape, &deal, &m).unwrap();
     for (k, nr) in r.notes.iter().enumerate() {
         let level = nr.break_even_level;
         let pool = tape
             .adjust(&valuation(&deal), &rule(&m, &m.level(level).stress))
             .unwrap();
-        let gap = nr.break_even_liquidation_gap.expect("market-value mode");
-        let stated = m
-            .level(level)
-            .stress
-            .market
-            .as_ref()
-            .unwrap()
-            .liquidation_gap;
+        let gap = nr.break_even_liquidation_gap().expect("market-value mode");
+        let stated = m.level(level).stress.market().unwrap().liquidation_gap;
         // The note passes its level, so it survives at least the level's own gap.
         if nr.indicated.is_some() {
             assert!(gap >= stated, "class {}: {gap} < {stated}", nr.class);
         }
-        let passes = |g| passes_with_gap(&deal, &m, &pool, &market, level, k, g).unwrap();
+        let probe = break_even::Probe {
+            deal: &deal,
+            m: &m,
+            pool: &pool,
+            market: market.as_ref(),
+            level,
+            k,
+        };
+        let passes = |g| probe.passes(Vary::LiquidationGap(g)).unwrap();
         assert!(
             passes(gap),
             "class {} fails at its break-even {gap}",

@@ -14,8 +14,9 @@ use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
+use super::{Market, RatingError, Scenario};
 use crate::deal::Deal;
-use crate::methodology::{MarketStress, Methodology, Stress};
+use crate::methodology::{MarketFile, MarketStress, Methodology};
 use crate::stress::liquidation::{self, End, Execution, Impact, MarketLoan, MarketParams};
 use crate::stress::path::PathSpec;
 use crate::tape::{LoanRecord, Tape, TapeError};
@@ -79,9 +80,16 @@ impl MarketPool {
     }
 
     /// The tape's loans, with the methodology's seed for who answers margin calls.
-    pub fn from_tape(tape: &Tape, deal: &Deal, m: &Methodology) -> Result<MarketPool, TapeError> {
-        let seed = m.market.as_ref().map_or(0, |k| k.answer_seed.value);
-        Ok(MarketPool::new(&tape.records()?, deal, seed))
+    pub fn from_tape(
+        tape: &Tape,
+        deal: &Deal,
+        facts: &MarketFile,
+    ) -> Result<MarketPool, TapeError> {
+        Ok(MarketPool::new(
+            &tape.records()?,
+            deal,
+            facts.answer_seed.value,
+        ))
     }
 }
 
@@ -108,20 +116,19 @@ pub struct MarketOutcome {
 }
 
 /// The engine's parameters of a level.
-pub fn params(m: &Methodology, deal: &Deal, s: &MarketStress) -> MarketParams {
-    let k = m.market.as_ref();
+pub fn params(facts: &MarketFile, deal: &Deal, s: &MarketStress) -> MarketParams {
     let terms = &deal.pool.collateral_terms;
     MarketParams {
         margin_call_ltv: f(terms.margin_call_ltv),
         liquidation_ltv: f(terms.liquidation_ltv),
-        cure_ltv: k.map_or(0.5, |k| f(k.cure_ltv.value)),
+        cure_ltv: f(facts.cure_ltv.value),
         gap: f(s.liquidation_gap),
         lag_days: s.liquidation_lag_days,
         slippage: f(s.slippage),
-        impact: k.map(|k| Impact {
-            coefficient: f(k.impact_coefficient.value),
-            daily_volatility: f(k.daily_volatility.value),
-            daily_volume_usd: f(k.daily_volume_usd.value),
+        impact: Some(Impact {
+            coefficient: f(facts.impact_coefficient.value),
+            daily_volatility: f(facts.daily_volatility.value),
+            daily_volume_usd: f(facts.daily_volume_usd.value),
             crowding: f(s.crowding),
         }),
         balloon: s.balloon_in_margin_call,
@@ -129,41 +136,46 @@ pub fn params(m: &Methodology, deal: &Deal, s: &MarketStress) -> MarketParams {
     }
 }
 
-fn horizon(m: &Methodology) -> u32 {
-    m.market.as_ref().map_or(365, |k| k.horizon_days.value)
-}
-
-/// The level's price path with `trough` in place of its own.
-pub fn path(m: &Methodology, s: &MarketStress, trough: Decimal, start: f64) -> Vec<f64> {
-    let shape = m
-        .shape(&s.path_shape)
-        .unwrap_or(crate::stress::path::Shape::Linear);
-    PathSpec {
-        trough: f(trough),
+/// The level's daily price path from the cut-off price.
+pub fn path(
+    m: &Methodology,
+    facts: &MarketFile,
+    s: &MarketStress,
+    start: f64,
+) -> Result<Vec<f64>, RatingError> {
+    let shape = m.shape(&s.path_shape).ok_or_else(|| {
+        RatingError::Internal(format!(
+            "{}: path shape `{}` passed validation but is unknown",
+            m.name(),
+            s.path_shape
+        ))
+    })?;
+    Ok(PathSpec {
+        trough: f(s.btc_trough),
         days_to_trough: s.days_to_trough,
-        horizon_days: horizon(m),
+        horizon_days: facts.horizon_days.value,
         shape,
     }
-    .prices(start)
+    .prices(start))
 }
 
-/// Runs the level's path (at `trough`) through the liquidation engine and returns the stress the
-/// period engine runs with, the default amount, and what happened.
+/// Runs the level's path through the liquidation engine and returns the scenario the period
+/// engine runs with: the principal sold as defaults (capped at the credited pool), by month of
+/// sale, and the principal recovered from the proceeds as the recovery rate.
 pub fn derive(
     m: &Methodology,
+    mk: &Market<'_>,
     deal: &Deal,
-    s: &Stress,
     ms: &MarketStress,
-    pool: &MarketPool,
-    trough: Decimal,
     credited_balance: Decimal,
-) -> (Stress, Decimal, MarketOutcome) {
-    let p = params(m, deal, ms);
+) -> Result<Scenario, RatingError> {
+    let (pool, facts) = (&mk.pool, mk.facts);
+    let p = params(facts, deal, ms);
     let loans = pool.loans(f(ms.margin_call_answer_share));
-    let prices = path(m, ms, trough, pool.start_price);
+    let prices = path(m, facts, ms, pool.start_price)?;
     let outcomes = liquidation::run(&loans, &prices, &p);
 
-    let months = (horizon(m) * 12).div_ceil(365).max(1) as usize;
+    let months = (facts.horizon_days.value * 12).div_ceil(365).max(1) as usize;
     let mut by_month = vec![0.0f64; months];
     let (mut sold, mut recovered, mut losses, mut max_ltv) = (0.0, 0.0, 0.0, 0.0f64);
     let (mut called, mut liquidated) = (0u64, 0u64);
@@ -211,14 +223,12 @@ pub fn derive(
     } else {
         Decimal::ONE
     };
-    let mut stress = s.clone();
-    stress.default_timing = timing.clone();
-    stress.recovery_rate = recovery_rate;
-    stress.default_rate = if credited_balance > Decimal::ZERO {
+    let default_rate = if credited_balance > Decimal::ZERO {
         (default_amount / credited_balance).round_dp(6)
     } else {
         Decimal::ZERO
     };
+    let trough = ms.btc_trough;
     let outcome = MarketOutcome {
         btc_trough: trough,
         trough_price: dec(pool.start_price * (1.0 - f(trough))),
@@ -229,9 +239,14 @@ pub fn derive(
         recovered_principal: dec(recovered),
         losses: dec(losses),
         max_execution_ltv: max_ltv,
-        default_rate: stress.default_rate,
+        default_rate,
         recovery_rate,
-        default_timing: timing,
+        default_timing: timing.clone(),
     };
-    (stress, m.rounding.round(default_amount), outcome)
+    Ok(Scenario {
+        default_amount: m.rounding.round(default_amount),
+        default_timing: timing,
+        recovery_rate,
+        market: Some(outcome),
+    })
 }

@@ -1,18 +1,27 @@
-//! The rating grid: every note at every notch, the indicated ratings, break-even default rates
-//! and coverage multiples.
+//! The rating grid: every note at every notch, the indicated ratings and the break-evens.
+//!
+//! A level's stress becomes a [`Scenario`] (its defaults, stated or derived from a price path by
+//! the liquidation engine), the scenario drives the collateral model, and the waterfall runs over
+//! the deal's state from closing. Break-even searches (`break_even.rs`) vary one term of a level
+//! and hold the rest.
 
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+mod break_even;
+#[cfg(test)]
+mod gap_tests;
 pub mod market;
 
+pub use break_even::{BREAK_EVEN_STEP, DECLINE_CEILING, DECLINE_STEP, GAP_STEP};
 pub use market::{MarketOutcome, MarketPool};
 
 use crate::asset::{BulletPool, BulletTerms, CollateralModel};
-use crate::deal::Deal;
-use crate::deal::DealState;
-use crate::methodology::{DefaultOrder, Methodology, Notch, Stress};
+use crate::deal::{Deal, DealState};
+use crate::methodology::{
+    DefaultOrder, DefaultRecovery, MarketFile, Methodology, Notch, Stress, StressKind,
+};
 use crate::money::Rounding;
 use crate::tape::{
     AdjustedPool, AdjustmentReport, AdjustmentRule, PoolLoan, Tape, TapeError, Valuation,
@@ -28,6 +37,9 @@ pub enum RatingError {
         notch: Notch,
         source: WaterfallError,
     },
+    /// A state validation rules out: a bug.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// One notch of the grid.
@@ -35,7 +47,8 @@ pub enum RatingError {
 pub struct LevelResult {
     pub notch: Notch,
     pub adjustments: AdjustmentReport,
-    /// Cumulative defaults assumed, USD (default rate, with the capitalized-interest multiplier).
+    /// Cumulative defaults the period engine was given, USD (stated default rate with the
+    /// capitalized-interest multiplier, or the principal the price path liquidated).
     pub default_amount: Decimal,
     /// Market-value mode: what the level's price path did, loan by loan.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,33 +66,61 @@ pub struct NoteRating {
     pub indicated: Option<Notch>,
     /// Passes are not monotone along the scale (a pass above a fail).
     pub non_monotone: bool,
-    /// Largest default rate survived with the rest of the indicated level's stress held (to 0.1 point).
-    pub break_even_default_rate: Decimal,
-    /// The level whose stress the break-even holds.
+    /// The level whose stress the break-evens hold: the indicated level, or 'B-'.
     pub break_even_level: Notch,
-    /// Break-even default rate / base-case default rate.
-    pub coverage: Decimal,
-    /// Market-value mode: the deepest BTC fall from the cut-off price (the level's path scaled,
-    /// the rest of its stress held) the note survives, to 0.5 point; [`DECLINE_CEILING`] when it
-    /// survives every fall tried (see [`NoteRating::binding_btc_decline`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub break_even_btc_decline: Option<Decimal>,
-    /// Market-value mode: the largest liquidation gap (sale discount below the trigger price)
-    /// the note survives with the rest of the level's stress held, to 0.1 point; 0 when it fails
-    /// even with no gap, 1 when it survives any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub break_even_liquidation_gap: Option<Decimal>,
+    /// The break-evens of the methodology's mode; `None` when they were not searched.
+    pub break_even: Option<BreakEven>,
 }
 
-/// The deepest fall [`NoteRating::break_even_btc_decline`] tries: a note that survives it
-/// survives any fall on that path.
-pub const DECLINE_CEILING: Decimal = Decimal::from_parts(99, 0, 0, false, 2);
+/// A note's break-evens, by the mode of the methodology.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum BreakEven {
+    /// The largest default rate survived with the rest of the level held ([`BREAK_EVEN_STEP`]),
+    /// and its multiple of the base-case default rate (two places, half to even).
+    DefaultAndRecovery {
+        default_rate: Decimal,
+        coverage: Decimal,
+    },
+    /// The largest liquidation gap survived with the rest of the level held ([`GAP_STEP`]), and
+    /// the deepest BTC fall on the level's path ([`DECLINE_STEP`]); `btc_decline` is `None` when
+    /// the note survives [`DECLINE_CEILING`]: it does not bind.
+    MarketValue {
+        liquidation_gap: Decimal,
+        btc_decline: Option<Decimal>,
+    },
+}
 
 impl NoteRating {
-    /// The break-even BTC decline where it binds: `None` outside market-value mode and when the
-    /// note survives [`DECLINE_CEILING`] (its losses come from the terms of sale, not the depth).
+    pub fn break_even_default_rate(&self) -> Option<Decimal> {
+        match self.break_even {
+            Some(BreakEven::DefaultAndRecovery { default_rate, .. }) => Some(default_rate),
+            _ => None,
+        }
+    }
+
+    pub fn coverage(&self) -> Option<Decimal> {
+        match self.break_even {
+            Some(BreakEven::DefaultAndRecovery { coverage, .. }) => Some(coverage),
+            _ => None,
+        }
+    }
+
+    pub fn break_even_liquidation_gap(&self) -> Option<Decimal> {
+        match self.break_even {
+            Some(BreakEven::MarketValue {
+                liquidation_gap, ..
+            }) => Some(liquidation_gap),
+            _ => None,
+        }
+    }
+
+    /// The break-even BTC decline where it binds.
     pub fn binding_btc_decline(&self) -> Option<Decimal> {
-        self.break_even_btc_decline.filter(|d| *d < DECLINE_CEILING)
+        match self.break_even {
+            Some(BreakEven::MarketValue { btc_decline, .. }) => btc_decline,
+            _ => None,
+        }
     }
 }
 
@@ -110,53 +151,119 @@ fn rule(m: &Methodology, s: &Stress) -> AdjustmentRule {
     }
 }
 
-/// Cumulative defaults of a level: `rate x (credited balance + (multiplier - 1) x balance of loans
-/// carrying capitalized interest)`, capped at the credited balance, rounded to the money rule.
-pub fn default_amount(m: &Methodology, s: &Stress, rate: Decimal, a: &AdjustmentReport) -> Decimal {
+/// Cumulative defaults of a default-and-recovery level at `rate`: `rate x (credited balance +
+/// (multiplier - 1) x balance of loans carrying capitalized interest)`, rounded by the money
+/// rule, capped at the credited balance.
+pub fn default_amount(
+    rounding: Rounding,
+    d: &DefaultRecovery,
+    rate: Decimal,
+    a: &AdjustmentReport,
+) -> Decimal {
     let extra =
-        (s.capitalized_interest_default_multiplier - Decimal::ONE) * a.capitalized_loans_balance;
-    let d = m.rounding.round(rate * (a.credited_balance + extra));
-    d.min(a.credited_balance)
+        (d.capitalized_interest_default_multiplier - Decimal::ONE) * a.capitalized_loans_balance;
+    rounding
+        .round(rate * (a.credited_balance + extra))
+        .min(a.credited_balance)
 }
 
-fn run_level(
+/// A level's defaults as the collateral model takes them, however they were found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Cumulative defaults, USD.
+    pub default_amount: Decimal,
+    /// Share of the defaults in each month from closing; sums to 1.
+    pub default_timing: Vec<Decimal>,
+    pub recovery_rate: Decimal,
+    /// What the price path did (market value).
+    pub market: Option<MarketOutcome>,
+}
+
+/// One term of a level replaced, the rest held: what break-even searches vary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vary {
+    Nothing,
+    DefaultRate(Decimal),
+    BtcTrough(Decimal),
+    LiquidationGap(Decimal),
+}
+
+/// A market-value methodology's pool and facts, shared by every level.
+#[derive(Debug, Clone)]
+pub struct Market<'a> {
+    pub pool: MarketPool,
+    pub facts: &'a MarketFile,
+}
+
+impl<'a> Market<'a> {
+    /// The market context of `m` over `tape`; `None` for a default-and-recovery methodology.
+    pub fn of(
+        tape: &Tape,
+        deal: &Deal,
+        m: &'a Methodology,
+    ) -> Result<Option<Market<'a>>, RatingError> {
+        match &m.market {
+            Some(facts) => Ok(Some(Market {
+                pool: MarketPool::from_tape(tape, deal, facts)?,
+                facts,
+            })),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The scenario of a level under its stress with `vary` applied.
+pub fn scenario(
     deal: &Deal,
     m: &Methodology,
     s: &Stress,
     pool: &AdjustedPool,
-    rate: Decimal,
-    notch: Notch,
-) -> Result<Run, RatingError> {
-    let amount = default_amount(m, s, rate, &pool.report);
-    project(deal, m.rounding, s, &pool.loans, amount)
-        .map_err(|source| RatingError::Waterfall { notch, source })
+    market: Option<&Market<'_>>,
+    vary: Vary,
+) -> Result<Scenario, RatingError> {
+    match (&s.kind, market) {
+        (StressKind::DefaultAndRecovery(d), _) => {
+            let rate = match vary {
+                Vary::DefaultRate(r) => r,
+                _ => d.default_rate,
+            };
+            Ok(Scenario {
+                default_amount: default_amount(m.rounding, d, rate, &pool.report),
+                default_timing: d.default_timing.clone(),
+                recovery_rate: d.recovery_rate,
+                market: None,
+            })
+        }
+        (StressKind::MarketValue(ms), Some(mk)) => {
+            let mut ms = ms.clone();
+            match vary {
+                Vary::BtcTrough(t) => ms.btc_trough = t,
+                Vary::LiquidationGap(g) => ms.liquidation_gap = g,
+                Vary::Nothing | Vary::DefaultRate(_) => {}
+            }
+            market::derive(m, mk, deal, &ms, pool.report.credited_balance)
+        }
+        (StressKind::MarketValue(_), None) => Err(RatingError::Internal(format!(
+            "{}: a market-value level without the methodology's `market` facts",
+            m.name()
+        ))),
+    }
 }
 
-/// The deal from closing through the legal final: the collections of `loans` (credited, in
-/// default order) under `s` with `default_amount` of defaults, through the waterfall.
-pub fn project(
-    deal: &Deal,
-    rounding: Rounding,
-    s: &Stress,
-    loans: &[PoolLoan],
-    default_amount: Decimal,
-) -> Result<Run, WaterfallError> {
-    engine(deal, rounding, s, loans, default_amount)?.run()
-}
-
-/// The engine at closing for one level: the BTC bullet-loan pool and the deal's closing state.
+/// The engine at closing for one level: the BTC bullet-loan pool under the scenario and the
+/// deal's closing state.
 pub fn engine<'a>(
     deal: &'a Deal,
     rounding: Rounding,
     s: &Stress,
     loans: &[PoolLoan],
-    default_amount: Decimal,
+    sc: &Scenario,
 ) -> Result<Engine<'a, BulletPool>, WaterfallError> {
     let terms = BulletTerms {
-        default_amount,
-        default_timing: s.default_timing.clone(),
+        default_amount: sc.default_amount,
+        default_timing: sc.default_timing.clone(),
         default_order: s.default_order,
-        recovery_rate: s.recovery_rate,
+        recovery_rate: sc.recovery_rate,
         recovery_lag_months: s.recovery_lag_months,
         interest_cash_share: s.interest_cash_share,
         reinvestment_yield: s.reinvestment_yield,
@@ -166,8 +273,7 @@ pub fn engine<'a>(
         rounding,
     };
     let collateral = BulletPool::new(loans, &deal.payment_dates(), terms);
-    let initial_pool = collateral.performing();
-    let state = DealState::at_closing(deal, initial_pool, rounding);
+    let state = DealState::at_closing(deal, collateral.performing(), rounding);
     Engine::new(
         deal,
         WaterfallTerms {
@@ -179,155 +285,36 @@ pub fn engine<'a>(
     )
 }
 
-/// A market-value level: the path (at `trough`, or the level's own) through the liquidation
-/// engine, then the period engine with the defaults and recoveries it produced.
-fn run_market_level(
+/// The deal from closing through the legal final under a scenario.
+pub fn project(
     deal: &Deal,
-    m: &Methodology,
+    rounding: Rounding,
     s: &Stress,
-    pool: &AdjustedPool,
-    market: &MarketPool,
-    trough: Option<Decimal>,
-    notch: Notch,
-) -> Result<(Run, Decimal, Option<MarketOutcome>), RatingError> {
-    let Some(ms) = s.market.as_ref() else {
-        let run = run_level(deal, m, s, pool, s.default_rate, notch)?;
-        return Ok((
-            run,
-            default_amount(m, s, s.default_rate, &pool.report),
-            None,
-        ));
-    };
-    let trough = trough.unwrap_or(ms.btc_trough);
-    let (stress, amount, outcome) =
-        market::derive(m, deal, s, ms, market, trough, pool.report.credited_balance);
-    let run = project(deal, m.rounding, &stress, &pool.loans, amount)
-        .map_err(|source| RatingError::Waterfall { notch, source })?;
-    Ok((run, amount, Some(outcome)))
+    loans: &[PoolLoan],
+    sc: &Scenario,
+) -> Result<Run, WaterfallError> {
+    engine(deal, rounding, s, loans, sc)?.run()
 }
 
-/// The engine at closing for a level under its own stress: default-and-recovery as stated, or
-/// market value through the liquidation engine (at `trough`, or the level's own).
-pub fn level_engine<'a>(
-    deal: &'a Deal,
-    m: &Methodology,
-    s: &Stress,
-    pool: &AdjustedPool,
-    market: Option<&MarketPool>,
-    trough: Option<Decimal>,
-) -> Result<Engine<'a, BulletPool>, WaterfallError> {
-    match (s.market.as_ref(), market) {
-        (Some(ms), Some(mp)) => {
-            let trough = trough.unwrap_or(ms.btc_trough);
-            let (stress, amount, _) =
-                market::derive(m, deal, s, ms, mp, trough, pool.report.credited_balance);
-            engine(deal, m.rounding, &stress, &pool.loans, amount)
-        }
-        _ => engine(
-            deal,
-            m.rounding,
-            s,
-            &pool.loans,
-            default_amount(m, s, s.default_rate, &pool.report),
-        ),
-    }
-}
-
-/// The deepest BTC fall note `k` survives on `level`'s path shape with the rest of its stress
-/// held: bisection on [0, 0.99] to 0.5 point, truncated.
-fn break_even_decline(
+/// A level under its stress with `vary` applied: the scenario and the run.
+pub fn run_level(
     deal: &Deal,
     m: &Methodology,
-    pool: &AdjustedPool,
-    market: &MarketPool,
     level: Notch,
-    k: usize,
-) -> Result<Option<Decimal>, RatingError> {
+    pool: &AdjustedPool,
+    market: Option<&Market<'_>>,
+    vary: Vary,
+) -> Result<(Scenario, Run), RatingError> {
     let s = &m.level(level).stress;
-    if s.market.is_none() {
-        return Ok(None);
-    }
-    let passes_at = |trough: Decimal| -> Result<bool, RatingError> {
-        let (run, _, _) = run_market_level(deal, m, s, pool, market, Some(trough), level)?;
-        Ok(run.notes[k].passed)
-    };
-    let step = Decimal::new(5, 3);
-    let (mut lo, mut hi) = (Decimal::ZERO, DECLINE_CEILING);
-    if passes_at(hi)? {
-        return Ok(Some(hi));
-    }
-    if !passes_at(lo)? {
-        return Ok(Some(lo));
-    }
-    while hi - lo > step {
-        let mid = ((lo + hi) / Decimal::TWO).round_dp(4);
-        if passes_at(mid)? { lo = mid } else { hi = mid }
-    }
-    Ok(Some((lo * Decimal::from(200)).floor() / Decimal::from(200)))
-}
-
-/// Resolution of [`break_even_liquidation_gap`]: 0.1 point.
-pub const GAP_STEP: Decimal = Decimal::from_parts(1, 0, 0, false, 3);
-
-/// The largest liquidation gap note `k` survives on `level` with the rest of its stress held
-/// (trough, path, slippage, impact, answer share): bisection over whole steps of [`GAP_STEP`] in
-/// [0, 1] until the bracket is one step wide. The result is the bracket's lower end, a tested
-/// pass (or 0 when the note fails with no gap); one step above it is a tested fail (unless the
-/// note survives a gap of 100%, reported as 1). `None` outside market-value mode.
-pub fn break_even_liquidation_gap(
-    deal: &Deal,
-    m: &Methodology,
-    pool: &AdjustedPool,
-    market: &MarketPool,
-    level: Notch,
-    k: usize,
-) -> Result<Option<Decimal>, RatingError> {
-    if m.level(level).stress.market.is_none() {
-        return Ok(None);
-    }
-    let gap = |steps: i64| Decimal::from(steps) * GAP_STEP;
-    let steps = last_pass(1000, |i| {
-        passes_with_gap(deal, m, pool, market, level, k, gap(i))
+    let sc = scenario(deal, m, s, pool, market, vary)?;
+    let run = project(deal, m.rounding, s, &pool.loans, &sc).map_err(|source| {
+        RatingError::Waterfall {
+            notch: level,
+            source,
+        }
     })?;
-    Ok(Some(gap(steps.max(0))))
+    Ok((sc, run))
 }
-
-/// The largest whole step in [0, `top`] at which `passes` holds, by bisection (passes assumed
-/// monotone: harsher steps fail). The bracket `(pass, fail)` starts at the virtual `(-1, top +
-/// 1)` and halves until one step wide; only its midpoints are run, so the result is a tested
-/// pass and the step above it a tested fail. -1 when step 0 fails.
-fn last_pass(
-    top: i64,
-    passes: impl Fn(i64) -> Result<bool, RatingError>,
-) -> Result<i64, RatingError> {
-    let (mut pass, mut fail) = (-1i64, top + 1);
-    while fail - pass > 1 {
-        let mid = pass + (fail - pass) / 2;
-        *(if passes(mid)? { &mut pass } else { &mut fail }) = mid;
-    }
-    Ok(pass)
-}
-
-/// Whether note `k` passes `level` with its liquidation gap replaced by `gap`.
-fn passes_with_gap(
-    deal: &Deal,
-    m: &Methodology,
-    pool: &AdjustedPool,
-    market: &MarketPool,
-    level: Notch,
-    k: usize,
-    gap: Decimal,
-) -> Result<bool, RatingError> {
-    let mut held = m.level(level).stress.clone();
-    if let Some(ms) = held.market.as_mut() {
-        ms.liquidation_gap = gap;
-    }
-    let (run, _, _) = run_market_level(deal, m, &held, pool, market, None, level)?;
-    Ok(run.notes[k].passed)
-}
-
-#[cfg(test)]
-mod gap_tests;
 
 /// Adjusted pools by rule: levels, methodology versions and attribution runs that share an
 /// adjustment rule share one pass of the tape pipeline.
@@ -337,7 +324,7 @@ pub struct PoolCache {
 }
 
 impl PoolCache {
-    fn get(
+    pub fn get(
         &mut self,
         tape: &Tape,
         at: &Valuation,
@@ -352,51 +339,11 @@ impl PoolCache {
     }
 }
 
-/// Whether to search break-even default rates (the costly part of a rating).
+/// Whether to search break-evens (the costly part of a rating).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakEvens {
     Search,
     Skip,
-}
-
-/// Break-even default rates are searched and reported on a grid of this step (0.1 point).
-pub const BREAK_EVEN_STEP: Decimal = Decimal::from_parts(1, 0, 0, false, 3);
-
-/// The largest default rate on the grid `0, 0.001, ..., 1` that note `k` survives with the rest
-/// of `level`'s stress held. The end points are tried first (1: survives everything; 0: fails
-/// even without defaults); then bisection on whole grid steps keeps a passing lower end and a
-/// failing upper end until they are one step apart, and the lower end is the break-even: a rate
-/// that was run and passed, one step below a rate that was run and failed.
-fn break_even(
-    deal: &Deal,
-    m: &Methodology,
-    pool: &AdjustedPool,
-    level: Notch,
-    k: usize,
-) -> Result<Decimal, RatingError> {
-    let s = &m.level(level).stress;
-    let passes_at = |rate: Decimal| -> Result<bool, RatingError> {
-        Ok(run_level(deal, m, s, pool, rate, level)?.notes[k].passed)
-    };
-    let steps = (Decimal::ONE / BREAK_EVEN_STEP).trunc();
-    let steps: i64 = steps.try_into().unwrap_or(1000);
-    let at = |i: i64| Decimal::from(i) * BREAK_EVEN_STEP;
-    let (mut lo, mut hi) = (0i64, steps);
-    if passes_at(at(hi))? {
-        return Ok(at(hi));
-    }
-    if !passes_at(at(lo))? {
-        return Ok(at(lo));
-    }
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if passes_at(at(mid))? {
-            lo = mid
-        } else {
-            hi = mid
-        }
-    }
-    Ok(at(lo))
 }
 
 /// Rates every note of `deal` on `tape` under every notch of `m`.
@@ -404,8 +351,8 @@ pub fn rate(tape: &Tape, deal: &Deal, m: &Methodology) -> Result<RatingResult, R
     rate_with(tape, deal, m, &mut PoolCache::default(), BreakEvens::Search)
 }
 
-/// [`rate`], sharing adjusted pools through `cache`; with [`BreakEvens::Skip`] the break-even
-/// fields are left at zero.
+/// [`rate`], sharing adjusted pools through `cache`; with [`BreakEvens::Skip`] no break-even is
+/// searched (`NoteRating::break_even` is `None`).
 pub fn rate_with(
     tape: &Tape,
     deal: &Deal,
@@ -414,41 +361,27 @@ pub fn rate_with(
     break_evens: BreakEvens,
 ) -> Result<RatingResult, RatingError> {
     let at = valuation(deal);
-    let market = match m.mode {
-        crate::methodology::Mode::MarketValue => Some(MarketPool::from_tape(tape, deal, m)?),
-        crate::methodology::Mode::DefaultAndRecovery => None,
-    };
-    let mut levels = Vec::with_capacity(m.levels.len());
+    let market = Market::of(tape, deal, m)?;
     let mut pools: Vec<AdjustedPool> = Vec::with_capacity(m.levels.len());
     for level in &m.levels {
         pools.push(cache.get(tape, &at, &rule(m, &level.stress))?);
     }
     // Each level's run is independent of the others: run them in parallel. Results do not depend
     // on the number of threads (every run is a pure function of its inputs).
-    type LevelRun = (Run, Decimal, Option<MarketOutcome>);
-    let runs: Vec<Result<LevelRun, RatingError>> = m
+    let runs: Vec<Result<(Scenario, Run), RatingError>> = m
         .levels
         .par_iter()
         .zip(pools.par_iter())
-        .map(|(level, pool)| {
-            let s = &level.stress;
-            match &market {
-                Some(mp) => run_market_level(deal, m, s, pool, mp, None, level.notch),
-                None => Ok((
-                    run_level(deal, m, s, pool, s.default_rate, level.notch)?,
-                    default_amount(m, s, s.default_rate, &pool.report),
-                    None,
-                )),
-            }
-        })
+        .map(|(level, pool)| run_level(deal, m, level.notch, pool, market.as_ref(), Vary::Nothing))
         .collect();
+    let mut levels = Vec::with_capacity(m.levels.len());
     for ((level, pool), run) in m.levels.iter().zip(&pools).zip(runs) {
-        let (run, default_amount, market) = run?;
+        let (sc, run) = run?;
         levels.push(LevelResult {
             notch: level.notch,
             adjustments: pool.report.clone(),
-            default_amount,
-            market,
+            default_amount: sc.default_amount,
+            market: sc.market,
             notes: run.notes.clone(),
             run,
         });
@@ -477,42 +410,26 @@ pub fn rate_with(
         .map(|&(k, indicated, non_monotone)| {
             let level = indicated.unwrap_or(Notch::B_MINUS);
             let pool = &pools[level.index()];
-            let decline = match (break_evens, &market) {
-                (BreakEvens::Search, Some(mp)) => break_even_decline(deal, m, pool, mp, level, k)?,
-                _ => None,
+            let break_even = match break_evens {
+                BreakEvens::Skip => None,
+                BreakEvens::Search => Some(
+                    break_even::Probe {
+                        deal,
+                        m,
+                        pool,
+                        market: market.as_ref(),
+                        level,
+                        k,
+                    }
+                    .search()?,
+                ),
             };
-            let gap = match (break_evens, &market) {
-                (BreakEvens::Search, Some(mp)) => {
-                    break_even_liquidation_gap(deal, m, pool, mp, level, k)?
-                }
-                _ => None,
-            };
-            let break_even = match (break_evens, &market, decline) {
-                (BreakEvens::Skip, _, _) => Decimal::ZERO,
-                // Market value: the default rate the path produces at the break-even decline.
-                (BreakEvens::Search, Some(mp), Some(d)) => {
-                    let s = &m.level(level).stress;
-                    run_market_level(deal, m, s, pool, mp, Some(d), level)?
-                        .2
-                        .map_or(Decimal::ZERO, |o| o.default_rate)
-                        .round_dp_with_strategy(3, rust_decimal::RoundingStrategy::ToZero)
-                }
-                (BreakEvens::Search, _, _) => break_even(deal, m, pool, level, k)?,
-            };
-            let base = m.base_case.default_rate.value;
             Ok(NoteRating {
                 class: deal.notes[k].class.clone(),
                 indicated,
                 non_monotone,
-                break_even_default_rate: break_even,
                 break_even_level: level,
-                coverage: if base > Decimal::ZERO && break_evens == BreakEvens::Search {
-                    (break_even / base).round_dp(2)
-                } else {
-                    Decimal::ZERO
-                },
-                break_even_btc_decline: decline,
-                break_even_liquidation_gap: gap,
+                break_even,
             })
         })
         .collect::<Result<Vec<_>, RatingError>>()?;
@@ -547,13 +464,18 @@ mod tests {
                 let level = note.break_even_level;
                 let s = &m.level(level).stress;
                 let pool = tape.adjust(&valuation(&deal), &rule(&m, s)).expect("pool");
-                let passes = |rate: Decimal| {
-                    run_level(&deal, &m, s, &pool, rate, level)
-                        .expect("run")
-                        .notes[k]
-                        .passed
+                let probe = break_even::Probe {
+                    deal: &deal,
+                    m: &m,
+                    pool: &pool,
+                    market: None,
+                    level,
+                    k,
                 };
-                let be = note.break_even_default_rate;
+                let passes = |rate| probe.passes(Vary::DefaultRate(rate)).expect("run");
+                let be = note
+                    .break_even_default_rate()
+                    .expect("default and recovery");
                 assert!(
                     passes(be),
                     "{version} {}: fails at its break-even {be}",
@@ -585,19 +507,16 @@ mod tests {
             let m = registry
                 .resolve(&format!("btc-backed-consumer-loans@{version}"))
                 .expect("methodology");
-            let market = match m.mode {
-                crate::methodology::Mode::MarketValue => {
-                    Some(MarketPool::from_tape(&tape, &deal, &m).expect("market pool"))
-                }
-                crate::methodology::Mode::DefaultAndRecovery => None,
-            };
+            let market = Market::of(&tape, &deal, &m).expect("market pool");
             let mut cache = PoolCache::default();
             for level in &m.levels {
                 let pool = cache
                     .get(&tape, &valuation(&deal), &rule(&m, &level.stress))
                     .expect("pool");
-                let start = level_engine(&deal, &m, &level.stress, &pool, market.as_ref(), None)
-                    .expect("engine");
+                let s = &level.stress;
+                let sc = scenario(&deal, &m, s, &pool, market.as_ref(), Vary::Nothing)
+                    .expect("scenario");
+                let start = engine(&deal, m.rounding, s, &pool.loans, &sc).expect("engine");
                 let full = start.clone().run().expect("full run");
                 let n = full.periods.len();
                 for k in [1, 6, 12, 13, n / 2, n - 1] {

@@ -252,7 +252,7 @@ pub fn rationale(
             InterestCriterion::Ultimate => "ultimate interest",
         };
         let legal_final = deal.legal_final;
-        match (nr.indicated, nr.break_even_liquidation_gap) {
+        match (nr.indicated, nr.break_even_liquidation_gap()) {
             (Some(level), Some(gap)) => {
                 s.push(format!(
                     "Under the '{level}' stress ({}) it receives {interest} and full principal by the legal final maturity of {legal_final}.",
@@ -260,7 +260,7 @@ pub fn rationale(
                 ));
                 s.push(format!(
                     "Its break-even liquidation gap (the sale discount below the trigger price it survives, the rest of the '{level}' stress held) is {}.",
-                    gap_phrase(gap, terms(m, level).gap())
+                    gap_phrase(gap, stated_gap(m, level))
                 ));
                 s.push(format!(
                     "Its break-even BTC decline {}.",
@@ -268,7 +268,7 @@ pub fn rationale(
                 ));
             }
             (Some(level), None) => {
-                let (default_rate, recovery_rate) = terms(m, level).rates();
+                let (default_rate, recovery_rate) = stated_rates(m, level);
                 s.push(format!(
                     "Under the '{level}' stress ({} default, {} recovery) it receives {interest} and full principal by the legal final maturity of {legal_final}.",
                     pct_dec(default_rate, 1),
@@ -276,19 +276,19 @@ pub fn rationale(
                 ));
                 s.push(format!(
                     "Its break-even default rate is {} against {} at its level, {} times the base case of {}.",
-                    pct_dec(nr.break_even_default_rate, 1),
+                    pct_dec(nr.break_even_default_rate().unwrap_or_default(), 1),
                     pct_dec(default_rate, 1),
-                    nr.coverage.normalize(),
+                    nr.coverage().unwrap_or_default().normalize(),
                     pct_dec(m.base_case.default_rate.value, 1)
                 ));
             }
             (None, Some(gap)) => s.push(format!(
                 "It does not pass at any level, not even 'B-': break-even liquidation gap {} at 'B-'.",
-                gap_phrase(gap, terms(m, Notch::B_MINUS).gap())
+                gap_phrase(gap, stated_gap(m, Notch::B_MINUS))
             )),
             (None, None) => s.push(format!(
                 "It does not pass at any level, not even 'B-': break-even default rate {}.",
-                pct_dec(nr.break_even_default_rate, 1)
+                pct_dec(nr.break_even_default_rate().unwrap_or_default(), 1)
             )),
         }
         let up = match nr.indicated {
@@ -505,9 +505,9 @@ pub fn rationale(
             .map(|(n, nr)| BreakEven {
                 class: n.class.clone(),
                 level: nr.break_even_level.to_string(),
-                rate: pct_dec(nr.break_even_default_rate, 1),
-                level_rate: pct_dec(terms(m, nr.break_even_level).rates().0, 1),
-                coverage: format!("{}x", nr.coverage.normalize()),
+                rate: pct_dec(nr.break_even_default_rate().unwrap_or_default(), 1),
+                level_rate: pct_dec(stated_rates(m, nr.break_even_level).0, 1),
+                coverage: format!("{}x", nr.coverage().unwrap_or_default().normalize()),
                 base: pct_dec(m.base_case.default_rate.value, 1),
             })
             .collect(),
@@ -538,55 +538,17 @@ pub fn rationale(
     }
 }
 
-/// What a level states, read from the methodology's stress here and in [`stress_row`] only.
-enum Terms {
-    DefaultAndRecovery {
-        default_rate: Decimal,
-        recovery_rate: Decimal,
-    },
-    Market(crate::methodology::MarketStress),
-}
-
-fn terms(m: &Methodology, notch: Notch) -> Terms {
-    let st = &m.level(notch).stress;
-    match &st.market {
-        Some(k) => Terms::Market(k.clone()),
-        None => Terms::DefaultAndRecovery {
-            default_rate: st.default_rate,
-            recovery_rate: st.recovery_rate,
-        },
-    }
-}
-
-impl Terms {
-    /// The stated default and recovery rates (zero and one for a market-value level, whose
-    /// rates are derived: read them from its [`MarketOutcome`]).
-    fn rates(&self) -> (Decimal, Decimal) {
-        match self {
-            Terms::DefaultAndRecovery {
-                default_rate,
-                recovery_rate,
-            } => (*default_rate, *recovery_rate),
-            Terms::Market(_) => (Decimal::ZERO, Decimal::ONE),
-        }
-    }
-
-    fn gap(&self) -> Option<Decimal> {
-        match self {
-            Terms::Market(k) => Some(k.liquidation_gap),
-            Terms::DefaultAndRecovery { .. } => None,
-        }
-    }
-}
-
 /// The "as applied" row of a level: the common parameters as stated, the default and recovery
 /// rates as stated or, under a market-value methodology, as derived from the level's path.
 fn stress_row(m: &Methodology, l: &LevelResult) -> StressRow {
     let st = &m.level(l.notch).stress;
     let (default_rate, recovery_rate) = match &l.market {
         Some(o) => (o.default_rate, o.recovery_rate),
-        None => (st.default_rate, st.recovery_rate),
+        None => stated_rates(m, l.notch),
     };
+    let multiplier = st
+        .default_recovery()
+        .map(|d| d.capitalized_interest_default_multiplier);
     StressRow {
         notch: l.notch.to_string(),
         anchor: m.level(l.notch).anchor,
@@ -598,10 +560,8 @@ fn stress_row(m: &Methodology, l: &LevelResult) -> StressRow {
         top_obligors: st.top_obligor_defaults.to_string(),
         obligor_limit: pct_dec(st.obligor_limit, 2),
         capitalized_credit: pct_dec(st.capitalized_interest_credit, 0),
-        capitalized_multiplier: format!(
-            "{}x",
-            st.capitalized_interest_default_multiplier.normalize()
-        ),
+        capitalized_multiplier: multiplier
+            .map_or_else(|| "-".into(), |x| format!("{}x", x.normalize())),
         defaults: usd(l.default_amount),
         capitalized_disallowed: usd(l.adjustments.capitalized_interest_disallowed),
         obligor_disallowed: usd(l.adjustments.obligor_excess_disallowed),
@@ -610,8 +570,8 @@ fn stress_row(m: &Methodology, l: &LevelResult) -> StressRow {
 
 /// A level's stress in a few words: the stated rates, or what its price path did.
 fn level_clause(m: &Methodology, l: &LevelResult) -> String {
-    match (terms(m, l.notch), &l.market) {
-        (Terms::Market(k), Some(o)) => format!(
+    match (m.level(l.notch).stress.market(), &l.market) {
+        (Some(k), Some(o)) => format!(
             "BTC falls {} to {} over {} days on the '{}' path; {} of {} loans are margin-called and {} liquidated, selling {} of principal with losses of {} on the sales, executed at up to {} LTV: a derived {} default and {} recovery",
             pct_dec(o.btc_trough, 1),
             usd(o.trough_price.round_dp(0)),
@@ -626,8 +586,8 @@ fn level_clause(m: &Methodology, l: &LevelResult) -> String {
             pct_dec(o.default_rate, 1),
             pct_dec(o.recovery_rate, 1)
         ),
-        (t, _) => {
-            let (d, r) = t.rates();
+        _ => {
+            let (d, r) = stated_rates(m, l.notch);
             format!("{} default, {} recovery", pct_dec(d, 1), pct_dec(r, 1))
         }
     }
@@ -639,7 +599,7 @@ fn ltv(o: &MarketOutcome) -> String {
 
 /// The liquidation gap a market-value level states.
 pub fn stated_gap(m: &Methodology, notch: Notch) -> Option<Decimal> {
-    terms(m, notch).gap()
+    m.level(notch).stress.market().map(|k| k.liquidation_gap)
 }
 
 /// A break-even liquidation gap against the level's own, in words.
@@ -687,8 +647,9 @@ fn market_view(deal: &Deal, m: &Methodology, r: &RatingResult) -> MarketView {
     let stresses = r
         .levels
         .iter()
-        .filter_map(|l| match terms(m, l.notch) {
-            Terms::Market(k) => Some(MarketStressRow {
+        .filter_map(|l| {
+            let k = m.level(l.notch).stress.market()?;
+            Some(MarketStressRow {
                 notch: l.notch.to_string(),
                 anchor: m.level(l.notch).anchor,
                 trough: pct_dec(k.btc_trough, 1),
@@ -700,8 +661,7 @@ fn market_view(deal: &Deal, m: &Methodology, r: &RatingResult) -> MarketView {
                 crowding: format!("{}x", k.crowding.round_dp(2).normalize()),
                 answer_share: pct_dec(k.margin_call_answer_share, 1),
                 balloon: balloon(k.balloon_in_margin_call).into(),
-            }),
-            Terms::DefaultAndRecovery { .. } => None,
+            })
         })
         .collect();
     let paths = r
@@ -729,18 +689,15 @@ fn market_view(deal: &Deal, m: &Methodology, r: &RatingResult) -> MarketView {
         .zip(&r.notes)
         .map(|(n, nr)| {
             let level = nr.break_even_level;
-            let t = terms(m, level);
-            let trough = match &t {
-                Terms::Market(k) => pct_dec(k.btc_trough, 1),
-                Terms::DefaultAndRecovery { .. } => "-".into(),
-            };
+            let stated = m.level(level).stress.market();
+            let trough = stated.map_or_else(|| "-".into(), |k| pct_dec(k.btc_trough, 1));
             MarketBreakEven {
                 class: n.class.clone(),
                 level: level.to_string(),
                 gap: nr
-                    .break_even_liquidation_gap
+                    .break_even_liquidation_gap()
                     .map_or_else(|| "-".into(), |g| pct_dec(g, 1)),
-                level_gap: t.gap().map_or_else(|| "-".into(), |g| pct_dec(g, 1)),
+                level_gap: stated.map_or_else(|| "-".into(), |k| pct_dec(k.liquidation_gap, 1)),
                 decline: match nr.binding_btc_decline() {
                     Some(d) => pct_dec(d, 1),
                     None => format!(
@@ -842,4 +799,16 @@ fn charts_of(deal: &Deal, strats: &[Strat], r: &RatingResult) -> Charts {
         ),
         reserve: charts::lines("Reserve balance", "period", "$M", &reserve),
     }
+}
+
+/// The default and recovery rates a default-and-recovery level states; a market-value level
+/// states none (its rates are derived: read them from its `MarketOutcome`), shown as zero and
+/// never reached there, since every caller branches on the level's market outcome first.
+fn stated_rates(m: &Methodology, notch: Notch) -> (Decimal, Decimal) {
+    m.level(notch)
+        .stress
+        .default_recovery()
+        .map_or((Decimal::ZERO, Decimal::ZERO), |d| {
+            (d.default_rate, d.recovery_rate)
+        })
 }
