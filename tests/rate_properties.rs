@@ -7,7 +7,7 @@ use std::path::Path;
 
 use absrate::deal::Deal;
 use absrate::methodology::{Notch, Registry, Stress};
-use absrate::rating::Scenario;
+use absrate::rating::{Rules, Scenario};
 use absrate::tape::PoolLoan;
 use absrate::waterfall::Run;
 use chrono::{Months, NaiveDate};
@@ -18,13 +18,13 @@ fn deal() -> Deal {
     Deal::load(Path::new("pools/ledn-2026-1/deal.yaml")).unwrap()
 }
 
-fn base_stress() -> (Stress, absrate::methodology::Rounding) {
+fn base_stress() -> (Stress, Rules) {
     let m = Registry::new("methodology")
         .resolve("btc-backed-consumer-loans@1.0.0")
         .unwrap();
     (
         m.level("BBB-".parse::<Notch>().unwrap()).stress.clone(),
-        m.rounding,
+        Rules::of(&m),
     )
 }
 
@@ -61,7 +61,7 @@ fn loans() -> impl Strategy<Value = Vec<PoolLoan>> {
 fn project(
     deal: &Deal,
     stress: &Stress,
-    rounding: absrate::methodology::Rounding,
+    rules: Rules,
     pool: &[PoolLoan],
     rate: Decimal,
     recovery_rate: Decimal,
@@ -76,7 +76,7 @@ fn project(
         recovery_rate,
         market: None,
     };
-    absrate::rating::project(deal, rounding, stress, pool, &scenario)
+    absrate::rating::project(deal, rules, stress, pool, &scenario)
         .expect("cash reconciles in every period")
 }
 
@@ -86,8 +86,8 @@ proptest! {
     #[test]
     fn balances_stay_non_negative_and_seniority_holds(pool in loans(), d in 0u32..=100, rec in 0u32..=100) {
         let deal = deal();
-        let (stress, rounding) = base_stress();
-        let run = project(&deal, &stress, rounding, &pool, Decimal::new(d as i64, 2), Decimal::new(rec as i64, 2));
+        let (stress, rules) = base_stress();
+        let run = project(&deal, &stress, rules, &pool, Decimal::new(d as i64, 2), Decimal::new(rec as i64, 2));
         for p in &run.periods {
             prop_assert!(p.performing_end >= Decimal::ZERO && p.reserve_end >= Decimal::ZERO);
             prop_assert!(p.note_balance_end.iter().all(|b| *b >= Decimal::ZERO));
@@ -101,13 +101,13 @@ proptest! {
     #[test]
     fn a_harsher_default_rate_or_recovery_never_helps(pool in loans(), d1 in 0u32..=100, d2 in 0u32..=100, r1 in 0u32..=100, r2 in 0u32..=100) {
         let deal = deal();
-        let (stress, rounding) = base_stress();
+        let (stress, rules) = base_stress();
         let (mild_d, harsh_d) = (d1.min(d2), d1.max(d2));
         let (harsh_r, mild_r) = (r1.min(r2), r1.max(r2));
         let pct = |x: u32| Decimal::new(x as i64, 2);
-        let mild = project(&deal, &stress, rounding, &pool, pct(mild_d), pct(mild_r));
-        let harsher_default = project(&deal, &stress, rounding, &pool, pct(harsh_d), pct(mild_r));
-        let harsher_recovery = project(&deal, &stress, rounding, &pool, pct(mild_d), pct(harsh_r));
+        let mild = project(&deal, &stress, rules, &pool, pct(mild_d), pct(mild_r));
+        let harsher_default = project(&deal, &stress, rules, &pool, pct(harsh_d), pct(mild_r));
+        let harsher_recovery = project(&deal, &stress, rules, &pool, pct(mild_d), pct(harsh_r));
         // The rating outcome (pass or fail) is what must never improve. A principal loss alone
         // can shrink under a harsher stress when the deal winds up sooner and the reserve goes to
         // principal rather than to further months of interest.

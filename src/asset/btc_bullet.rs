@@ -2,7 +2,7 @@
 //! balloon date, defaults scheduled by a cumulative amount and a timing curve, recoveries after a
 //! lag, and, while the deal revolves, new loans bought with principal collections.
 //!
-//! Steps 1-5 of each period in `docs/model.md` section 3, in that order; every amount is rounded
+//! Steps 1-5 of each period in `docs/model.md` section 2, in that order; every amount is rounded
 //! by the methodology's money rule at the points the model names.
 
 use std::collections::BTreeMap;

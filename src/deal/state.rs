@@ -29,7 +29,8 @@ pub enum Phase {
 pub struct NoteRecord {
     /// The largest interest shortfall on a payment date.
     pub max_shortfall: Decimal,
-    /// The first period a senior note's interest fell short.
+    /// The first period the note's interest fell short, for a note that must be paid interest on
+    /// time (the methodology's pass criteria).
     pub first_shortfall_period: Option<u32>,
 }
 

@@ -20,7 +20,7 @@ pub use market::{MarketOutcome, MarketPool};
 use crate::asset::{BulletPool, BulletTerms, CollateralModel};
 use crate::deal::{Deal, DealState};
 use crate::methodology::{
-    DefaultOrder, DefaultRecovery, MarketFile, Methodology, Notch, Stress, StressKind,
+    DefaultOrder, DefaultRecovery, MarketFile, Methodology, Notch, PassCriteria, Stress, StressKind,
 };
 use crate::money::Rounding;
 use crate::tape::{
@@ -254,7 +254,7 @@ pub fn scenario(
 /// deal's closing state.
 pub fn engine<'a>(
     deal: &'a Deal,
-    rounding: Rounding,
+    rules: Rules,
     s: &Stress,
     loans: &[PoolLoan],
     sc: &Scenario,
@@ -270,15 +270,16 @@ pub fn engine<'a>(
         reinvestment_ltv: s.reinvestment_ltv,
         cash_drag_months: s.cash_drag_months,
         new_loan_term_months: deal.new_loan_term_months,
-        rounding,
+        rounding: rules.rounding,
     };
     let collateral = BulletPool::new(loans, &deal.payment_dates(), terms);
-    let state = DealState::at_closing(deal, collateral.performing(), rounding);
+    let state = DealState::at_closing(deal, collateral.performing(), rules.rounding);
     Engine::new(
         deal,
         WaterfallTerms {
             servicing_fee_rate: s.servicing_fee_rate,
-            rounding,
+            rounding: rules.rounding,
+            pass_criteria: rules.pass_criteria,
         },
         state,
         collateral,
@@ -288,12 +289,29 @@ pub fn engine<'a>(
 /// The deal from closing through the legal final under a scenario.
 pub fn project(
     deal: &Deal,
-    rounding: Rounding,
+    rules: Rules,
     s: &Stress,
     loans: &[PoolLoan],
     sc: &Scenario,
 ) -> Result<Run, WaterfallError> {
-    engine(deal, rounding, s, loans, sc)?.run()
+    engine(deal, rules, s, loans, sc)?.run()
+}
+
+/// The methodology-wide rules a projection follows: money rounding and what a note must receive
+/// to pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    pub rounding: Rounding,
+    pub pass_criteria: PassCriteria,
+}
+
+impl Rules {
+    pub fn of(m: &Methodology) -> Rules {
+        Rules {
+            rounding: m.rounding,
+            pass_criteria: m.pass_criteria,
+        }
+    }
 }
 
 /// A level under its stress with `vary` applied: the scenario and the run.
@@ -307,7 +325,7 @@ pub fn run_level(
 ) -> Result<(Scenario, Run), RatingError> {
     let s = &m.level(level).stress;
     let sc = scenario(deal, m, s, pool, market, vary)?;
-    let run = project(deal, m.rounding, s, &pool.loans, &sc).map_err(|source| {
+    let run = project(deal, Rules::of(m), s, &pool.loans, &sc).map_err(|source| {
         RatingError::Waterfall {
             notch: level,
             source,
@@ -516,7 +534,7 @@ mod tests {
                 let s = &level.stress;
                 let sc = scenario(&deal, &m, s, &pool, market.as_ref(), Vary::Nothing)
                     .expect("scenario");
-                let start = engine(&deal, m.rounding, s, &pool.loans, &sc).expect("engine");
+                let start = engine(&deal, Rules::of(&m), s, &pool.loans, &sc).expect("engine");
                 let full = start.clone().run().expect("full run");
                 let n = full.periods.len();
                 for k in [1, 6, 12, 13, n / 2, n - 1] {

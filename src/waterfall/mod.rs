@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::asset::{CollateralModel, Collections, PeriodContext};
 use crate::deal::{Deal, DealState, Phase, Seniority, Step};
+use crate::methodology::{InterestCriterion, PassCriteria};
 use crate::money::Rounding;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -44,7 +45,7 @@ pub enum WaterfallError {
     StateShape { state: usize, deal: usize },
 }
 
-/// One period's flows, as written to `cashflows.csv` (docs/model.md section 6).
+/// One period's flows, as written to `cashflows.csv` (columns: docs/outputs.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Period {
     pub period: u32,
@@ -103,6 +104,17 @@ pub struct WaterfallTerms {
     /// Annual servicing fee, share of the performing balance at the start of the period.
     pub servicing_fee_rate: Decimal,
     pub rounding: Rounding,
+    /// What a senior and a subordinate note must receive to pass.
+    pub pass_criteria: PassCriteria,
+}
+
+impl WaterfallTerms {
+    fn interest(&self, s: Seniority) -> InterestCriterion {
+        match s {
+            Seniority::Senior => self.pass_criteria.senior.interest,
+            Seniority::Subordinate => self.pass_criteria.subordinate.interest,
+        }
+    }
 }
 
 /// A deal on its way from one state to the next.
@@ -183,12 +195,14 @@ impl<'a, C: CollateralModel> Engine<'a, C> {
             .map(|(k, n)| {
                 let principal_loss = s.note_balances[k];
                 let unpaid = s.interest_carried[k];
-                let (interest_shortfall, mut first) = match n.seniority {
-                    Seniority::Senior => (
+                let (interest_shortfall, mut first) = match self.terms.interest(n.seniority) {
+                    InterestCriterion::Timely => (
                         s.records[k].max_shortfall,
                         s.records[k].first_shortfall_period,
                     ),
-                    Seniority::Subordinate => (unpaid, (unpaid > Decimal::ZERO).then_some(end)),
+                    InterestCriterion::Ultimate => {
+                        (unpaid, (unpaid > Decimal::ZERO).then_some(end))
+                    }
                 };
                 if principal_loss > Decimal::ZERO && first.is_none() {
                     first = Some(end);
@@ -305,6 +319,11 @@ impl<'a, C: CollateralModel> Engine<'a, C> {
         let mut reserve_top_up = Decimal::ZERO;
         let mut reinvested = Decimal::ZERO;
         let mut residual = Decimal::ZERO;
+        let timely: Vec<bool> = deal
+            .notes
+            .iter()
+            .map(|n| self.terms.interest(n.seniority) == InterestCriterion::Timely)
+            .collect();
         let steps = if ctx.revolving {
             &deal.revolving_steps
         } else {
@@ -338,9 +357,7 @@ impl<'a, C: CollateralModel> Engine<'a, C> {
                     if short > Decimal::ZERO {
                         let rec = &mut s.records[k];
                         rec.max_shortfall = rec.max_shortfall.max(short);
-                        if deal.notes[k].seniority == Seniority::Senior
-                            && rec.first_shortfall_period.is_none()
-                        {
+                        if timely[k] && rec.first_shortfall_period.is_none() {
                             rec.first_shortfall_period = Some(t);
                         }
                     }
