@@ -10,6 +10,7 @@
 //! This crate is the library behind the `absrate` binary; `src/main.rs` only parses, calls
 //! [`cli::run`] and maps errors to exit codes ([`error::Exit`]).
 
+pub mod app;
 pub mod asset;
 pub mod cli;
 pub mod compare;

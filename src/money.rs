@@ -100,6 +100,75 @@ pub fn count(n: u64) -> String {
     group(&n.to_string())
 }
 
+/// How numbers are written in JSON outputs (`result.json`, `--format json`): one format per kind.
+///
+/// - money: a string with at least two decimals (`"0.00"`, `"1234.50"`), more only when the
+///   methodology's money rule keeps more;
+/// - rates, shares and multiples: a string with as few digits as exact (`"0.79"`, `"1"`, `"6.87"`);
+/// - counts: JSON integers.
+pub mod json {
+    use rust_decimal::Decimal;
+    use serde::Serializer;
+
+    pub fn money_text(d: &Decimal) -> String {
+        let mut d = *d;
+        if d.scale() < 2 {
+            d.rescale(2);
+        }
+        d.to_string()
+    }
+
+    pub fn rate_text(d: &Decimal) -> String {
+        d.normalize().to_string()
+    }
+
+    pub fn money<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&money_text(d))
+    }
+
+    pub fn money_vec<S: Serializer>(v: &[Decimal], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(money_text))
+    }
+
+    pub fn rate<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&rate_text(d))
+    }
+
+    pub fn rate_opt<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_str(&rate_text(d)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn rate_vec<S: Serializer>(v: &[Decimal], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(rate_text))
+    }
+
+    /// A simulated ratio (f64) as a rate string, rounded half to even to 6 places.
+    pub fn ratio<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        let d = Decimal::from_f64_retain(*x)
+            .unwrap_or_default()
+            .round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointNearestEven);
+        s.serialize_str(&rate_text(&d))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use rust_decimal::dec;
+
+        #[test]
+        fn money_has_two_decimals_and_rates_as_few_as_exact() {
+            assert_eq!(super::money_text(&dec!(0)), "0.00");
+            assert_eq!(super::money_text(&dec!(1234.5)), "1234.50");
+            assert_eq!(super::money_text(&dec!(0.1234)), "0.1234");
+            assert_eq!(super::rate_text(&dec!(0.790)), "0.79");
+            assert_eq!(super::rate_text(&dec!(1.000)), "1");
+            assert_eq!(super::rate_text(&dec!(10)), "10");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -315,3 +315,47 @@ fn issue_11_the_break_even_liquidation_gap_is_reported_and_the_decline_only_wher
     assert!(v1["notes"][0].get("break_even_liquidation_gap").is_none());
     assert!(v1["notes"][0].get("break_even_btc_decline").is_none());
 }
+
+/// The result JSON of each bundled methodology, as a script reads it (hashes and the engine
+/// version filtered): money as strings with two decimals, rates as exact decimal strings.
+#[test]
+fn issue_11_the_result_json_of_each_bundled_methodology() {
+    for version in ["1.0.0", "1.1.0", "2.0.0"] {
+        let out = ok(&[
+            "rate",
+            "--methodology",
+            &format!("btc-backed-consumer-loans@{version}"),
+            "--format",
+            "json",
+        ]);
+        let mut v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        for key in ["deal_sha256", "tape_sha256", "methodology_sha256", "engine"] {
+            v["inputs"][key] = "[filtered]".into();
+        }
+        // One format per kind of number.
+        assert_eq!(
+            v["levels"][0]["default_amount"]
+                .as_str()
+                .map(|s| s.split('.').nth(1).map(str::len)),
+            Some(Some(2))
+        );
+        insta::assert_json_snapshot!(format!("result_json_{version}"), v);
+    }
+}
+
+/// `--schema` prints the JSON Schema of the result, and docs/result.schema.json is that schema.
+#[test]
+fn issue_11_the_result_schema_is_documented() {
+    let out = ok(&["rate", "--schema"]);
+    let schema: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(schema["title"], "ResultJson");
+    for field in ["deal", "inputs", "notes", "levels", "warnings"] {
+        assert!(schema["properties"][field].is_object(), "{field}");
+    }
+    let documented = std::fs::read_to_string(crate::util::root().join("docs/result.schema.json"))
+        .expect("docs/result.schema.json");
+    assert_eq!(
+        out, documented,
+        "docs/result.schema.json is stale: absrate rate --schema > docs/result.schema.json"
+    );
+}

@@ -1,21 +1,21 @@
-//! `absrate rate`: the rating grid of a deal under a methodology.
+//! `absrate rate`: the arguments, and the text printer of the rating grid. The work is
+//! [`crate::app::rate`].
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 use rust_decimal::Decimal;
-use serde::Serialize;
 
-use super::{TextOrJson as Format, json};
+use super::TextOrJson as Format;
+use crate::app::{self, RateRequest};
 use crate::deal::Deal;
 use crate::error::Error;
-use crate::methodology::{Lookup, Methodology, Notch, sha256_of};
+use crate::methodology::{Methodology, Notch};
 use crate::money::{count, pct_dec, usd};
-use crate::rating::{self, RatingResult};
+use crate::rating::RatingResult;
 use crate::report::{self, table::Table};
 use crate::tape::Tape;
-use crate::waterfall::Period;
 
 #[derive(Debug, Args)]
 #[command(
@@ -55,6 +55,44 @@ pub struct RateArgs {
     /// Directory with your own rationale.md and rationale.html Tera templates [default: the bundled ones]
     #[arg(long, requires = "report")]
     templates: Option<PathBuf>,
+    /// Print the JSON Schema of result.json (the output of --format json) and exit
+    #[arg(long)]
+    schema: bool,
+}
+
+pub fn run(a: RateArgs) -> Result<String, Error> {
+    if a.schema {
+        return super::json(&app::result_schema());
+    }
+    let request = RateRequest {
+        deal: a.deal,
+        methodology: a.methodology,
+        methodology_dir: a.methodology_dir,
+        tape: a.tape,
+        cash_at_closing: a.cash_at_closing,
+        expect: a.expect,
+        cashflows: a.cashflows,
+        out: a.out,
+        report: a.report,
+        templates: a.templates,
+        want_json: a.format == Format::Json,
+    };
+    let run = app::rate(&request)?;
+    let output = match a.format {
+        Format::Text => text(&run.deal, &run.methodology, &run.tape, &run.result),
+        Format::Json => run.json.unwrap_or_default(),
+    };
+    if run.missed.is_empty() {
+        Ok(output)
+    } else {
+        Err(Error::TargetMissed {
+            output,
+            message: format!(
+                "error: target rating missed:\n  {}",
+                run.missed.join("\n  ")
+            ),
+        })
+    }
 }
 
 fn parse_expect(s: &str) -> Result<(String, Notch), String> {
@@ -62,224 +100,6 @@ fn parse_expect(s: &str) -> Result<(String, Notch), String> {
         .split_once('=')
         .ok_or_else(|| format!("`{s}`: expected CLASS=NOTCH, e.g. A=BBB-"))?;
     Ok((class.to_string(), notch.parse()?))
-}
-
-#[derive(Serialize)]
-struct Inputs {
-    deal: String,
-    deal_sha256: String,
-    tape: String,
-    tape_sha256: String,
-    methodology: String,
-    methodology_sha256: String,
-    engine: String,
-}
-
-#[derive(Serialize)]
-struct NoteJson {
-    class: String,
-    balance: Decimal,
-    coupon: Decimal,
-    seniority: crate::deal::Seniority,
-    published_rating: Option<String>,
-    indicated: Option<String>,
-    non_monotone: bool,
-    /// Default and recovery: the break-even default rate and its multiple of the base case;
-    /// absent under a market-value methodology.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    break_even_default_rate: Option<Decimal>,
-    break_even_level: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    coverage: Option<Decimal>,
-    /// Market value: the break-even BTC decline, `null` when not binding (the note survives
-    /// any fall on its level's path); absent under a default-and-recovery methodology.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    break_even_btc_decline: Option<Option<Decimal>>,
-    /// Market value: the largest liquidation gap the note survives, the rest of its level held.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    break_even_liquidation_gap: Option<Decimal>,
-}
-
-#[derive(Serialize)]
-struct ResultJson<'a> {
-    deal: &'a str,
-    inputs: &'a Inputs,
-    notes: Vec<NoteJson>,
-    levels: &'a [rating::LevelResult],
-    warnings: &'a [String],
-}
-
-fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
-    let err = |e: std::io::Error| Error::Output {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            err(e)
-        })
-}
-
-pub fn run(a: RateArgs) -> Result<String, Error> {
-    let mut deal = super::load_deal(&a.deal)?;
-    if let Some(tape) = &a.tape {
-        if let Some(beside) = crate::pool::PoolFile::beside(tape) {
-            let p = crate::pool::PoolFile::load(&beside)?;
-            deal.pool.cutoff = p.cutoff;
-            deal.pool.collateral_terms = p.collateral_terms;
-        }
-        deal.pool.tape = tape.clone();
-    }
-    if let Some(cash) = a.cash_at_closing {
-        if cash < Decimal::ZERO {
-            return Err(Error::Argument(format!(
-                "--cash-at-closing must be >= 0, got {cash}"
-            )));
-        }
-        deal.cash_at_closing = cash;
-    }
-    let registry = Lookup::for_deal(a.methodology_dir.as_deref(), &deal.path);
-    let m = registry.resolve(a.methodology.as_deref().unwrap_or(&deal.methodology))?;
-    for (class, _) in &a.expect {
-        if !deal.notes.iter().any(|n| n.class == *class) {
-            return Err(Error::Argument(format!(
-                "--expect {class}=...: the deal has no class {class}"
-            )));
-        }
-    }
-    let tape = Tape::read(&deal.pool.tape)?;
-    let result = rating::rate(&tape, &deal, &m)?;
-
-    let inputs = Inputs {
-        deal: deal.path.display().to_string(),
-        deal_sha256: sha256_of(&deal.path)?,
-        tape: deal.pool.tape.display().to_string(),
-        tape_sha256: sha256_of(&deal.pool.tape)?,
-        methodology: m.name(),
-        methodology_sha256: m.sha256.clone(),
-        engine: format!("absrate {}", env!("CARGO_PKG_VERSION")),
-    };
-    // Each output is built once, however many files and streams carry it.
-    let json_text = if a.format == Format::Json || a.out.is_some() || a.report.is_some() {
-        Some(json(&ResultJson {
-            deal: &deal.name,
-            inputs: &inputs,
-            notes: notes_json(&deal, &result),
-            levels: &result.levels,
-            warnings: &result.warnings,
-        })?)
-    } else {
-        None
-    };
-    let csv_text = (a.cashflows.is_some() || a.out.is_some() || a.report.is_some())
-        .then(|| cashflows_csv(&deal, &result));
-    let (json_text, csv_text) = (json_text.unwrap_or_default(), csv_text.unwrap_or_default());
-    if let Some(path) = &a.cashflows {
-        write_atomically(path, &csv_text)?;
-    }
-    if let Some(dir) = &a.out {
-        write_atomically(&dir.join("result.json"), &json_text)?;
-        write_atomically(&dir.join("cashflows.csv"), &csv_text)?;
-    }
-    if let Some(dir) = &a.report {
-        let at = rating::valuation(&deal);
-        let summary = tape.summary(&at)?;
-        let strats = tape.strats(&at)?;
-        let provenance = report::Provenance {
-            engine: inputs.engine.clone(),
-            methodology: m.name(),
-            methodology_sha256: m.sha256.clone(),
-            deal_sha256: inputs.deal_sha256.clone(),
-            tape_sha256: inputs.tape_sha256.clone(),
-            seed: deal
-                .pool
-                .generated_with_seed
-                .map(|s| format!("{s} (synthetic tape; the rating itself draws no random numbers)"))
-                .unwrap_or_else(|| "none (the rating draws no random numbers)".into()),
-            run_date: run_date(),
-        };
-        let view = report::rationale(&deal, &m, &summary, &strats, &result, provenance);
-        let (md, html) = report::render(&view, a.templates.as_deref())?;
-        let xlsx = report::workbook(&deal, &result)
-            .map_err(|e| report::ReportError::Workbook(e.to_string()))?;
-        report::write_all(
-            dir,
-            &[
-                (report::MARKDOWN, md.into_bytes()),
-                (report::HTML, html.into_bytes()),
-                ("result.json", json_text.clone().into_bytes()),
-                ("cashflows.csv", csv_text.into_bytes()),
-                ("cashflows.xlsx", xlsx),
-            ],
-        )?;
-    }
-    let output = match a.format {
-        Format::Text => text(&deal, &m, &tape, &result),
-        Format::Json => json_text,
-    };
-    let missed: Vec<String> = a
-        .expect
-        .iter()
-        .filter_map(|(class, target)| {
-            let got = result.notes.iter().find(|n| n.class == *class)?.indicated;
-            match got {
-                Some(n) if n <= *target => None,
-                other => Some(format!(
-                    "Class {class}: expected {target} or better, indicated {}",
-                    other
-                        .map(|n| n.to_string())
-                        .unwrap_or_else(|| "below B-".into())
-                )),
-            }
-        })
-        .collect();
-    if missed.is_empty() {
-        Ok(output)
-    } else {
-        Err(Error::TargetMissed {
-            output,
-            message: format!("error: target rating missed:\n  {}", missed.join("\n  ")),
-        })
-    }
-}
-
-/// The run date of a report: `SOURCE_DATE_EPOCH` when set (reproducible builds), else now (UTC).
-fn run_date() -> String {
-    let at = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.parse::<i64>().ok())
-        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-        .unwrap_or_else(chrono::Utc::now);
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-}
-
-fn notes_json(deal: &Deal, r: &RatingResult) -> Vec<NoteJson> {
-    deal.notes
-        .iter()
-        .zip(&r.notes)
-        .map(|(n, nr)| NoteJson {
-            class: n.class.clone(),
-            balance: n.balance,
-            coupon: n.coupon,
-            seniority: n.seniority,
-            published_rating: n.rating_published.clone(),
-            indicated: nr.indicated.map(|x| x.to_string()),
-            non_monotone: nr.non_monotone,
-            break_even_default_rate: nr.break_even_default_rate(),
-            break_even_level: nr.break_even_level.to_string(),
-            coverage: nr.coverage(),
-            break_even_btc_decline: nr
-                .break_even_liquidation_gap()
-                .map(|_| nr.binding_btc_decline()),
-            break_even_liquidation_gap: nr.break_even_liquidation_gap(),
-        })
-        .collect()
 }
 
 fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
@@ -460,77 +280,4 @@ fn first_fail(r: &RatingResult, class: &str) -> Option<Notch> {
         Some(n) => n.up(),
         None => Some(Notch::B_MINUS),
     }
-}
-
-fn cashflows_csv(deal: &Deal, r: &RatingResult) -> String {
-    let mut o = String::from(
-        "level,period,date,phase,performing_start,defaults,recoveries,interest_due,interest_cash,interest_capitalized,maturities,new_loans,available,fees_paid",
-    );
-    for n in &deal.notes {
-        let _ = write!(
-            o,
-            ",interest_paid_{c},interest_shortfall_{c},principal_paid_{c},balance_{c}",
-            c = n.class
-        );
-    }
-    o.push_str(",reserve_draw,reserve_top_up,reserve_release,reserve_end,reinvested,awaiting_reinvestment,residual,performing_end,cumulative_defaults\n");
-    for l in &r.levels {
-        for p in &l.run.periods {
-            row(&mut o, l.notch, p);
-        }
-    }
-    o
-}
-
-/// Money in the CSV always carries two places, so files compare byte for byte.
-fn m(d: Decimal) -> String {
-    format!("{d:.2}")
-}
-
-fn row(o: &mut String, notch: Notch, p: &Period) {
-    let _ = write!(
-        o,
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-        notch,
-        p.period,
-        p.date,
-        if p.revolving {
-            "revolving"
-        } else {
-            "amortizing"
-        },
-        m(p.performing_start),
-        m(p.defaults),
-        m(p.recoveries),
-        m(p.interest_due),
-        m(p.interest_cash),
-        m(p.interest_capitalized),
-        m(p.maturities),
-        m(p.new_loans),
-        m(p.available),
-        m(p.fees_paid)
-    );
-    for k in 0..p.interest_paid.len() {
-        let _ = write!(
-            o,
-            ",{},{},{},{}",
-            m(p.interest_paid[k]),
-            m(p.interest_shortfall[k]),
-            m(p.principal_paid[k]),
-            m(p.note_balance_end[k])
-        );
-    }
-    let _ = writeln!(
-        o,
-        ",{},{},{},{},{},{},{},{},{}",
-        m(p.reserve_draw),
-        m(p.reserve_top_up),
-        m(p.reserve_release),
-        m(p.reserve_end),
-        m(p.reinvested),
-        m(p.awaiting_reinvestment),
-        m(p.residual),
-        m(p.performing_end),
-        m(p.cumulative_defaults)
-    );
 }

@@ -70,6 +70,20 @@ impl Serialize for Notch {
     }
 }
 
+impl schemars::JsonSchema for Notch {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Notch".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A notch of the rating scale, 'AAA' (highest) to 'B-'",
+            "enum": SCALE,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -94,24 +94,42 @@ impl MarketPool {
 }
 
 /// What the path did to the pool at one level.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct MarketOutcome {
+    #[serde(serialize_with = "crate::money::json::rate")]
+    #[schemars(with = "String")]
     pub btc_trough: Decimal,
+    #[serde(serialize_with = "crate::money::json::money")]
+    #[schemars(with = "String")]
     pub trough_price: Decimal,
     pub loans: u64,
     pub loans_margin_called: u64,
     pub loans_liquidated: u64,
     /// Cut-off principal of the loans sold.
+    #[serde(serialize_with = "crate::money::json::money")]
+    #[schemars(with = "String")]
     pub liquidated_principal: Decimal,
     /// Sale proceeds applied to principal.
+    #[serde(serialize_with = "crate::money::json::money")]
+    #[schemars(with = "String")]
     pub recovered_principal: Decimal,
     /// Balance owed at the sales less proceeds, where short.
+    #[serde(serialize_with = "crate::money::json::money")]
+    #[schemars(with = "String")]
     pub losses: Decimal,
+    #[serde(serialize_with = "crate::money::json::ratio")]
+    #[schemars(with = "String")]
     pub max_execution_ltv: f64,
     /// The default rate and recovery rate the period engine was given.
+    #[serde(serialize_with = "crate::money::json::rate")]
+    #[schemars(with = "String")]
     pub default_rate: Decimal,
+    #[serde(serialize_with = "crate::money::json::rate")]
+    #[schemars(with = "String")]
     pub recovery_rate: Decimal,
     /// Share of the liquidated principal sold in each month of the path.
+    #[serde(serialize_with = "crate::money::json::rate_vec")]
+    #[schemars(with = "Vec<String>")]
     pub default_timing: Vec<Decimal>,
 }
 

@@ -43,12 +43,14 @@ pub enum RatingError {
 }
 
 /// One notch of the grid.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LevelResult {
     pub notch: Notch,
     pub adjustments: AdjustmentReport,
     /// Cumulative defaults the period engine was given, USD (stated default rate with the
     /// capitalized-interest multiplier, or the principal the price path liquidated).
+    #[serde(serialize_with = "crate::money::json::money")]
+    #[schemars(with = "String")]
     pub default_amount: Decimal,
     /// Market-value mode: what the level's price path did, loan by loan.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -53,17 +53,31 @@ pub struct PoolLoan {
 }
 
 /// What the adjustments did, for the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct AdjustmentReport {
+    #[serde(serialize_with = "crate::money::json::money")]
+    #[schemars(with = "String")]
     pub pool_balance: Decimal,
+    #[serde(serialize_with = "crate::money::json::money")]
+    #[schemars(with = "String")]
     pub capitalized_interest_disallowed: Decimal,
+    #[serde(serialize_with = "crate::money::json::money")]
+    #[schemars(with = "String")]
     pub obligor_limit_amount: Decimal,
     pub borrowers_over_limit: u64,
+    #[serde(serialize_with = "crate::money::json::money")]
+    #[schemars(with = "String")]
     pub obligor_excess_disallowed: Decimal,
+    #[serde(serialize_with = "crate::money::json::money")]
+    #[schemars(with = "String")]
     pub credited_balance: Decimal,
     pub top_obligors: u32,
+    #[serde(serialize_with = "crate::money::json::money")]
+    #[schemars(with = "String")]
     pub top_obligor_balance: Decimal,
     /// Balance of loans that carry capitalized interest (subject to the default multiplier).
+    #[serde(serialize_with = "crate::money::json::money")]
+    #[schemars(with = "String")]
     pub capitalized_loans_balance: Decimal,
 }
 

@@ -79,7 +79,7 @@ pub struct Period {
 }
 
 /// How one note fared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct NoteOutcome {
     pub class: String,
     pub passed: bool,
@@ -87,8 +87,12 @@ pub struct NoteOutcome {
     pub first_failing_period: Option<u32>,
     /// The largest interest shortfall on a payment date (timely), or the interest still unpaid at
     /// the end (ultimate).
+    #[serde(serialize_with = "crate::money::json::money")]
+    #[schemars(with = "String")]
     pub interest_shortfall: Decimal,
     /// Principal still outstanding at the end.
+    #[serde(serialize_with = "crate::money::json::money")]
+    #[schemars(with = "String")]
     pub principal_loss: Decimal,
 }
 

@@ -1,0 +1,368 @@
+//! `rate` as a library call: read the deal, the methodology and the tape, rate, build every
+//! output once, write the files (atomically, through [`crate::output`]) and check the `--expect`
+//! targets. `src/cli/rate.rs` only turns arguments into a [`RateRequest`] and prints.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::deal::{Deal, Seniority};
+use crate::error::Error;
+use crate::methodology::{Lookup, Methodology, Notch, sha256_of};
+use crate::money::json::{money_text, rate_text};
+use crate::rating::{self, LevelResult, RatingResult};
+use crate::report;
+use crate::tape::Tape;
+use crate::waterfall::Period;
+
+/// What `absrate rate` was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct RateRequest {
+    pub deal: PathBuf,
+    /// `ID@VERSION`, `ID` or a file; the deal's methodology (newest) when `None`.
+    pub methodology: Option<String>,
+    pub methodology_dir: Option<PathBuf>,
+    /// Another tape of the same deal (a `pool.yaml` beside it gives its valuation).
+    pub tape: Option<PathBuf>,
+    pub cash_at_closing: Option<Decimal>,
+    /// Target ratings by class.
+    pub expect: Vec<(String, Notch)>,
+    /// Where to write the cash flows CSV.
+    pub cashflows: Option<PathBuf>,
+    /// Directory for result.json and cashflows.csv.
+    pub out: Option<PathBuf>,
+    /// Directory for the rationale and every output, all or nothing.
+    pub report: Option<PathBuf>,
+    /// The analyst's own Tera templates.
+    pub templates: Option<PathBuf>,
+    /// Build the result JSON even if no file needs it (it is to be printed).
+    pub want_json: bool,
+}
+
+/// A completed rating and what was built from it.
+#[derive(Debug)]
+pub struct RateRun {
+    pub deal: Deal,
+    pub methodology: Methodology,
+    pub tape: Tape,
+    pub result: RatingResult,
+    /// The result JSON, when asked for or written.
+    pub json: Option<String>,
+    /// One line per note that missed its `--expect` target.
+    pub missed: Vec<String>,
+}
+
+/// Where a result came from.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Inputs {
+    pub deal: String,
+    pub deal_sha256: String,
+    pub tape: String,
+    pub tape_sha256: String,
+    pub methodology: String,
+    pub methodology_sha256: String,
+    pub engine: String,
+}
+
+/// One note's verdict in `result.json`. Money and rates are strings (docs/outputs.md).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NoteJson {
+    pub class: String,
+    /// Original balance, money.
+    pub balance: String,
+    /// Annual coupon, rate.
+    pub coupon: String,
+    pub seniority: Seniority,
+    pub published_rating: Option<String>,
+    /// Highest notch passed; `null` when it fails at every notch.
+    pub indicated: Option<String>,
+    pub non_monotone: bool,
+    /// Default and recovery: the break-even default rate; absent under market value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub break_even_default_rate: Option<String>,
+    pub break_even_level: String,
+    /// Default and recovery: break-even / base-case default rate; absent under market value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<String>,
+    /// Market value: the break-even BTC decline, `null` when not binding (the note survives a
+    /// 99% fall on its level's path); absent under default and recovery.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub break_even_btc_decline: Option<Option<String>>,
+    /// Market value: the largest liquidation gap the note survives, the rest of its level held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub break_even_liquidation_gap: Option<String>,
+}
+
+/// `result.json`: its JSON Schema is `docs/result.schema.json` (`absrate rate --schema`; fields
+/// explained in docs/outputs.md).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ResultJson<'a> {
+    pub deal: &'a str,
+    pub inputs: &'a Inputs,
+    pub notes: Vec<NoteJson>,
+    pub levels: &'a [LevelResult],
+    pub warnings: &'a [String],
+}
+
+/// The JSON Schema of `result.json`.
+pub fn result_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(ResultJson<'static>)).unwrap_or_default()
+}
+
+fn json<T: Serialize>(v: &T) -> Result<String, Error> {
+    serde_json::to_string_pretty(v)
+        .map(|s| s + "\n")
+        .map_err(|e| Error::Argument(format!("cannot serialize the result: {e}")))
+}
+
+fn write(path: &std::path::Path, text: &str) -> Result<(), Error> {
+    crate::output::write_file(path, text.as_bytes()).map_err(|e| Error::Output {
+        path: e.path,
+        message: e.message,
+    })
+}
+
+/// Rates the deal and writes the outputs the request names.
+pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
+    let mut deal = crate::cli::load_deal(&a.deal)?;
+    if let Some(tape) = &a.tape {
+        if let Some(beside) = crate::pool::PoolFile::beside(tape) {
+            let p = crate::pool::PoolFile::load(&beside)?;
+            deal.pool.cutoff = p.cutoff;
+            deal.pool.collateral_terms = p.collateral_terms;
+        }
+        deal.pool.tape = tape.clone();
+    }
+    if let Some(cash) = a.cash_at_closing {
+        if cash < Decimal::ZERO {
+            return Err(Error::Argument(format!(
+                "--cash-at-closing must be >= 0, got {cash}"
+            )));
+        }
+        deal.cash_at_closing = cash;
+    }
+    let registry = Lookup::for_deal(a.methodology_dir.as_deref(), &deal.path);
+    let m = registry.resolve(a.methodology.as_deref().unwrap_or(&deal.methodology))?;
+    for (class, _) in &a.expect {
+        if !deal.notes.iter().any(|n| n.class == *class) {
+            return Err(Error::Argument(format!(
+                "--expect {class}=...: the deal has no class {class}"
+            )));
+        }
+    }
+    let tape = Tape::read(&deal.pool.tape)?;
+    let result = rating::rate(&tape, &deal, &m)?;
+
+    let inputs = Inputs {
+        deal: deal.path.display().to_string(),
+        deal_sha256: sha256_of(&deal.path)?,
+        tape: deal.pool.tape.display().to_string(),
+        tape_sha256: sha256_of(&deal.pool.tape)?,
+        methodology: m.name(),
+        methodology_sha256: m.sha256.clone(),
+        engine: format!("absrate {}", env!("CARGO_PKG_VERSION")),
+    };
+    // Each output is built once, however many files and streams carry it.
+    let json_text = if a.want_json || a.out.is_some() || a.report.is_some() {
+        Some(json(&ResultJson {
+            deal: &deal.name,
+            inputs: &inputs,
+            notes: notes_json(&deal, &result),
+            levels: &result.levels,
+            warnings: &result.warnings,
+        })?)
+    } else {
+        None
+    };
+    let csv_text = if a.cashflows.is_some() || a.out.is_some() || a.report.is_some() {
+        cashflows_csv(&deal, &result)
+    } else {
+        String::new()
+    };
+    let json_out = json_text.clone().unwrap_or_default();
+    if let Some(path) = &a.cashflows {
+        write(path, &csv_text)?;
+    }
+    if let Some(dir) = &a.out {
+        crate::output::write_set(
+            dir,
+            &[
+                ("result.json", json_out.clone().into_bytes()),
+                ("cashflows.csv", csv_text.clone().into_bytes()),
+            ],
+        )
+        .map_err(|e| Error::Output {
+            path: e.path,
+            message: e.message,
+        })?;
+    }
+    if let Some(dir) = &a.report {
+        let at = rating::valuation(&deal);
+        let summary = tape.summary(&at)?;
+        let strats = tape.strats(&at)?;
+        let provenance = report::Provenance {
+            engine: inputs.engine.clone(),
+            methodology: m.name(),
+            methodology_sha256: m.sha256.clone(),
+            deal_sha256: inputs.deal_sha256.clone(),
+            tape_sha256: inputs.tape_sha256.clone(),
+            seed: deal
+                .pool
+                .generated_with_seed
+                .map(|s| format!("{s} (synthetic tape; the rating itself draws no random numbers)"))
+                .unwrap_or_else(|| "none (the rating draws no random numbers)".into()),
+            run_date: run_date(),
+        };
+        let view = report::rationale(&deal, &m, &summary, &strats, &result, provenance);
+        let (md, html) = report::render(&view, a.templates.as_deref())?;
+        let xlsx = report::workbook(&deal, &result)
+            .map_err(|e| report::ReportError::Workbook(e.to_string()))?;
+        report::write_all(
+            dir,
+            &[
+                (report::MARKDOWN, md.into_bytes()),
+                (report::HTML, html.into_bytes()),
+                ("result.json", json_out.into_bytes()),
+                ("cashflows.csv", csv_text.into_bytes()),
+                ("cashflows.xlsx", xlsx),
+            ],
+        )?;
+    }
+    let missed = missed_targets(&a.expect, &result);
+    Ok(RateRun {
+        deal,
+        methodology: m,
+        tape,
+        result,
+        json: json_text,
+        missed,
+    })
+}
+
+/// One line per class whose indicated rating is below its target.
+pub fn missed_targets(expect: &[(String, Notch)], result: &RatingResult) -> Vec<String> {
+    expect
+        .iter()
+        .filter_map(|(class, target)| {
+            let got = result.notes.iter().find(|n| n.class == *class)?.indicated;
+            match got {
+                Some(n) if n <= *target => None,
+                other => Some(format!(
+                    "Class {class}: expected {target} or better, indicated {}",
+                    other
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "below B-".into())
+                )),
+            }
+        })
+        .collect()
+}
+
+fn run_date() -> String {
+    let at = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .unwrap_or_else(chrono::Utc::now);
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+fn notes_json(deal: &Deal, r: &RatingResult) -> Vec<NoteJson> {
+    deal.notes
+        .iter()
+        .zip(&r.notes)
+        .map(|(n, nr)| NoteJson {
+            class: n.class.clone(),
+            balance: money_text(&n.balance),
+            coupon: rate_text(&n.coupon),
+            seniority: n.seniority,
+            published_rating: n.rating_published.clone(),
+            indicated: nr.indicated.map(|x| x.to_string()),
+            non_monotone: nr.non_monotone,
+            break_even_default_rate: nr.break_even_default_rate().as_ref().map(rate_text),
+            break_even_level: nr.break_even_level.to_string(),
+            coverage: nr.coverage().as_ref().map(rate_text),
+            break_even_btc_decline: nr
+                .break_even_liquidation_gap()
+                .map(|_| nr.binding_btc_decline().as_ref().map(rate_text)),
+            break_even_liquidation_gap: nr.break_even_liquidation_gap().as_ref().map(rate_text),
+        })
+        .collect()
+}
+
+/// Every level's periods, one row each (columns: docs/outputs.md).
+pub fn cashflows_csv(deal: &Deal, r: &RatingResult) -> String {
+    let mut o = String::from(
+        "level,period,date,phase,performing_start,defaults,recoveries,interest_due,interest_cash,interest_capitalized,maturities,new_loans,available,fees_paid",
+    );
+    for n in &deal.notes {
+        let _ = write!(
+            o,
+            ",interest_paid_{c},interest_shortfall_{c},principal_paid_{c},balance_{c}",
+            c = n.class
+        );
+    }
+    o.push_str(",reserve_draw,reserve_top_up,reserve_release,reserve_end,reinvested,awaiting_reinvestment,residual,performing_end,cumulative_defaults\n");
+    for l in &r.levels {
+        for p in &l.run.periods {
+            row(&mut o, l.notch, p);
+        }
+    }
+    o
+}
+
+/// Money in the CSV always carries two places, so files compare byte for byte.
+fn m(d: Decimal) -> String {
+    format!("{d:.2}")
+}
+
+fn row(o: &mut String, notch: Notch, p: &Period) {
+    let _ = write!(
+        o,
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        notch,
+        p.period,
+        p.date,
+        if p.revolving {
+            "revolving"
+        } else {
+            "amortizing"
+        },
+        m(p.performing_start),
+        m(p.defaults),
+        m(p.recoveries),
+        m(p.interest_due),
+        m(p.interest_cash),
+        m(p.interest_capitalized),
+        m(p.maturities),
+        m(p.new_loans),
+        m(p.available),
+        m(p.fees_paid)
+    );
+    for k in 0..p.interest_paid.len() {
+        let _ = write!(
+            o,
+            ",{},{},{},{}",
+            m(p.interest_paid[k]),
+            m(p.interest_shortfall[k]),
+            m(p.principal_paid[k]),
+            m(p.note_balance_end[k])
+        );
+    }
+    let _ = writeln!(
+        o,
+        ",{},{},{},{},{},{},{},{},{}",
+        m(p.reserve_draw),
+        m(p.reserve_top_up),
+        m(p.reserve_release),
+        m(p.reserve_end),
+        m(p.reinvested),
+        m(p.awaiting_reinvestment),
+        m(p.residual),
+        m(p.performing_end),
+        m(p.cumulative_defaults)
+    );
+}
