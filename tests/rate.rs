@@ -254,8 +254,9 @@ fn issue_11_text_tables_keep_every_column_apart() {
 
     let show = ok(&["methodology", "show", V2]);
     for title in [
-        "Price path (market value)",
-        "Sales and borrowers (market value)",
+        "Price path",
+        "Terms of sale",
+        "Borrower behaviour",
         "Collections and reinvestment",
     ] {
         let rows = table(&show, title);

@@ -306,11 +306,11 @@ fn issue_11_the_market_value_rationale_states_the_market_figures() {
     assert!(md.contains(&sentence), "{sentence}\n{md}");
     for figure in [
         format!(
-            "{} of {} loans are margin-called",
-            count(&k["loans_margin_called"]),
-            count(&k["loans"])
+            "of {} loans, {} receive a margin call",
+            count(&k["loans"]),
+            count(&k["loans_margin_called"])
         ),
-        format!("and {} liquidated", count(&k["loans_liquidated"])),
+        format!("and {} are liquidated", count(&k["loans_liquidated"])),
         format!(
             "a derived {} default and {} recovery",
             pct(&k["default_rate"]),

@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::{TextOrJson as Format, json};
 use crate::error::Error;
 use crate::methodology::{
-    Change, DIR_NAME, Entry, FIELDS, Kind, Lookup, Methodology, MethodologyError, Place, Registry,
-    Value, builtin_entries, diff,
+    Change, DIR_NAME, Entry, FIELDS, Group, Kind, Lookup, Methodology, MethodologyError, Place,
+    Registry, Value, builtin_entries, diff,
 };
 use crate::report::table::{Align, Table};
 
@@ -324,88 +324,24 @@ fn show_text(m: &Methodology) -> String {
         "pass criteria: senior {:?} interest, subordinate {:?} interest; principal by legal final",
         m.pass_criteria.senior.interest, m.pass_criteria.subordinate.interest
     );
-    let groups: [(&str, &[&str]); 5] = [
-        (
-            "Defaults and recoveries",
-            &[
-                "default_rate",
-                "recovery_rate",
-                "recovery_lag_months",
-                "default_order",
-            ],
-        ),
-        (
-            "Collections and reinvestment",
-            &[
-                "interest_cash_share",
-                "servicing_fee_rate",
-                "reinvestment_yield",
-                "reinvestment_ltv",
-                "cash_drag_months",
-            ],
-        ),
-        (
-            "Concentration and capitalized interest",
-            &[
-                "top_obligor_defaults",
-                "obligor_limit",
-                "capitalized_interest_credit",
-                "capitalized_interest_default_multiplier",
-            ],
-        ),
-        (
-            "Price path (market value)",
-            &["btc_trough", "days_to_trough", "path_shape"],
-        ),
-        (
-            "Sales and borrowers (market value)",
-            &[
-                "liquidation_gap",
-                "liquidation_lag_days",
-                "slippage",
-                "crowding",
-                "margin_call_answer_share",
-                "balloon_in_margin_call",
-            ],
-        ),
-    ];
-    fn short(name: &'static str) -> &'static str {
-        match name {
-            "default_rate" => "default",
-            "recovery_rate" => "recovery",
-            "recovery_lag_months" => "lag (mo)",
-            "default_order" => "order",
-            "interest_cash_share" => "cash int.",
-            "servicing_fee_rate" => "serv. fee",
-            "reinvestment_yield" => "reinv. yield",
-            "reinvestment_ltv" => "reinv. LTV",
-            "cash_drag_months" => "drag (mo)",
-            "top_obligor_defaults" => "top obligors",
-            "obligor_limit" => "obligor limit",
-            "capitalized_interest_credit" => "cap. credit",
-            "capitalized_interest_default_multiplier" => "cap. multiplier",
-            "btc_trough" => "BTC trough",
-            "days_to_trough" => "days to trough",
-            "path_shape" => "shape",
-            "liquidation_gap" => "gap",
-            "liquidation_lag_days" => "lag (days)",
-            "margin_call_answer_share" => "answer share",
-            "balloon_in_margin_call" => "balloon in call",
-            other => other,
-        }
-    }
-    for (title, names) in groups {
-        let idx: Vec<usize> = names
+    // One table per parameter group of the declaration (`FIELDS`), headed by its labels; the
+    // default-timing curve is listed after the tables.
+    for group in Group::ALL {
+        let mut idx: Vec<usize> = FIELDS
             .iter()
-            .filter_map(|n| FIELDS.iter().position(|f| f.name == *n))
-            .filter(|i| FIELDS[*i].applies.to(m.mode))
+            .enumerate()
+            .filter(|(_, f)| f.group == group && f.applies.to(m.mode) && f.kind != Kind::Curve)
+            .map(|(i, _)| i)
             .collect();
+        // Numbers first, then names (order, shape, behaviour), each in declaration order.
+        idx.sort_by_key(|i| matches!(FIELDS[*i].kind, Kind::Text | Kind::Order));
         if idx.is_empty() {
             continue;
         }
+        let title = group.heading();
         let _ = writeln!(o, "\n{title}");
         let mut t =
-            Table::new(std::iter::once("level").chain(idx.iter().map(|i| short(FIELDS[*i].name))));
+            Table::new(std::iter::once("level").chain(idx.iter().map(|i| FIELDS[*i].label)));
         // Names (shapes, borrower behaviour, order) read left to right; numbers align right.
         for (col, i) in idx.iter().enumerate() {
             if matches!(FIELDS[*i].kind, Kind::Text | Kind::Order) {

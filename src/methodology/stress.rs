@@ -94,6 +94,15 @@ impl Group {
         }
     }
 
+    /// The title as a heading: `Default and recovery`.
+    pub fn heading(self) -> String {
+        let t = self.title();
+        let mut c = t.chars();
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect())
+            .unwrap_or_default()
+    }
+
     /// The fields of this group, in [`FIELDS`] order.
     pub fn fields(self) -> impl Iterator<Item = &'static Field> {
         FIELDS.iter().filter(move |f| f.group == self)

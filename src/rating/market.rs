@@ -17,6 +17,7 @@ use serde::Serialize;
 use super::{Market, RatingError, Scenario};
 use crate::deal::Deal;
 use crate::methodology::{MarketFile, MarketStress, Methodology};
+use crate::money::Rounding;
 use crate::stress::liquidation::{self, End, Execution, Impact, MarketLoan, MarketParams};
 use crate::stress::path::PathSpec;
 use crate::tape::{LoanRecord, Tape, TapeError};
@@ -34,10 +35,10 @@ fn f(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(f64::NAN)
 }
 
-fn dec(x: f64) -> Decimal {
-    Decimal::from_f64(x)
-        .unwrap_or_default()
-        .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+/// Where the simulation (f64) meets money (Decimal): the amount rounded by the methodology's
+/// money rule. The one place in this module an f64 becomes money.
+fn dec(x: f64, rounding: Rounding) -> Decimal {
+    rounding.round(Decimal::from_f64(x).unwrap_or_default())
 }
 
 impl MarketPool {
@@ -211,7 +212,8 @@ pub fn derive(
             by_month[month] += l.principal;
         }
     }
-    let sold_dec = dec(sold);
+    let money = |x: f64| dec(x, m.rounding);
+    let sold_dec = money(sold);
     let default_amount = sold_dec.min(credited_balance);
     let share = |x: f64| {
         if sold > 0.0 {
@@ -249,13 +251,13 @@ pub fn derive(
     let trough = ms.btc_trough;
     let outcome = MarketOutcome {
         btc_trough: trough,
-        trough_price: dec(pool.start_price * (1.0 - f(trough))),
+        trough_price: money(pool.start_price * (1.0 - f(trough))),
         loans: loans.len() as u64,
         loans_margin_called: called,
         loans_liquidated: liquidated,
         liquidated_principal: sold_dec,
-        recovered_principal: dec(recovered),
-        losses: dec(losses),
+        recovered_principal: money(recovered),
+        losses: money(losses),
         max_execution_ltv: max_ltv,
         default_rate,
         recovery_rate,

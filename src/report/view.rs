@@ -572,13 +572,13 @@ fn stress_row(m: &Methodology, l: &LevelResult) -> StressRow {
 fn level_clause(m: &Methodology, l: &LevelResult) -> String {
     match (m.level(l.notch).stress.market(), &l.market) {
         (Some(k), Some(o)) => format!(
-            "BTC falls {} to {} over {} days on the '{}' path; {} of {} loans are margin-called and {} liquidated, selling {} of principal with losses of {} on the sales, executed at up to {} LTV: a derived {} default and {} recovery",
+            "BTC falls {} to {} over {} days on the '{}' path; of {} loans, {} receive a margin call and {} are liquidated (a loan can be sold without a call when the price goes through both triggers at once), selling {} of principal with losses of {} on the sales, executed at up to {} LTV: a derived {} default and {} recovery",
             pct_dec(o.btc_trough, 1),
             usd(o.trough_price.round_dp(0)),
             k.days_to_trough,
             k.path_shape,
-            count(o.loans_margin_called),
             count(o.loans),
+            count(o.loans_margin_called),
             count(o.loans_liquidated),
             usd(o.liquidated_principal),
             usd(o.losses),
