@@ -4,5 +4,6 @@
 
 pub mod compare;
 pub mod rate;
+pub mod replay;
 
 pub use rate::{RateRequest, RateRun, rate, result_schema};

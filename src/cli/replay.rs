@@ -1,19 +1,17 @@
-//! `absrate replay`: a real BTC price path applied to the pool, loan by loan.
+//! `absrate replay`: the arguments and the text printer; the work is [`crate::app::replay::run`].
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::Args;
 use rust_decimal::Decimal;
 
 use super::{TextOrJson as Format, json};
+use crate::app::replay::{self, ReplayRequest};
 use crate::error::Error;
 use crate::money::{btc, count, pct_dec, usd};
-use crate::pool::{Cutoff, FILE_NAME, PoolFileOut};
-use crate::rating::MarketPool;
-use crate::stress::{Execution, ReplayParams, replay};
-use crate::tape::{Tape, read_prices, write_tape};
+use crate::stress::Execution;
 
 #[derive(Debug, Args)]
 #[command(
@@ -54,119 +52,26 @@ pub struct ReplayArgs {
     out_tape: Option<PathBuf>,
 }
 
-/// Where `p` is (or would be) on disk, for comparing an output with the inputs.
-fn resolved(p: &Path) -> Option<PathBuf> {
-    if let Ok(c) = p.canonicalize() {
-        return Some(c);
-    }
-    let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
-    Some(
-        dir.unwrap_or(Path::new("."))
-            .canonicalize()
-            .ok()?
-            .join(p.file_name()?),
-    )
-}
-
-/// Refuses an output that would overwrite one of the run's own inputs.
-fn refuse_overwrite(outputs: &[&Path], inputs: &[(&str, &Path)]) -> Result<(), Error> {
-    for out in outputs {
-        let Some(o) = resolved(out) else { continue };
-        for (what, input) in inputs {
-            if resolved(input).as_ref() == Some(&o) {
-                return Err(Error::Argument(format!(
-                    "--out-tape would overwrite {what} {}: write the replayed pool to another directory",
-                    input.display()
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// `x` as a percentage, or `-` when there is none.
 fn pct_or_dash(x: Option<Decimal>) -> String {
     x.map_or_else(|| "-".into(), |d| pct_dec(d, 2))
 }
 
 pub fn run(a: ReplayArgs) -> Result<String, Error> {
-    let deal = super::load_deal(&a.deal)?;
-    let pool = &deal.pool;
-    let market = pool.market.as_ref();
-    let answer_share = a
-        .answer_share
-        .or(market.map(|m| m.margin_call_answer_share))
-        .ok_or_else(|| Error::Argument("no margin-call answer share: pass --answer-share or give `market` in the pool file".into()))?;
-    if !(0.0..=1.0).contains(&answer_share) {
-        return Err(Error::Argument(format!(
-            "--answer-share must be within [0, 1], got {answer_share}"
-        )));
-    }
-    let gap = a
-        .gap
-        .or(market.map(|m| m.liquidation_gap))
-        .unwrap_or(Decimal::ZERO);
-    if gap < Decimal::ZERO || gap >= Decimal::ONE {
-        return Err(Error::Argument(format!(
-            "--gap must be within [0, 1), got {gap}"
-        )));
-    }
-    let pool_out = a.out_tape.as_ref().map(|t| t.with_file_name(FILE_NAME));
-    if let (Some(tape), Some(yaml)) = (&a.out_tape, &pool_out) {
-        refuse_overwrite(
-            &[tape, yaml],
-            &[
-                ("the deal's pool file", &pool.path),
-                ("the input tape", &pool.tape),
-                ("the deal file", &deal.path),
-                ("the price file", &a.prices),
-            ],
-        )?;
-    }
-    let prices = read_prices(&a.prices, &a.date_column, &a.price_column)?;
-    let records = Tape::read(&pool.tape)?.records()?;
-    // Who answers margin calls: one ChaCha8 uniform per loan from --seed, as the rating draws it.
-    let loans = MarketPool::new(&records, &deal, a.seed).loans(answer_share);
-    let params = ReplayParams {
+    let run = replay::run(&ReplayRequest {
+        prices: a.prices.clone(),
         from: a.from,
         to: a.to,
-        margin_call_ltv: pool.collateral_terms.margin_call_ltv,
-        liquidation_ltv: pool.collateral_terms.liquidation_ltv,
-        cure_ltv: pool.collateral_terms.margin_call_cure_ltv,
-        gap,
+        deal: a.deal,
+        date_column: a.date_column,
+        price_column: a.price_column,
+        answer_share: a.answer_share,
+        gap: a.gap,
         execution: a.execution,
-    };
-    let r = replay(&records, &loans, &prices, &params).map_err(Error::Argument)?;
-    if let (Some(out), Some(path)) = (&a.out_tape, &pool_out) {
-        write_tape(&r.survivors, out)?;
-        let after = PoolFileOut {
-            name: format!("{}-after-{}", pool.name, r.to),
-            title: format!("{} after the replay to {}", pool.title, r.to),
-            tape: out.file_name().map(PathBuf::from).unwrap_or_default(),
-            cutoff: Cutoff {
-                date: r.to,
-                btc_price: r.end_price,
-            },
-            collateral_terms: pool.collateral_terms.clone(),
-            market: pool.market.clone(),
-        };
-        let comment = format!(
-            "The pool after `absrate replay` from {} to {} ({} loans liquidated); cash {} is held beside it.\nWritten as JSON, which YAML reads.",
-            r.from, r.to, r.loans_liquidated, r.cash
-        );
-        let err = |message: String| Error::Output {
-            path: path.clone(),
-            message,
-        };
-        let text = after.to_yaml(&comment).map_err(|e| err(e.to_string()))?;
-        let tmp = path.with_extension(format!("yaml.tmp-{}", std::process::id()));
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, path))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                err(e.to_string())
-            })?;
-    }
+        seed: a.seed,
+        out_tape: a.out_tape.clone(),
+    })?;
+    let (r, pool, answer_share, gap) = (&run.result, &run.deal.pool, run.answer_share, run.gap);
     match a.format {
         Format::Json => json(&r),
         Format::Text => {
@@ -262,7 +167,7 @@ pub fn run(a: ReplayArgs) -> Result<String, Error> {
                     out.display(),
                     out.with_file_name("pool.yaml").display(),
                     out.display(),
-                    r.cash + deal.cash_at_closing
+                    r.cash + run.deal.cash_at_closing
                 );
             }
             Ok(o)

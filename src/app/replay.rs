@@ -1,0 +1,151 @@
+//! `replay` as a library call: the deal's pool through a real daily price path on the liquidation
+//! engine, and the pool after it written as a tape with its pool file (never over an input).
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::deal::Deal;
+use crate::error::Error;
+use crate::pool::{Cutoff, FILE_NAME, PoolFileOut};
+use crate::rating::MarketPool;
+use crate::stress::{Execution, ReplayParams, ReplayResult, replay};
+use crate::tape::{Tape, read_prices, write_tape};
+
+/// What `absrate replay` was asked for.
+#[derive(Debug, Clone)]
+pub struct ReplayRequest {
+    pub prices: PathBuf,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub deal: PathBuf,
+    pub date_column: String,
+    pub price_column: String,
+    /// Share of borrowers who answer a margin call; the pool file's when `None`.
+    pub answer_share: Option<f64>,
+    /// Sale discount below the reference price; the pool file's (or 0) when `None`.
+    pub gap: Option<Decimal>,
+    pub execution: Execution,
+    pub seed: u64,
+    pub out_tape: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct ReplayRun {
+    pub deal: Deal,
+    pub result: ReplayResult,
+    /// The answer share and gap used.
+    pub answer_share: f64,
+    pub gap: Decimal,
+}
+
+pub fn run(a: &ReplayRequest) -> Result<ReplayRun, Error> {
+    let deal = crate::cli::load_deal(&a.deal)?;
+    let pool = &deal.pool;
+    let market = pool.market.as_ref();
+    let answer_share = a
+        .answer_share
+        .or(market.map(|m| m.margin_call_answer_share))
+        .ok_or_else(|| Error::Argument("no margin-call answer share: pass --answer-share or give `market` in the pool file".into()))?;
+    if !(0.0..=1.0).contains(&answer_share) {
+        return Err(Error::Argument(format!(
+            "--answer-share must be within [0, 1], got {answer_share}"
+        )));
+    }
+    let gap = a
+        .gap
+        .or(market.map(|m| m.liquidation_gap))
+        .unwrap_or(Decimal::ZERO);
+    if gap < Decimal::ZERO || gap >= Decimal::ONE {
+        return Err(Error::Argument(format!(
+            "--gap must be within [0, 1), got {gap}"
+        )));
+    }
+    let pool_out = a.out_tape.as_ref().map(|t| t.with_file_name(FILE_NAME));
+    if let (Some(tape), Some(yaml)) = (&a.out_tape, &pool_out) {
+        refuse_overwrite(
+            &[tape, yaml],
+            &[
+                ("the deal's pool file", &pool.path),
+                ("the input tape", &pool.tape),
+                ("the deal file", &deal.path),
+                ("the price file", &a.prices),
+            ],
+        )?;
+    }
+    let prices = read_prices(&a.prices, &a.date_column, &a.price_column)?;
+    let records = Tape::read(&pool.tape)?.records()?;
+    // Who answers margin calls: one ChaCha8 uniform per loan from --seed, as the rating draws it.
+    let loans = MarketPool::new(&records, &deal, a.seed).loans(answer_share);
+    let params = ReplayParams {
+        from: a.from,
+        to: a.to,
+        margin_call_ltv: pool.collateral_terms.margin_call_ltv,
+        liquidation_ltv: pool.collateral_terms.liquidation_ltv,
+        cure_ltv: pool.collateral_terms.margin_call_cure_ltv,
+        gap,
+        execution: a.execution,
+    };
+    let r = replay(&records, &loans, &prices, &params).map_err(Error::Argument)?;
+    if let (Some(out), Some(path)) = (&a.out_tape, &pool_out) {
+        write_tape(&r.survivors, out)?;
+        let after = PoolFileOut {
+            name: format!("{}-after-{}", pool.name, r.to),
+            title: format!("{} after the replay to {}", pool.title, r.to),
+            tape: out.file_name().map(PathBuf::from).unwrap_or_default(),
+            cutoff: Cutoff {
+                date: r.to,
+                btc_price: r.end_price,
+            },
+            collateral_terms: pool.collateral_terms.clone(),
+            market: pool.market.clone(),
+        };
+        let comment = format!(
+            "The pool after `absrate replay` from {} to {} ({} loans liquidated); cash {} is held beside it.\nWritten as JSON, which YAML reads.",
+            r.from, r.to, r.loans_liquidated, r.cash
+        );
+        let err = |message: String| Error::Output {
+            path: path.clone(),
+            message,
+        };
+        let text = after.to_yaml(&comment).map_err(|e| err(e.to_string()))?;
+        crate::output::write_file(path, text.as_bytes()).map_err(|e| err(e.message))?;
+    }
+    Ok(ReplayRun {
+        deal,
+        result: r,
+        answer_share,
+        gap,
+    })
+}
+
+/// Where `p` is (or would be) on disk, for comparing an output with the inputs.
+fn resolved(p: &Path) -> Option<PathBuf> {
+    if let Ok(c) = p.canonicalize() {
+        return Some(c);
+    }
+    let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+    Some(
+        dir.unwrap_or(Path::new("."))
+            .canonicalize()
+            .ok()?
+            .join(p.file_name()?),
+    )
+}
+
+/// Refuses an output that would overwrite one of the run's own inputs.
+fn refuse_overwrite(outputs: &[&Path], inputs: &[(&str, &Path)]) -> Result<(), Error> {
+    for out in outputs {
+        let Some(o) = resolved(out) else { continue };
+        for (what, input) in inputs {
+            if resolved(input).as_ref() == Some(&o) {
+                return Err(Error::Argument(format!(
+                    "--out-tape would overwrite {what} {}: write the replayed pool to another directory",
+                    input.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
