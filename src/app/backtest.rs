@@ -54,7 +54,7 @@ pub struct Output {
 }
 
 pub fn run(a: &BacktestRequest) -> Result<Output, Error> {
-    let deal = crate::cli::load_deal(&a.deal)?;
+    let deal = super::load_deal(&a.deal)?;
     let registry = Lookup::for_deal(a.methodology_dir.as_deref(), &deal.path);
     let m = registry.resolve(a.methodology.as_deref().unwrap_or(&deal.methodology))?;
     if m.mode != Mode::MarketValue {

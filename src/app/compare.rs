@@ -34,7 +34,7 @@ pub fn run(a: &CompareRequest) -> Result<CompareRun, Error> {
             "compare needs at least two --methodology".into(),
         ));
     }
-    let deal = crate::cli::load_deal(&a.deal)?;
+    let deal = super::load_deal(&a.deal)?;
     let registry = Lookup::for_deal(a.methodology_dir.as_deref(), &deal.path);
     let versions = a
         .methodologies

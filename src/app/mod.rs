@@ -8,3 +8,24 @@ pub mod rate;
 pub mod replay;
 
 pub use rate::{RateRequest, RateRun, rate, result_schema};
+
+use std::path::Path;
+
+use crate::deal::Deal;
+use crate::error::Error;
+
+/// The default `--deal`: the bundled deal, relative to the repository's root.
+pub const BUNDLED_DEAL: &str = "pools/ledn-2026-1/deal.yaml";
+
+/// Loads the deal; the default `--deal` missing from the current directory says so.
+pub fn load_deal(path: &Path) -> Result<Deal, Error> {
+    if path == Path::new(BUNDLED_DEAL) && !path.exists() {
+        let here = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| "the current directory".into());
+        return Err(Error::Argument(format!(
+            "no deal file {BUNDLED_DEAL} in {here}: the default --deal is the bundled deal, relative to the repository's root; give --deal FILE (or run from the repository's root)"
+        )));
+    }
+    Ok(Deal::load(path)?)
+}

@@ -127,7 +127,7 @@ fn write(path: &std::path::Path, text: &str) -> Result<(), Error> {
 
 /// Rates the deal and writes the outputs the request names.
 pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
-    let mut deal = crate::cli::load_deal(&a.deal)?;
+    let mut deal = super::load_deal(&a.deal)?;
     if let Some(tape) = &a.tape {
         if let Some(beside) = crate::pool::PoolFile::beside(tape) {
             let p = crate::pool::PoolFile::load(&beside)?;

@@ -41,7 +41,7 @@ pub struct ReplayRun {
 }
 
 pub fn run(a: &ReplayRequest) -> Result<ReplayRun, Error> {
-    let deal = crate::cli::load_deal(&a.deal)?;
+    let deal = super::load_deal(&a.deal)?;
     let pool = &deal.pool;
     let market = pool.market.as_ref();
     let answer_share = a

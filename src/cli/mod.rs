@@ -10,31 +10,15 @@ mod replay;
 mod tape;
 
 use std::ffi::OsString;
-use std::path::Path;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::deal::Deal;
 use crate::error::Error;
 
-/// The default `--deal`: the bundled deal, relative to the repository's root.
-pub(crate) const BUNDLED_DEAL: &str = "pools/ledn-2026-1/deal.yaml";
+pub(crate) use crate::app::BUNDLED_DEAL;
 
 /// Help for `--methodology-dir`, the same in every command that rates.
 pub(crate) const METHODOLOGY_DIR_HELP: &str = "Methodology registry directory, looked in first [then: methodology/ beside the deal and in each parent directory, then the published methodologies built into absrate]";
-
-/// Loads the deal; the default `--deal` missing from the current directory says so.
-pub(crate) fn load_deal(path: &Path) -> Result<Deal, Error> {
-    if path == Path::new(BUNDLED_DEAL) && !path.exists() {
-        let here = std::env::current_dir()
-            .map(|d| d.display().to_string())
-            .unwrap_or_else(|_| "the current directory".into());
-        return Err(Error::Argument(format!(
-            "no deal file {BUNDLED_DEAL} in {here}: the default --deal is the bundled deal, relative to the repository's root; give --deal FILE (or run from the repository's root)"
-        )));
-    }
-    Ok(Deal::load(path)?)
-}
 
 #[derive(Debug, Parser)]
 #[command(
