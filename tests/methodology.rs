@@ -401,3 +401,44 @@ fn the_schema_describes_the_file_format() {
         assert!(props.contains_key(key), "{key}");
     }
 }
+
+/// `diff` covers the mode and every market fact: 1.1.0 -> 2.0.0 lists the change of mode and the
+/// market section, and every market-value field of a level.
+#[test]
+fn issue_11_diff_covers_the_mode_and_the_market_value_fields() {
+    let v: Value = serde_json::from_str(&ok(&[
+        "methodology",
+        "diff",
+        "btc-backed-consumer-loans@1.1.0",
+        "btc-backed-consumer-loans@2.0.0",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let changes = v["changes"].as_array().unwrap();
+    let has = |level: &str, field: &str| {
+        changes
+            .iter()
+            .any(|c| c["level"] == level && c["field"] == field)
+    };
+    assert!(has("mode", "mode"), "{v}");
+    for fact in [
+        "horizon_days",
+        "cure_ltv",
+        "answer_seed",
+        "daily_volume_usd",
+    ] {
+        assert!(has("market", fact), "market.{fact} missing");
+    }
+    for field in [
+        "btc_trough",
+        "liquidation_gap",
+        "margin_call_answer_share",
+        "path_shape",
+    ] {
+        assert!(has("AAA", field), "AAA {field} missing");
+    }
+    let mode = changes.iter().find(|c| c["level"] == "mode").unwrap();
+    assert_eq!(mode["old"], "default_and_recovery");
+    assert_eq!(mode["new"], "market_value");
+}

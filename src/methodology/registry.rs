@@ -216,13 +216,10 @@ impl Registry {
             text.push('\n');
         }
         text.push_str(&format!("{}  {}\n", m.sha256, entry.key()));
-        let tmp = lock.with_extension("lock.tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &lock))
-            .map_err(|e| MethodologyError::Write {
-                path: lock.clone(),
-                message: e.to_string(),
-            })?;
+        crate::output::write_file(&lock, text.as_bytes()).map_err(|e| MethodologyError::Write {
+            path: e.path,
+            message: e.message,
+        })?;
         Ok(true)
     }
 }

@@ -111,26 +111,10 @@ fn render_with<V: serde::Serialize>(
     Ok((render(md)?, render(html)?))
 }
 
-/// Writes every file into `dir` all or nothing: first into a temporary directory beside them,
-/// then renamed into place one by one.
+/// Writes every file into `dir` all or nothing ([`crate::output::write_set`]).
 pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), ReportError> {
-    let err = |path: &Path, e: std::io::Error| ReportError::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
-    let tmp = dir.join(format!(".absrate-tmp-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).map_err(|e| err(&tmp, e))?;
-    let result = (|| {
-        for (name, bytes) in files {
-            let p = tmp.join(name);
-            std::fs::write(&p, bytes).map_err(|e| err(&p, e))?;
-        }
-        for (name, _) in files {
-            std::fs::rename(tmp.join(name), dir.join(name)).map_err(|e| err(&dir.join(name), e))?;
-        }
-        Ok(())
-    })();
-    let _ = std::fs::remove_dir_all(&tmp);
-    result
+    crate::output::write_set(dir, files).map_err(|e| ReportError::Write {
+        path: e.path,
+        message: e.message,
+    })
 }
