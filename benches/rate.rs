@@ -1,5 +1,6 @@
-//! The full rating grid (16 notches) plus the break-evens of both notes on the bundled Ledn deal,
-//! and a comparison of two methodology versions.
+//! The full rating grid (16 notches) plus the break-evens of both notes on the bundled Ledn deal
+//! under 1.0.0 (default and recovery) and 2.0.0 (market value), and a comparison of two
+//! methodology versions.
 //!
 //! Run: `cargo bench --bench rate`. Figures are recorded in BENCHMARKS.md.
 
@@ -15,13 +16,19 @@ fn bench(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let deal = Deal::load(&root.join("pools/ledn-2026-1/deal.yaml")).expect("deal");
     let m = Registry::new(root.join("methodology"))
-        .resolve(&deal.methodology)
-        .expect("methodology");
+        .resolve("btc-backed-consumer-loans@1.0.0")
+        .expect("1.0.0");
+    let v2 = Registry::new(root.join("methodology"))
+        .resolve("btc-backed-consumer-loans@2.0.0")
+        .expect("2.0.0");
     let tape = Tape::read(&deal.pool.tape).expect("tape");
     let mut group = c.benchmark_group("rate");
     group.sample_size(20);
     group.bench_function("grid_and_break_evens/ledn-2026-1", |b| {
         b.iter(|| rating::rate(&tape, &deal, &m).expect("rating"))
+    });
+    group.bench_function("grid_and_break_evens_market_value/ledn-2026-1", |b| {
+        b.iter(|| rating::rate(&tape, &deal, &v2).expect("rating"))
     });
     // Two versions compared: the tape is read once and adjusted once per distinct rule; the target
     // is less than twice a single rating (which includes reading the tape).
