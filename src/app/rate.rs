@@ -314,9 +314,10 @@ pub fn cashflows_csv(deal: &Deal, r: &RatingResult) -> String {
     o
 }
 
-/// Money in the CSV always carries two places, so files compare byte for byte.
+/// Money in the CSV as in the JSON: at least two places, more when the methodology's money rule
+/// keeps more (never cut), so files compare byte for byte.
 fn m(d: Decimal) -> String {
-    format!("{d:.2}")
+    money_text(&d)
 }
 
 fn row(o: &mut String, notch: Notch, p: &Period) {
