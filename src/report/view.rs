@@ -268,19 +268,23 @@ pub fn rationale(
                 ));
             }
             (Some(level), None) => {
-                let (default_rate, recovery_rate) = stated_rates(m, level);
                 s.push(format!(
-                    "Under the '{level}' stress ({} default, {} recovery) it receives {interest} and full principal by the legal final maturity of {legal_final}.",
-                    pct_dec(default_rate, 1),
-                    pct_dec(recovery_rate, 1),
+                    "Under the '{level}' stress ({}) it receives {interest} and full principal by the legal final maturity of {legal_final}.",
+                    level_clause(m, &r.levels[level.index()])
                 ));
-                s.push(format!(
-                    "Its break-even default rate is {} against {} at its level, {} times the base case of {}.",
-                    pct_dec(nr.break_even_default_rate().unwrap_or_default(), 1),
-                    pct_dec(default_rate, 1),
-                    nr.coverage().unwrap_or_default().normalize(),
-                    pct_dec(m.base_case.default_rate.value, 1)
-                ));
+                if let (Some(be), Some(cov), Some((default_rate, _))) = (
+                    nr.break_even_default_rate(),
+                    nr.coverage(),
+                    stated_rates(m, level),
+                ) {
+                    s.push(format!(
+                        "Its break-even default rate is {} against {} at its level, {} times the base case of {}.",
+                        pct_dec(be, 1),
+                        pct_dec(default_rate, 1),
+                        cov.normalize(),
+                        pct_dec(m.base_case.default_rate.value, 1)
+                    ));
+                }
             }
             (None, Some(gap)) => s.push(format!(
                 "It does not pass at any level, not even 'B-': break-even liquidation gap {} at 'B-'.",
@@ -505,9 +509,11 @@ pub fn rationale(
             .map(|(n, nr)| BreakEven {
                 class: n.class.clone(),
                 level: nr.break_even_level.to_string(),
-                rate: pct_dec(nr.break_even_default_rate().unwrap_or_default(), 1),
-                level_rate: pct_dec(stated_rates(m, nr.break_even_level).0, 1),
-                coverage: format!("{}x", nr.coverage().unwrap_or_default().normalize()),
+                rate: pct_or_dash(nr.break_even_default_rate()),
+                level_rate: pct_or_dash(stated_rates(m, nr.break_even_level).map(|r| r.0)),
+                coverage: nr
+                    .coverage()
+                    .map_or_else(|| "-".into(), |c| format!("{}x", c.normalize())),
                 base: pct_dec(m.base_case.default_rate.value, 1),
             })
             .collect(),
@@ -542,8 +548,8 @@ pub fn rationale(
 /// rates as stated or, under a market-value methodology, as derived from the level's path.
 fn stress_row(m: &Methodology, l: &LevelResult) -> StressRow {
     let st = &m.level(l.notch).stress;
-    let (default_rate, recovery_rate) = match &l.market {
-        Some(o) => (o.default_rate, o.recovery_rate),
+    let rates = match &l.market {
+        Some(o) => Some((o.default_rate, o.recovery_rate)),
         None => stated_rates(m, l.notch),
     };
     let multiplier = st
@@ -552,8 +558,8 @@ fn stress_row(m: &Methodology, l: &LevelResult) -> StressRow {
     StressRow {
         notch: l.notch.to_string(),
         anchor: m.level(l.notch).anchor,
-        default_rate: pct_dec(default_rate, 1),
-        recovery_rate: pct_dec(recovery_rate, 1),
+        default_rate: pct_or_dash(rates.map(|r| r.0)),
+        recovery_rate: pct_or_dash(rates.map(|r| r.1)),
         recovery_lag: format!("{} mo", st.recovery_lag_months),
         interest_cash: pct_dec(st.interest_cash_share, 1),
         servicing_fee: pct_dec(st.servicing_fee_rate, 2),
@@ -586,10 +592,10 @@ fn level_clause(m: &Methodology, l: &LevelResult) -> String {
             pct_dec(o.default_rate, 1),
             pct_dec(o.recovery_rate, 1)
         ),
-        _ => {
-            let (d, r) = stated_rates(m, l.notch);
-            format!("{} default, {} recovery", pct_dec(d, 1), pct_dec(r, 1))
-        }
+        _ => match stated_rates(m, l.notch) {
+            Some((d, r)) => format!("{} default, {} recovery", pct_dec(d, 1), pct_dec(r, 1)),
+            None => "a market-value level whose path was not run".into(),
+        },
     }
 }
 
@@ -801,14 +807,15 @@ fn charts_of(deal: &Deal, strats: &[Strat], r: &RatingResult) -> Charts {
     }
 }
 
-/// The default and recovery rates a default-and-recovery level states; a market-value level
-/// states none (its rates are derived: read them from its `MarketOutcome`), shown as zero and
-/// never reached there, since every caller branches on the level's market outcome first.
-fn stated_rates(m: &Methodology, notch: Notch) -> (Decimal, Decimal) {
+/// The default and recovery rates a default-and-recovery level states; `None` for a market-value
+/// level (its rates are derived: read them from its `MarketOutcome`).
+fn stated_rates(m: &Methodology, notch: Notch) -> Option<(Decimal, Decimal)> {
     m.level(notch)
         .stress
         .default_recovery()
-        .map_or((Decimal::ZERO, Decimal::ZERO), |d| {
-            (d.default_rate, d.recovery_rate)
-        })
+        .map(|d| (d.default_rate, d.recovery_rate))
+}
+
+fn pct_or_dash(d: Option<Decimal>) -> String {
+    d.map_or_else(|| "-".into(), |d| pct_dec(d, 1))
 }
