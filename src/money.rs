@@ -95,6 +95,11 @@ pub fn pct_dec(d: Decimal, places: u32) -> String {
     format!("{p:.prec$}%", prec = places as usize)
 }
 
+/// A percentage, or `-` where there is none (a figure that does not apply).
+pub fn pct_or_dash(d: Option<Decimal>, places: u32) -> String {
+    d.map_or_else(|| "-".into(), |d| pct_dec(d, places))
+}
+
 /// `5,441`.
 pub fn count(n: u64) -> String {
     group(&n.to_string())

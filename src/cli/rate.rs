@@ -12,7 +12,7 @@ use crate::app::{self, RateRequest};
 use crate::deal::Deal;
 use crate::error::Error;
 use crate::methodology::{Methodology, Notch};
-use crate::money::{count, pct_dec, usd};
+use crate::money::{count, pct_dec, pct_or_dash, usd};
 use crate::rating::RatingResult;
 use crate::report::{self, table::Table};
 use crate::tape::Tape;
@@ -151,14 +151,12 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
             (None, Some(d)) => Some((d.default_rate, d.recovery_rate)),
             (None, None) => None,
         };
-        let shown = |pick: fn((Decimal, Decimal)) -> Decimal| {
-            rates.map_or_else(|| "-".to_string(), |r| pct_dec(pick(r), 1))
-        };
+
         grid.row(
             [
                 l.notch.to_string(),
-                shown(|r| r.0),
-                shown(|r| r.1),
+                pct_or_dash(rates.map(|r| r.0), 1),
+                pct_or_dash(rates.map(|r| r.1), 1),
                 usd(l.default_amount),
             ]
             .into_iter()

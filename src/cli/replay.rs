@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use super::{TextOrJson as Format, json};
 use crate::app::replay::{self, ReplayRequest};
 use crate::error::Error;
-use crate::money::{btc, count, pct_dec, usd};
+use crate::money::{btc, count, pct_dec, pct_or_dash, usd};
 use crate::stress::Execution;
 
 #[derive(Debug, Args)]
@@ -50,11 +50,6 @@ pub struct ReplayArgs {
     /// Write the surviving loans as a tape (with a pool.yaml valued at --to beside it)
     #[arg(long)]
     out_tape: Option<PathBuf>,
-}
-
-/// `x` as a percentage, or `-` when there is none.
-fn pct_or_dash(x: Option<Decimal>) -> String {
-    x.map_or_else(|| "-".into(), |d| pct_dec(d, 2))
 }
 
 pub fn run(a: ReplayArgs) -> Result<String, Error> {
@@ -140,8 +135,8 @@ pub fn run(a: ReplayArgs) -> Result<String, Error> {
             let _ = writeln!(
                 o,
                 "  execution LTV           mean {}, max {}; proceeds {}",
-                pct_or_dash(r.mean_execution_ltv),
-                pct_or_dash(r.max_execution_ltv),
+                pct_or_dash(r.mean_execution_ltv, 2),
+                pct_or_dash(r.max_execution_ltv, 2),
                 usd(r.proceeds)
             );
             let _ = writeln!(

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::charts;
 use crate::deal::{Deal, Seniority};
 use crate::methodology::{InterestCriterion, Methodology, Notch};
-use crate::money::{btc, count, pct, pct_dec, usd, usd_millions};
+use crate::money::{btc, count, pct, pct_dec, pct_or_dash, usd, usd_millions};
 use crate::rating::{DECLINE_CEILING, LevelResult, MarketOutcome, RatingResult};
 use crate::stress::liquidation::Balloon;
 use crate::tape::{PoolSummary, Strat};
@@ -509,8 +509,8 @@ pub fn rationale(
             .map(|(n, nr)| BreakEven {
                 class: n.class.clone(),
                 level: nr.break_even_level.to_string(),
-                rate: pct_or_dash(nr.break_even_default_rate()),
-                level_rate: pct_or_dash(stated_rates(m, nr.break_even_level).map(|r| r.0)),
+                rate: pct_or_dash(nr.break_even_default_rate(), 1),
+                level_rate: pct_or_dash(stated_rates(m, nr.break_even_level).map(|r| r.0), 1),
                 coverage: nr
                     .coverage()
                     .map_or_else(|| "-".into(), |c| format!("{}x", c.normalize())),
@@ -558,8 +558,8 @@ fn stress_row(m: &Methodology, l: &LevelResult) -> StressRow {
     StressRow {
         notch: l.notch.to_string(),
         anchor: m.level(l.notch).anchor,
-        default_rate: pct_or_dash(rates.map(|r| r.0)),
-        recovery_rate: pct_or_dash(rates.map(|r| r.1)),
+        default_rate: pct_or_dash(rates.map(|r| r.0), 1),
+        recovery_rate: pct_or_dash(rates.map(|r| r.1), 1),
         recovery_lag: format!("{} mo", st.recovery_lag_months),
         interest_cash: pct_dec(st.interest_cash_share, 1),
         servicing_fee: pct_dec(st.servicing_fee_rate, 2),
@@ -814,8 +814,4 @@ fn stated_rates(m: &Methodology, notch: Notch) -> Option<(Decimal, Decimal)> {
         .stress
         .default_recovery()
         .map(|d| (d.default_rate, d.recovery_rate))
-}
-
-fn pct_or_dash(d: Option<Decimal>) -> String {
-    d.map_or_else(|| "-".into(), |d| pct_dec(d, 1))
 }
