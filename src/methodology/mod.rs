@@ -14,6 +14,7 @@ mod lookup;
 mod model;
 mod notch;
 mod registry;
+mod simulation;
 mod stress;
 mod wire;
 
@@ -23,6 +24,7 @@ pub use error::{Looked, MethodologyError};
 pub use lookup::{DIR_NAME, Lookup};
 pub use model::{Level, Methodology};
 pub use notch::{Notch, SCALE};
+pub use simulation::IdealizedTable;
 pub use registry::{Entry, LOCK_FILE, Place, Registry, sha256_of};
 pub use stress::{
     Applies, DefaultRecovery, FIELDS, Field, Group, Harsher, Kind, MarketStress, Param, Stress,
@@ -30,7 +32,7 @@ pub use stress::{
 };
 pub use wire::{
     BaseCase, DefaultOrder, InterestCriterion, Interpolation, MarketFile, MethodologyFile, Mode,
-    PassCriteria, PrincipalCriterion, Rounding, RoundingStrategy,
+    PassCriteria, PrincipalCriterion, Rounding, RoundingStrategy, SimulationFile, SimulationTermsFile, IdealizedMeasure,
 };
 
 /// The JSON Schema of a methodology file, for editor completion.

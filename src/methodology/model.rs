@@ -13,7 +13,9 @@ use super::notch::{Notch, SCALE};
 use super::stress::{self, FIELDS, Harsher, Param, Partial, Stress};
 use super::wire::{
     BaseCase, Interpolation, MarketFile, MethodologyFile, Mode, PassCriteria, Rounding,
+    SimulationFile,
 };
+use super::simulation::{self, IdealizedTable};
 use crate::stress::path::Shape;
 use crate::yaml::{self, YamlError};
 
@@ -47,6 +49,10 @@ pub struct Methodology {
     pub mode: Mode,
     /// Market facts (market-value mode).
     pub market: Option<MarketFile>,
+    /// The Monte Carlo second opinion's terms and table (market-value mode, optional).
+    pub simulation: Option<SimulationFile>,
+    /// The idealized table of `simulation`, resolved onto the scale.
+    pub idealized: Option<IdealizedTable>,
     /// All 16 notches, 'AAA' first.
     pub levels: Vec<Level>,
 }
@@ -208,6 +214,7 @@ fn resolve(
         ));
     }
     check_market(path, &file)?;
+    let idealized = simulation::check(path, file.mode, file.simulation.as_ref())?;
     let mode = file.mode;
     let common = stress::partial(&file.common);
     check_range(path, "common", &common, mode)?;
@@ -338,6 +345,8 @@ fn resolve(
         base_case: file.base_case,
         mode: file.mode,
         market: file.market,
+        simulation: file.simulation,
+        idealized,
         levels,
     })
 }

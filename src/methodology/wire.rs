@@ -126,6 +126,84 @@ pub struct MarketFile {
     pub shapes: BTreeMap<String, ShapeFile>,
 }
 
+/// The terms a Monte Carlo path runs on (`absrate simulate`): not a rating stress but the
+/// expected behaviour of borrowers, servicer and market, each with its provenance. Everything the
+/// price path decides (falls, troughs, the move between a trigger and its sale) comes from the
+/// price model instead.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationTermsFile {
+    /// Which loans default first in the period engine.
+    pub default_order: Sourced<DefaultOrder>,
+    /// Months from a sale to its proceeds reaching the trust.
+    pub recovery_lag_months: Sourced<u32>,
+    /// Share of interest due collected in cash, in [0, 1].
+    pub interest_cash_share: Sourced<Decimal>,
+    /// Annual servicing fee, share of the pool balance, in [0, 1].
+    pub servicing_fee_rate: Sourced<Decimal>,
+    /// Annual yield of loans bought while the deal revolves, in [0, 1].
+    pub reinvestment_yield: Sourced<Decimal>,
+    /// LTV of loans bought while the deal revolves, in [0, 1].
+    pub reinvestment_ltv: Sourced<Decimal>,
+    /// Months cash stays idle before it is reinvested.
+    pub cash_drag_months: Sourced<u32>,
+    /// Largest share of the pool one borrower counts for (1 = no limit), in [0, 1].
+    pub obligor_limit: Sourced<Decimal>,
+    /// Share of capitalized interest that counts in the pool balance, in [0, 1].
+    pub capitalized_interest_credit: Sourced<Decimal>,
+    /// Days from the liquidation trigger to the sale (0: within the day, after the execution
+    /// window).
+    pub liquidation_lag_days: Sourced<u32>,
+    /// Hours from the moment a loan reaches its liquidation LTV to the sale: the window over which
+    /// the price model's move sets the sale's discount below the trigger, in (0, 24].
+    pub execution_window_hours: Sourced<Decimal>,
+    /// Fixed slippage on every sale, in [0, 1].
+    pub slippage: Sourced<Decimal>,
+    /// Multiplier on the square-root impact of the pool's own sales, at least 1.
+    pub crowding: Sourced<Decimal>,
+    /// Share of borrowers who answer a margin call by adding BTC, in [0, 1].
+    pub margin_call_answer_share: Sourced<Decimal>,
+    /// What a borrower in margin call does at the balloon date.
+    pub balloon_in_margin_call: Sourced<crate::stress::liquidation::Balloon>,
+}
+
+/// An idealized table: for each rating, the cumulative expected loss (or default probability) a
+/// note of that rating may have at each horizon.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdealizedTableFile {
+    /// The published table this is, and how its cells were read or derived.
+    pub source: String,
+    /// What the cells measure.
+    pub measure: IdealizedMeasure,
+    /// Horizons of the columns, in years, rising.
+    pub horizons_years: Vec<Decimal>,
+    /// Per rating (`AAA` ... `B-`, every notch), one share per horizon, in [0, 1], rising with
+    /// the horizon and with each notch down the scale.
+    pub ratings: BTreeMap<String, Vec<Decimal>>,
+}
+
+/// What an idealized table's cells measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdealizedMeasure {
+    /// Cumulative expected loss, share of the note's balance.
+    ExpectedLoss,
+}
+
+/// The Monte Carlo second opinion's section of a market-value methodology.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationFile {
+    /// The price model `simulate` draws paths from unless `--model` names another
+    /// (`ID@VERSION` in `methodology/models/`).
+    pub price_model: Sourced<String>,
+    pub terms: SimulationTermsFile,
+    /// The table a note's expected loss is rated against, at the note's expected weighted
+    /// average life.
+    pub idealized_table: IdealizedTableFile,
+}
+
 /// How interest on a note must be paid to pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -206,6 +284,9 @@ pub struct MethodologyFile {
     /// Market facts; required in `market_value` mode, refused otherwise.
     #[serde(default)]
     pub market: Option<MarketFile>,
+    /// The Monte Carlo second opinion (`absrate simulate`); market-value mode only.
+    #[serde(default)]
+    pub simulation: Option<SimulationFile>,
     /// Parameters shared by every level unless the level gives its own.
     #[serde(default)]
     pub common: StressFile,

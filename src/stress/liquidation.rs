@@ -374,11 +374,13 @@ impl Pending {
     }
 }
 
-/// Prices the sales: lag, gap, fixed slippage and the pool's own impact per sale day.
+/// Prices the sales: lag, gap, fixed slippage and the pool's own impact per sale day. `gap_of`
+/// gives the gap of the sales on a day; it is asked once per day with sales, in day order.
 fn settle(
     prices: &[f64],
     p: &MarketParams,
     decided: Vec<(Outcome, Option<Pending>)>,
+    gap_of: &mut dyn FnMut(u32) -> f64,
 ) -> Vec<Outcome> {
     let last = prices.len() - 1;
     let sale_day = |s: &Pending| (s.trigger_day as usize + p.lag_days as usize).min(last);
@@ -396,6 +398,11 @@ fn settle(
     for s in decided.iter().filter_map(|(_, s)| s.as_ref()) {
         sold[sale_day(s)] += s.btc * reference(s);
     }
+    let gaps: Vec<f64> = sold
+        .iter()
+        .enumerate()
+        .map(|(day, v)| if *v > 0.0 { gap_of(day as u32) } else { 0.0 })
+        .collect();
     decided
         .into_iter()
         .map(|(mut o, s)| {
@@ -409,11 +416,12 @@ fn settle(
                 });
                 let slip = (p.slippage + impact).min(0.99);
                 let reference_price = reference(&s);
-                let execution_price = reference_price * (1.0 - p.gap) * (1.0 - slip);
+                let gap = gaps[day];
+                let execution_price = reference_price * (1.0 - gap) * (1.0 - slip);
                 // At the trigger price, btc x price is balance / liquidation LTV: computed from
                 // the balance directly, so no rounding of the trigger price reaches the proceeds.
                 let proceeds = if s.at_trigger && at_reference(&s) {
-                    s.balance * (1.0 - p.gap) * (1.0 - slip) / p.liquidation_ltv
+                    s.balance * (1.0 - gap) * (1.0 - slip) / p.liquidation_ltv
                 } else {
                     s.btc * execution_price
                 };
@@ -448,8 +456,20 @@ pub fn run(loans: &[MarketLoan], prices: &[f64], p: &MarketParams) -> Vec<Outcom
 
 /// [`run`] on a path whose minima are already built.
 pub fn run_on(loans: &[MarketLoan], m: &Minima, p: &MarketParams) -> Vec<Outcome> {
+    run_with_gaps(loans, m, p, &mut |_| p.gap)
+}
+
+/// [`run_on`] with the gap of each day's sales given by `gap_of(day)` instead of the constant
+/// `p.gap`: a simulated path's own move between trigger and sale. `gap_of` is called once per day
+/// with sales, in day order, so a random draw inside it is reproducible.
+pub fn run_with_gaps(
+    loans: &[MarketLoan],
+    m: &Minima,
+    p: &MarketParams,
+    gap_of: &mut dyn FnMut(u32) -> f64,
+) -> Vec<Outcome> {
     let decided = loans.iter().map(|l| walk(l, m, p)).collect();
-    settle(m.prices(), p, decided)
+    settle(m.prices(), p, decided, gap_of)
 }
 
 /// The reference engine: every loan checked on every day. Same rules, same results as [`run`].
@@ -501,7 +521,7 @@ pub fn run_naive(loans: &[MarketLoan], prices: &[f64], p: &MarketParams) -> Vec<
             (o, None)
         })
         .collect();
-    settle(prices, p, decided)
+    settle(prices, p, decided, &mut |_| p.gap)
 }
 
 #[cfg(test)]
