@@ -195,7 +195,7 @@ fn a_deal_whose_waterfall_cannot_pay_a_class_is_refused() {
 fn the_readme_main_job_rates_under_the_newest_version() {
     let out = ok(&["rate"]);
     assert!(
-        out.starts_with("Ledn Issuer Trust 2026-1 under btc-backed-consumer-loans@2.0.0\n"),
+        out.starts_with("Ledn Issuer Trust 2026-1 under btc-backed-consumer-loans@2.0.1\n"),
         "{out}"
     );
     assert!(out.contains("Indicated ratings"), "{out}");
@@ -359,4 +359,28 @@ fn issue_11_the_result_schema_is_documented() {
         out, documented,
         "docs/result.schema.json is stale: absrate rate --schema > docs/result.schema.json"
     );
+}
+
+/// 2.0.1 adds the Monte Carlo section and changes no rating level: `rate` gives the same result
+/// as under 2.0.0, every figure, only the methodology's name and hash differ.
+#[test]
+fn two_zero_one_rates_exactly_as_two_zero_zero() {
+    let json = |v: &str| {
+        let out = ok(&[
+            "rate",
+            "--format",
+            "json",
+            "--methodology",
+            &format!("btc-backed-consumer-loans@{v}"),
+        ]);
+        let mut j: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let inputs = j["inputs"].as_object_mut().unwrap();
+        assert_eq!(
+            inputs.remove("methodology").unwrap(),
+            format!("btc-backed-consumer-loans@{v}")
+        );
+        inputs.remove("methodology_sha256").unwrap();
+        j
+    };
+    assert_eq!(json("2.0.0"), json("2.0.1"));
 }

@@ -23,9 +23,10 @@ pub struct IdealizedTable {
 }
 
 impl IdealizedTable {
-    /// The row's value at `years`, linear between the columns; before the first column, the
-    /// first column (a shorter life is not given a smaller allowance than one year's); after the
-    /// last, the last.
+    /// The row's value at `years`: between two columns a power law through both (the log of the
+    /// value linear in the log of the horizon; linear where a value is zero); before the first
+    /// column, the first column (a shorter life is not given a smaller allowance than one
+    /// year's); after the last, the last.
     pub fn at(&self, notch: Notch, years: f64) -> f64 {
         let row = &self.rows[notch.index()];
         let h = &self.horizons_years;
@@ -37,7 +38,12 @@ impl IdealizedTable {
             return row[h.len() - 1];
         }
         let (x0, x1, y0, y1) = (h[k - 1], h[k], row[k - 1], row[k]);
-        y0 + (y1 - y0) * (years - x0) / (x1 - x0)
+        if y0 > 0.0 && y1 > 0.0 {
+            let u = (years / x0).ln() / (x1 / x0).ln();
+            (y0.ln() + (y1 / y0).ln() * u).exp()
+        } else {
+            y0 + (y1 - y0) * (years - x0) / (x1 - x0)
+        }
     }
 
     /// The highest notch whose idealized value at `years` is at least `value`; `None` when the
@@ -221,7 +227,12 @@ mod tests {
     fn a_value_is_read_between_columns_and_held_outside_them() {
         let t = table();
         assert_eq!(t.at(Notch::AAA, 0.5), 0.001);
+        // A power law through (1, 0.001) and (2, 0.002) is linear: 0.0015 at 1.5 years.
         assert!((t.at(Notch::AAA, 1.5) - 0.0015).abs() < 1e-15);
+        // Through (1, 0.001) and (2, 0.004): value = 0.001 x t^2.
+        let mut q = t.clone();
+        q.rows[0] = vec![0.001, 0.004];
+        assert!((q.at(Notch::AAA, 1.5) - 0.00225).abs() < 1e-15);
         assert_eq!(t.at(Notch::AAA, 9.0), 0.002);
     }
 
