@@ -178,6 +178,108 @@ pub fn path(
     .prices(start))
 }
 
+/// Months the liquidation engine's horizon spans (the scenario's timing has one share each).
+pub fn months(horizon_days: u32) -> usize {
+    (horizon_days * 12).div_ceil(365).max(1) as usize
+}
+
+/// What a path's sales add up to, loan by loan (or cohort by cohort): the period engine's
+/// scenario is made from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tally {
+    /// Cut-off principal of the loans sold, by month of sale.
+    pub by_month: Vec<f64>,
+    /// Cut-off principal of the loans sold.
+    pub sold: f64,
+    /// Sale proceeds applied to principal.
+    pub recovered: f64,
+    /// Balance owed at the sales less proceeds, where short.
+    pub losses: f64,
+    pub max_execution_ltv: f64,
+    /// Loans that received a margin call.
+    pub called_loans: f64,
+    pub liquidated_loans: f64,
+}
+
+impl Tally {
+    /// The sales of `outcomes` (one per position of `loans`, a position holding `counts` loans).
+    pub fn of(
+        loans: &[MarketLoan],
+        outcomes: &[liquidation::Outcome],
+        counts: &[u32],
+        months: usize,
+    ) -> Tally {
+        let mut t = Tally {
+            by_month: vec![0.0f64; months],
+            sold: 0.0,
+            recovered: 0.0,
+            losses: 0.0,
+            max_execution_ltv: 0.0,
+            called_loans: 0.0,
+            liquidated_loans: 0.0,
+        };
+        for ((l, o), n) in loans.iter().zip(outcomes).zip(counts) {
+            let n = f64::from(*n);
+            if o.margin_calls > 0 {
+                t.called_loans += n;
+            }
+            if let End::Liquidated(sale) = o.end {
+                t.liquidated_loans += n;
+                t.sold += l.principal;
+                t.recovered += sale.proceeds.min(l.principal);
+                t.losses += sale.loss;
+                t.max_execution_ltv = t.max_execution_ltv.max(sale.execution_ltv);
+                let month =
+                    ((f64::from(sale.sale_day) / (365.0 / 12.0)) as usize).min(months - 1);
+                t.by_month[month] += l.principal;
+            }
+        }
+        t
+    }
+
+    /// The period engine's scenario: the principal sold as defaults (capped at the credited pool),
+    /// by month of sale, and the principal recovered from the proceeds as the recovery rate.
+    pub fn scenario(&self, credited_balance: Decimal, rounding: Rounding) -> Scenario {
+        let sold = self.sold;
+        let sold_dec = dec(sold, rounding);
+        let default_amount = sold_dec.min(credited_balance);
+        let share = |x: f64| {
+            if sold > 0.0 {
+                Decimal::from_f64(x / sold)
+                    .unwrap_or_default()
+                    .round_dp_with_strategy(6, RoundingStrategy::MidpointNearestEven)
+            } else {
+                Decimal::ZERO
+            }
+        };
+        let mut timing: Vec<Decimal> = self.by_month.iter().map(|x| share(*x)).collect();
+        // Shares sum to exactly 1: the last month with defaults takes the rounding.
+        if sold > 0.0 {
+            let lastnz = self.by_month.iter().rposition(|x| *x > 0.0).unwrap_or(0);
+            let others: Decimal = timing
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != lastnz)
+                .map(|(_, d)| *d)
+                .sum();
+            timing[lastnz] = Decimal::ONE - others;
+        } else {
+            timing = vec![Decimal::ONE];
+        }
+        let recovery_rate = if sold > 0.0 {
+            share(self.recovered).min(Decimal::ONE)
+        } else {
+            Decimal::ONE
+        };
+        Scenario {
+            default_amount: rounding.round(default_amount),
+            default_timing: timing,
+            recovery_rate,
+            market: None,
+        }
+    }
+}
+
 /// Runs the level's path through the liquidation engine and returns the scenario the period
 /// engine runs with: the principal sold as defaults (capped at the credited pool), by month of
 /// sale, and the principal recovered from the proceeds as the recovery rate.
@@ -193,80 +295,29 @@ pub fn derive(
     let loans = pool.loans(f(ms.margin_call_answer_share));
     let prices = path(m, facts, ms, pool.start_price)?;
     let outcomes = liquidation::run(&loans, &prices, &p);
-
-    let months = (facts.horizon_days.value * 12).div_ceil(365).max(1) as usize;
-    let mut by_month = vec![0.0f64; months];
-    let (mut sold, mut recovered, mut losses, mut max_ltv) = (0.0, 0.0, 0.0, 0.0f64);
-    let (mut called, mut liquidated) = (0u64, 0u64);
-    for (l, o) in loans.iter().zip(&outcomes) {
-        if o.margin_calls > 0 {
-            called += 1;
-        }
-        if let End::Liquidated(sale) = o.end {
-            liquidated += 1;
-            sold += l.principal;
-            recovered += sale.proceeds.min(l.principal);
-            losses += sale.loss;
-            max_ltv = max_ltv.max(sale.execution_ltv);
-            let month = ((f64::from(sale.sale_day) / (365.0 / 12.0)) as usize).min(months - 1);
-            by_month[month] += l.principal;
-        }
-    }
+    let months = months(facts.horizon_days.value);
+    let tally = Tally::of(&loans, &outcomes, &vec![1; loans.len()], months);
     let money = |x: f64| dec(x, m.rounding);
-    let sold_dec = money(sold);
-    let default_amount = sold_dec.min(credited_balance);
-    let share = |x: f64| {
-        if sold > 0.0 {
-            Decimal::from_f64(x / sold)
-                .unwrap_or_default()
-                .round_dp_with_strategy(6, RoundingStrategy::MidpointNearestEven)
-        } else {
-            Decimal::ZERO
-        }
-    };
-    let mut timing: Vec<Decimal> = by_month.iter().map(|x| share(*x)).collect();
-    // Shares sum to exactly 1: the last month with defaults takes the rounding.
-    if sold > 0.0 {
-        let lastnz = by_month.iter().rposition(|x| *x > 0.0).unwrap_or(0);
-        let others: Decimal = timing
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != lastnz)
-            .map(|(_, d)| *d)
-            .sum();
-        timing[lastnz] = Decimal::ONE - others;
-    } else {
-        timing = vec![Decimal::ONE];
-    }
-    let recovery_rate = if sold > 0.0 {
-        share(recovered).min(Decimal::ONE)
-    } else {
-        Decimal::ONE
-    };
+    let mut sc = tally.scenario(credited_balance, m.rounding);
     let default_rate = if credited_balance > Decimal::ZERO {
-        (default_amount / credited_balance).round_dp(6)
+        (sc.default_amount / credited_balance).round_dp(6)
     } else {
         Decimal::ZERO
     };
     let trough = ms.btc_trough;
-    let outcome = MarketOutcome {
+    sc.market = Some(MarketOutcome {
         btc_trough: trough,
         trough_price: money(pool.start_price * (1.0 - f(trough))),
         loans: loans.len() as u64,
-        loans_margin_called: called,
-        loans_liquidated: liquidated,
-        liquidated_principal: sold_dec,
-        recovered_principal: money(recovered),
-        losses: money(losses),
-        max_execution_ltv: max_ltv,
+        loans_margin_called: tally.called_loans as u64,
+        loans_liquidated: tally.liquidated_loans as u64,
+        liquidated_principal: money(tally.sold),
+        recovered_principal: money(tally.recovered),
+        losses: money(tally.losses),
+        max_execution_ltv: tally.max_execution_ltv,
         default_rate,
-        recovery_rate,
-        default_timing: timing.clone(),
-    };
-    Ok(Scenario {
-        default_amount: m.rounding.round(default_amount),
-        default_timing: timing,
-        recovery_rate,
-        market: Some(outcome),
-    })
+        recovery_rate: sc.recovery_rate,
+        default_timing: sc.default_timing.clone(),
+    });
+    Ok(sc)
 }
