@@ -15,6 +15,7 @@ mod read;
 mod schema;
 mod strat;
 mod summary;
+mod table;
 mod value;
 mod write;
 
@@ -31,6 +32,7 @@ pub use read::Format;
 pub use schema::{COLUMNS, Column, Kind};
 pub use strat::{Strat, StratRow};
 pub use summary::{Concentration, PoolSummary, TriggerPrice};
+pub use table::{NumericTable, read_numeric_table, write_numeric_table};
 pub use write::{LoanRecord, write_tape};
 
 /// What the derived fields of a loan are computed at.
