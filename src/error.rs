@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use crate::deal::DealError;
 use crate::methodology::MethodologyError;
 use crate::pool::PoolError;
+use crate::price::PriceError;
 use crate::rating::RatingError;
 use crate::report::ReportError;
 use crate::tape::TapeError;
@@ -37,6 +38,10 @@ pub enum Error {
 
     #[error(transparent)]
     Yaml(#[from] YamlError),
+
+    /// A price model file, its lookup, or a fit (`absrate simulate fit`).
+    #[error(transparent)]
+    Price(Box<PriceError>),
 
     #[error(transparent)]
     Methodology(Box<MethodologyError>),
@@ -75,6 +80,12 @@ impl From<MethodologyError> for Error {
     }
 }
 
+impl From<PriceError> for Error {
+    fn from(e: PriceError) -> Self {
+        Error::Price(Box::new(e))
+    }
+}
+
 impl Error {
     pub fn exit(&self) -> Exit {
         match self {
@@ -87,11 +98,13 @@ impl Error {
             Error::Report(_) => Exit::Output,
             Error::TargetMissed { .. } => Exit::TargetMissed,
             Error::Methodology(e) if e.is_internal() => Exit::Internal,
+            Error::Price(e) if e.is_internal() => Exit::Internal,
             Error::Methodology(e) if !e.is_invalid_input() => Exit::Output,
             Error::Tape(_)
             | Error::Pool(_)
             | Error::Yaml(_)
             | Error::Methodology(_)
+            | Error::Price(_)
             | Error::Deal(_)
             | Error::Checks { .. }
             | Error::Argument(_) => Exit::InvalidInput,

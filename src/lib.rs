@@ -20,6 +20,7 @@ pub mod methodology;
 pub mod money;
 pub mod output;
 pub mod pool;
+pub mod price;
 pub mod rating;
 pub mod report;
 pub mod stress;

@@ -3,6 +3,7 @@
 
 mod backtest;
 mod compare;
+mod fit;
 mod methodology;
 mod pool;
 mod rate;
@@ -54,6 +55,21 @@ enum Command {
     /// Pool profiles: generate a synthetic tape that matches a pool's published figures
     #[command(subcommand)]
     Pool(pool::PoolCommand),
+    /// Monte Carlo simulation of BTC price paths: fit a price model to history
+    Simulate(SimulateCli),
+}
+
+/// `absrate simulate ...`.
+#[derive(Debug, clap::Args)]
+pub struct SimulateCli {
+    #[command(subcommand)]
+    command: SimulateCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum SimulateCommand {
+    /// Estimate a price model's parameters from a price history; print the model file (YAML)
+    Fit(fit::FitArgs),
 }
 
 /// How a command prints its result.
@@ -101,6 +117,9 @@ where
         Command::Tape(c) => tape::run(c)?,
         Command::Pool(c) => pool::run(c)?,
         Command::Methodology(c) => methodology::run(c)?,
+        Command::Simulate(s) => match s.command {
+            SimulateCommand::Fit(a) => fit::run(a)?,
+        },
     };
     Ok(out)
 }

@@ -4,6 +4,9 @@
 //! `build.rs` embeds every file that `methodology/published.lock` lists; the lock itself is
 //! embedded here. A built-in file is used only if its SHA-256 is the one the built-in lock
 //! records, so a built-in version is byte for byte the published one.
+//!
+//! The lock also lists the published price models (`models/<id>/<version>.yaml`, issue 12); they
+//! are embedded the same way and read through [`published_files`] by `src/price/lookup.rs`.
 
 use std::path::PathBuf;
 
@@ -28,6 +31,27 @@ fn path_of(key: &str) -> PathBuf {
 /// The built-in lock: (`<id>/<version>.yaml`, sha256).
 fn lock() -> Result<Vec<(String, String)>, MethodologyError> {
     parse_lock(&path_of(LOCK_FILE), LOCK)
+}
+
+/// An embedded file: its lock key, its bytes, the SHA-256 the built-in lock records for it.
+pub type PublishedFile = (&'static str, &'static [u8], String);
+
+/// Every embedded file whose lock key starts with `prefix`: (key, bytes, the SHA-256 the
+/// built-in lock records for it), in lock-file order.
+pub fn published_files(prefix: &str) -> Result<Vec<PublishedFile>, MethodologyError> {
+    let lock = lock()?;
+    Ok(FILES
+        .iter()
+        .filter(|(key, _)| key.starts_with(prefix))
+        .map(|(key, bytes)| {
+            let sha = lock
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, s)| s.clone())
+                .unwrap_or_default();
+            (*key, *bytes, sha)
+        })
+        .collect())
 }
 
 /// Every built-in version, by id then version.
@@ -98,7 +122,9 @@ mod tests {
     fn every_published_file_is_built_in_and_loads_with_its_published_sha256() {
         let lock = lock().unwrap();
         assert!(!lock.is_empty());
-        assert_eq!(entries().len(), lock.len());
+        // The lock's other entries are the price models (`models/...`, src/price/lookup.rs).
+        let methodologies = lock.iter().filter(|(k, _)| !k.starts_with("models/"));
+        assert_eq!(entries().len(), methodologies.count());
         for e in entries() {
             let m = load(&e).unwrap();
             assert_eq!(m.name(), e.name());

@@ -18,7 +18,7 @@ mod simulation;
 mod stress;
 mod wire;
 
-pub use builtin::{BUILTIN, entries as builtin_entries};
+pub use builtin::{BUILTIN, entries as builtin_entries, published_files as builtin_files};
 pub use diff::{Change, diff};
 pub use error::{Looked, MethodologyError};
 pub use lookup::{DIR_NAME, Lookup};
