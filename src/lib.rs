@@ -22,6 +22,7 @@ pub mod output;
 pub mod pool;
 pub mod price;
 pub mod rating;
+pub mod simulate;
 pub mod report;
 pub mod stress;
 pub mod tape;

@@ -6,6 +6,7 @@ pub mod backtest;
 pub mod compare;
 pub mod rate;
 pub mod replay;
+pub mod simulate;
 
 pub use rate::{RateRequest, RateRun, rate, result_schema};
 

@@ -8,6 +8,7 @@ mod methodology;
 mod pool;
 mod rate;
 mod replay;
+mod simulate;
 mod tape;
 
 use std::ffi::OsString;
@@ -55,21 +56,30 @@ enum Command {
     /// Pool profiles: generate a synthetic tape that matches a pool's published figures
     #[command(subcommand)]
     Pool(pool::PoolCommand),
-    /// Monte Carlo simulation of BTC price paths: fit a price model to history
+    /// Monte Carlo second opinion: BTC price paths through the liquidation engine and waterfall; fit, merge
     Simulate(SimulateCli),
 }
 
-/// `absrate simulate ...`.
+/// `absrate simulate ...`: a run of paths, or one of its subcommands.
 #[derive(Debug, clap::Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Examples:\n  absrate simulate --paths 10000 --seed 1\n  absrate simulate --paths 100000 --seed 7 --shard 0/4 --out shard-0.parquet\n  absrate simulate merge shard-*.parquet --format json\n  absrate simulate fit --prices ../shared/data/btc-usd-daily.csv --model garch-t\n\nEach path: BTC prices from the price model, the loan-by-loan liquidation engine, the deal's\nwaterfall. The summary gives the pool's loss distribution and, per note, the probability of a\nloss, the expected loss and its rating against the methodology's idealized table, beside the\ndeterministic rating of `absrate rate` and the published rating (docs/simulate.md)."
+)]
 pub struct SimulateCli {
     #[command(subcommand)]
-    command: SimulateCommand,
+    command: Option<SimulateCommand>,
+    #[command(flatten)]
+    run: simulate::SimulateArgs,
 }
 
 #[derive(Debug, Subcommand)]
 enum SimulateCommand {
     /// Estimate a price model's parameters from a price history; print the model file (YAML)
     Fit(fit::FitArgs),
+    /// Combine the shards of one run into the summary a single run prints
+    Merge(simulate::MergeArgs),
 }
 
 /// How a command prints its result.
@@ -118,7 +128,9 @@ where
         Command::Pool(c) => pool::run(c)?,
         Command::Methodology(c) => methodology::run(c)?,
         Command::Simulate(s) => match s.command {
-            SimulateCommand::Fit(a) => fit::run(a)?,
+            Some(SimulateCommand::Fit(a)) => fit::run(a)?,
+            Some(SimulateCommand::Merge(a)) => simulate::merge(a)?,
+            None => simulate::run(s.run)?,
         },
     };
     Ok(out)

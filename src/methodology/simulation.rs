@@ -6,14 +6,14 @@ use std::path::Path;
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::MethodologyError;
 use super::notch::{Notch, SCALE};
 use super::wire::{IdealizedMeasure, Mode, SimulationFile};
 
 /// An idealized table resolved onto the scale: one row per notch, 'AAA' first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdealizedTable {
     pub source: String,
     pub measure: IdealizedMeasure,

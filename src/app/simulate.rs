@@ -1,0 +1,734 @@
+//! `simulate` and `simulate merge` as library calls: read the deal, tape, methodology and price
+//! model; run the paths (all of them, or one shard's); summarize; write the per-path table
+//! (`--out`, Parquet, stamped with the run's inputs) and the report. `merge` reads shard tables
+//! back, refuses shards of different runs, and summarizes the union exactly as one run would.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::deal::Deal;
+use crate::error::Error;
+use crate::methodology::{IdealizedTable, Lookup, Methodology, Notch, sha256_of};
+use crate::price::ModelLookup;
+use crate::rating::{self, BreakEvens, PoolCache};
+use crate::simulate::summary::{self, NoteSummary, NoteTerms, PoolSummary};
+use crate::simulate::{Grouping, NotePath, PathResult, Setup, shard_range};
+use crate::tape::{NumericTable, Tape, read_numeric_table, write_numeric_table};
+
+/// The metadata key of a path table.
+pub const META_KEY: &str = "absrate.simulate";
+
+/// What `absrate simulate` was asked for.
+#[derive(Clone)]
+pub struct SimulateRequest {
+    pub deal: PathBuf,
+    pub methodology: Option<String>,
+    pub methodology_dir: Option<PathBuf>,
+    /// The price model; the methodology's `simulation.price_model` when `None`.
+    pub model: Option<String>,
+    /// The price file a bootstrap model resamples (else looked for beside the repository).
+    pub prices: Option<PathBuf>,
+    pub paths: u64,
+    pub seed: u64,
+    /// `(I, N)`: run only the `I`-th of `N` slices of the paths (0-based).
+    pub shard: Option<(u64, u64)>,
+    /// Every loan its own position (no cohorts).
+    pub loan_level: bool,
+    /// One row per path, Parquet.
+    pub out: Option<PathBuf>,
+    /// The simulation's section of the rationale.
+    pub report: Option<PathBuf>,
+    /// Called once per path done.
+    pub progress: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
+}
+
+/// What identifies a run: two shards belong to one run exactly when these agree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInputs {
+    pub deal: String,
+    pub deal_sha256: String,
+    pub tape: String,
+    pub tape_sha256: String,
+    pub methodology: String,
+    pub methodology_sha256: String,
+    pub model: String,
+    pub model_sha256: String,
+    pub seed: u64,
+    pub paths: u64,
+    /// `cohorts` or `loans`.
+    pub positions: String,
+    pub engine: String,
+}
+
+impl RunInputs {
+    /// The fields that must agree between shards (file names may differ between machines).
+    fn identity(&self) -> [(&'static str, String); 9] {
+        [
+            ("deal_sha256", self.deal_sha256.clone()),
+            ("tape_sha256", self.tape_sha256.clone()),
+            ("methodology_sha256", self.methodology_sha256.clone()),
+            ("model_sha256", self.model_sha256.clone()),
+            ("seed", self.seed.to_string()),
+            ("paths", self.paths.to_string()),
+            ("positions", self.positions.clone()),
+            ("engine", self.engine.clone()),
+            ("methodology", self.methodology.clone()),
+        ]
+    }
+
+    /// SHA-256 of the identity, hex: stamped on every path table.
+    pub fn run_id(&self) -> String {
+        let mut h = Sha256::new();
+        for (k, v) in self.identity() {
+            h.update(k.as_bytes());
+            h.update(b"=");
+            h.update(v.as_bytes());
+            h.update(b"\n");
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// One model parameter as the report shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParamView {
+    pub name: String,
+    pub value: f64,
+    pub source: String,
+}
+
+/// The price model as the report shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelView {
+    pub name: String,
+    pub kind: String,
+    pub title: String,
+    pub parameters: Vec<ParamView>,
+    /// The history it was fitted to: file, window, observations, method.
+    pub fitted_from: String,
+}
+
+/// A note's fixed figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoteContext {
+    pub class: String,
+    pub balance: f64,
+    pub published_rating: Option<String>,
+    /// The indicated rating of `rate` under the same methodology.
+    pub deterministic_rating: Option<String>,
+}
+
+/// Everything the summary needs beside the paths: what a path table carries in its metadata,
+/// so that `merge` reproduces a run's output from its shards alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Context {
+    pub deal_name: String,
+    pub inputs: RunInputs,
+    pub model: ModelView,
+    /// The simulation's terms as the methodology states them (name, value, source).
+    pub terms: Vec<ParamView>,
+    pub horizon_days: u32,
+    pub start_price: f64,
+    pub notes: Vec<NoteContext>,
+    pub loans: u64,
+    pub pool_balance: f64,
+    /// Positions the liquidation engine and the period engine walk per path.
+    pub positions: (usize, usize),
+    pub table: IdealizedTable,
+}
+
+/// A note in the summary: the distribution and the ratings side by side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoteView {
+    pub published_rating: Option<String>,
+    pub deterministic_rating: Option<String>,
+    #[serde(flatten)]
+    pub summary: NoteSummary,
+}
+
+/// The run's summary (`--format json`, `simulation.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub deal: String,
+    pub inputs: RunInputs,
+    /// Present for one shard's summary only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardView>,
+    pub paths_run: u64,
+    pub model: ModelView,
+    pub terms: Vec<ParamView>,
+    pub horizon_days: u32,
+    pub start_price: f64,
+    pub positions: (usize, usize),
+    pub pool: PoolSummary,
+    pub notes: Vec<NoteView>,
+    pub idealized_table_source: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ShardView {
+    pub shard: u64,
+    pub shards: u64,
+}
+
+/// A finished run (or merge): the summary, and the per-path results it came from.
+#[derive(Debug)]
+pub struct SimulateRun {
+    pub summary: Summary,
+    pub context: Context,
+    pub results: Vec<PathResult>,
+}
+
+fn model_view(l: &crate::price::LoadedModel) -> ModelView {
+    let f = &l.file;
+    let ff = &f.fitted_from;
+    ModelView {
+        name: f.name(),
+        kind: f.kind().name().to_string(),
+        title: f.title.clone(),
+        parameters: f
+            .params
+            .iter()
+            .map(|p| ParamView {
+                name: p.name.to_string(),
+                value: p.value,
+                source: p.source.clone(),
+            })
+            .collect(),
+        fitted_from: format!(
+            "{} (sha256 {}), {} to {}, {} daily log returns, {}",
+            ff.prices,
+            &ff.sha256[..ff.sha256.len().min(12)],
+            ff.since,
+            ff.until,
+            ff.observations,
+            ff.method
+        ),
+    }
+}
+
+fn terms_view(m: &Methodology) -> Vec<ParamView> {
+    let Some(s) = &m.simulation else {
+        return Vec::new();
+    };
+    let t = &s.terms;
+    let d = |x: rust_decimal::Decimal| x.to_f64().unwrap_or(f64::NAN);
+    let mut v = vec![
+        ("margin_call_answer_share", d(t.margin_call_answer_share.value), &t.margin_call_answer_share.source),
+        ("execution_window_hours", d(t.execution_window_hours.value), &t.execution_window_hours.source),
+        ("slippage", d(t.slippage.value), &t.slippage.source),
+        ("crowding", d(t.crowding.value), &t.crowding.source),
+        ("liquidation_lag_days", f64::from(t.liquidation_lag_days.value), &t.liquidation_lag_days.source),
+        ("recovery_lag_months", f64::from(t.recovery_lag_months.value), &t.recovery_lag_months.source),
+        ("interest_cash_share", d(t.interest_cash_share.value), &t.interest_cash_share.source),
+        ("reinvestment_yield", d(t.reinvestment_yield.value), &t.reinvestment_yield.source),
+        ("reinvestment_ltv", d(t.reinvestment_ltv.value), &t.reinvestment_ltv.source),
+        ("cash_drag_months", f64::from(t.cash_drag_months.value), &t.cash_drag_months.source),
+        ("servicing_fee_rate", d(t.servicing_fee_rate.value), &t.servicing_fee_rate.source),
+        ("obligor_limit", d(t.obligor_limit.value), &t.obligor_limit.source),
+        ("capitalized_interest_credit", d(t.capitalized_interest_credit.value), &t.capitalized_interest_credit.source),
+    ]
+    .into_iter()
+    .map(|(n, value, source)| ParamView {
+        name: n.to_string(),
+        value,
+        source: source.clone(),
+    })
+    .collect::<Vec<_>>();
+    v.push(ParamView {
+        name: format!(
+            "balloon_in_margin_call: {}",
+            crate::simulate::balloon_name(t.balloon_in_margin_call.value)
+        ),
+        value: f64::NAN,
+        source: t.balloon_in_margin_call.source.clone(),
+    });
+    v.retain(|p| !p.name.is_empty());
+    v
+}
+
+fn summarize(ctx: &Context, results: &[PathResult], shard: Option<(u64, u64)>) -> Summary {
+    let terms: Vec<NoteTerms> = ctx
+        .notes
+        .iter()
+        .map(|n| NoteTerms {
+            class: n.class.clone(),
+            balance: n.balance,
+        })
+        .collect();
+    let (pool, notes) =
+        summary::summarize(results, &terms, ctx.loans, ctx.pool_balance, &ctx.table);
+    Summary {
+        deal: ctx.deal_name.clone(),
+        inputs: ctx.inputs.clone(),
+        shard: shard.map(|(shard, shards)| ShardView { shard, shards }),
+        paths_run: results.len() as u64,
+        model: ctx.model.clone(),
+        terms: ctx.terms.clone(),
+        horizon_days: ctx.horizon_days,
+        start_price: ctx.start_price,
+        positions: ctx.positions,
+        pool,
+        notes: notes
+            .into_iter()
+            .zip(&ctx.notes)
+            .map(|(summary, n)| NoteView {
+                published_rating: n.published_rating.clone(),
+                deterministic_rating: n.deterministic_rating.clone(),
+                summary,
+            })
+            .collect(),
+        idealized_table_source: ctx.table.source.clone(),
+    }
+}
+
+/// Runs the simulation the request describes and writes its outputs.
+pub fn simulate(a: &SimulateRequest) -> Result<SimulateRun, Error> {
+    if a.paths == 0 {
+        return Err(Error::Argument("--paths must be at least 1".into()));
+    }
+    if let Some((i, n)) = a.shard
+        && (n == 0 || i >= n)
+    {
+        return Err(Error::Argument(format!(
+            "--shard {i}/{n}: the shard index runs from 0 to N-1 (as a Kubernetes Indexed Job numbers its pods)"
+        )));
+    }
+    let deal = super::load_deal(&a.deal)?;
+    let registry = Lookup::for_deal(a.methodology_dir.as_deref(), &deal.path);
+    let m = registry.resolve(a.methodology.as_deref().unwrap_or(&deal.methodology))?;
+    let Some(sim) = &m.simulation else {
+        return Err(Error::Argument(format!(
+            "{} has no `simulation` section (the Monte Carlo's terms and idealized table): use btc-backed-consumer-loans@2.0.1 or later, e.g. --methodology btc-backed-consumer-loans@2.0.1",
+            m.name()
+        )));
+    };
+    let (Some(table), Some(facts)) = (&m.idealized, &m.market) else {
+        return Err(Error::Argument(format!(
+            "{}: a `simulation` section needs the market facts and its table",
+            m.name()
+        )));
+    };
+    let model_spec = a.model.clone().unwrap_or_else(|| sim.price_model.value.clone());
+    let start = deal.path.parent().unwrap_or(Path::new("."));
+    let loaded = ModelLookup::new(a.methodology_dir.as_deref(), start)
+        .with_prices(a.prices.clone())
+        .resolve(&model_spec)?;
+    let tape = Tape::read(&deal.pool.tape)?;
+    let grouping = (!a.loan_level).then_some(Grouping::DEFAULT);
+    let setup = Setup::new(&deal, &m, &tape, &loaded.model, grouping)?;
+
+    // The deterministic rating under the same methodology, for comparison.
+    let det = rating::rate_with(&tape, &deal, &m, &mut PoolCache::default(), BreakEvens::Skip)?;
+    let inputs = RunInputs {
+        deal: deal.path.display().to_string(),
+        deal_sha256: sha256_of(&deal.path)?,
+        tape: deal.pool.tape.display().to_string(),
+        tape_sha256: sha256_of(&deal.pool.tape)?,
+        methodology: m.name(),
+        methodology_sha256: m.sha256.clone(),
+        model: loaded.file.name(),
+        model_sha256: loaded.file.sha256.clone(),
+        seed: a.seed,
+        paths: a.paths,
+        positions: if a.loan_level { "loans" } else { "cohorts" }.into(),
+        engine: format!("absrate {}", env!("CARGO_PKG_VERSION")),
+    };
+    let ctx = Context {
+        deal_name: deal.name.clone(),
+        inputs,
+        model: model_view(&loaded),
+        terms: terms_view(&m),
+        horizon_days: facts.horizon_days.value,
+        start_price: deal.pool.cutoff.btc_price.to_f64().unwrap_or(f64::NAN),
+        notes: notes_context(&deal, &det),
+        loans: setup.loans,
+        pool_balance: setup.pool_balance,
+        positions: setup.positions(),
+        table: table.clone(),
+    };
+    let range = match a.shard {
+        Some((i, n)) => shard_range(a.paths, i, n),
+        None => 0..a.paths,
+    };
+    let noop = || {};
+    let tick: &(dyn Fn() + Sync) = match &a.progress {
+        Some(p) => p.as_ref(),
+        None => &noop,
+    };
+    let results = setup.run_range(a.seed, range, tick)?;
+    let summary = summarize(&ctx, &results, a.shard);
+    write_outputs(a.out.as_deref(), a.report.as_deref(), &ctx, &summary, &results, a.shard)?;
+    Ok(SimulateRun {
+        summary,
+        context: ctx,
+        results,
+    })
+}
+
+fn notes_context(deal: &Deal, det: &rating::RatingResult) -> Vec<NoteContext> {
+    deal.notes
+        .iter()
+        .map(|n| NoteContext {
+            class: n.class.clone(),
+            balance: n.balance.to_f64().unwrap_or(f64::NAN),
+            published_rating: n.rating_published.clone(),
+            deterministic_rating: det
+                .notes
+                .iter()
+                .find(|r| r.class == n.class)
+                .and_then(|r| r.indicated)
+                .map(|r: Notch| r.to_string()),
+        })
+        .collect()
+}
+
+/// The column names of a path table, in order (after the key `path`).
+fn columns(ctx: &Context) -> Vec<String> {
+    let mut c = vec!["pool_loss".to_string(), "liquidated_loans".to_string()];
+    for n in &ctx.notes {
+        for f in ["principal_loss", "interest_loss", "max_interest_shortfall", "wal_years"] {
+            c.push(format!("{}_{f}", n.class));
+        }
+    }
+    c
+}
+
+/// The path table's metadata: the run's context and which shard it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct TableMeta {
+    run_id: String,
+    shard: Option<(u64, u64)>,
+    context: Context,
+}
+
+fn table_of(ctx: &Context, results: &[PathResult], shard: Option<(u64, u64)>) -> Result<NumericTable, Error> {
+    let names = columns(ctx);
+    let mut cols: Vec<Vec<f64>> = vec![Vec::with_capacity(results.len()); names.len()];
+    for r in results {
+        cols[0].push(r.pool_loss);
+        cols[1].push(r.liquidated);
+        for (k, n) in r.notes.iter().enumerate() {
+            let base = 2 + 4 * k;
+            cols[base].push(n.principal_loss);
+            cols[base + 1].push(n.interest_loss);
+            cols[base + 2].push(n.max_interest_shortfall);
+            cols[base + 3].push(n.wal_years);
+        }
+    }
+    let meta = TableMeta {
+        run_id: ctx.inputs.run_id(),
+        shard,
+        context: ctx.clone(),
+    };
+    let meta = serde_json::to_string(&meta)
+        .map_err(|e| Error::Argument(format!("cannot serialize the run's metadata: {e}")))?;
+    Ok(NumericTable {
+        key_name: "path".into(),
+        keys: results.iter().map(|r| r.path).collect(),
+        columns: names.into_iter().zip(cols).collect(),
+        metadata: vec![(META_KEY.into(), meta)],
+    })
+}
+
+fn write_outputs(
+    out: Option<&Path>,
+    report: Option<&Path>,
+    ctx: &Context,
+    summary: &Summary,
+    results: &[PathResult],
+    shard: Option<(u64, u64)>,
+) -> Result<(), Error> {
+    // The report is built first: nothing is written unless everything could be.
+    let report_files = match report {
+        Some(_) => Some(crate::report::simulation::render(summary, results)?),
+        None => None,
+    };
+    if let Some(path) = out {
+        write_numeric_table(path, &table_of(ctx, results, shard)?)?;
+    }
+    if let (Some(dir), Some(files)) = (report, report_files) {
+        let json = crate::cli::json(summary)?;
+        let mut all: Vec<(&str, Vec<u8>)> = files
+            .into_iter()
+            .map(|(n, b)| (n, b))
+            .collect();
+        all.push(("simulation.json", json.into_bytes()));
+        crate::output::write_set(dir, &all).map_err(|e| Error::Output {
+            path: e.path,
+            message: e.message,
+        })?;
+    }
+    Ok(())
+}
+
+/// `simulate merge`: shard tables of one run, combined.
+pub fn merge(files: &[PathBuf], out: Option<&Path>, report: Option<&Path>) -> Result<SimulateRun, Error> {
+    if files.is_empty() {
+        return Err(Error::Argument("simulate merge: give the shard files to merge".into()));
+    }
+    let mut first: Option<(PathBuf, TableMeta)> = None;
+    let mut seen: Vec<(u64, PathBuf)> = Vec::new();
+    let mut results: Vec<PathResult> = Vec::new();
+    for f in files {
+        let t = read_numeric_table(f)?;
+        let meta_text = t
+            .metadata
+            .iter()
+            .find(|(k, _)| k == META_KEY)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| {
+                Error::Argument(format!(
+                    "{}: not a path table of absrate simulate (no `{META_KEY}` metadata)",
+                    f.display()
+                ))
+            })?;
+        let meta: TableMeta = serde_json::from_str(&meta_text).map_err(|e| {
+            Error::Argument(format!("{}: unreadable `{META_KEY}` metadata: {e}", f.display()))
+        })?;
+        if meta.run_id != meta.context.inputs.run_id() {
+            return Err(Error::Argument(format!(
+                "{}: its run id does not match its inputs: the file was altered",
+                f.display()
+            )));
+        }
+        let (shard, shards) = meta.shard.unwrap_or((0, 1));
+        match &first {
+            None => first = Some((f.clone(), meta.clone())),
+            Some((f0, m0)) => {
+                let a = m0.context.inputs.identity();
+                let b = meta.context.inputs.identity();
+                if let Some(((name, x), (_, y))) = a.iter().zip(&b).find(|(x, y)| x.1 != y.1) {
+                    return Err(Error::Argument(format!(
+                        "{} and {} are shards of different runs: {name} {x} vs {y}",
+                        f0.display(),
+                        f.display()
+                    )));
+                }
+                let n0 = m0.shard.unwrap_or((0, 1)).1;
+                if shards != n0 {
+                    return Err(Error::Argument(format!(
+                        "{} is shard {shard}/{shards} but {} is of {n0} shards",
+                        f.display(),
+                        f0.display()
+                    )));
+                }
+            }
+        }
+        if let Some((_, other)) = seen.iter().find(|(s, _)| *s == shard) {
+            return Err(Error::Argument(format!(
+                "{} and {} are both shard {shard}/{shards}",
+                other.display(),
+                f.display()
+            )));
+        }
+        seen.push((shard, f.clone()));
+        let ctx = &meta.context;
+        let col = |name: String| -> Result<&Vec<f64>, Error> {
+            t.columns
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v)
+                .ok_or_else(|| Error::Argument(format!("{}: no column `{name}`", f.display())))
+        };
+        let pool_loss = col("pool_loss".into())?;
+        let liquidated = col("liquidated_loans".into())?;
+        let per_note: Vec<[&Vec<f64>; 4]> = ctx
+            .notes
+            .iter()
+            .map(|n| {
+                Ok([
+                    col(format!("{}_principal_loss", n.class))?,
+                    col(format!("{}_interest_loss", n.class))?,
+                    col(format!("{}_max_interest_shortfall", n.class))?,
+                    col(format!("{}_wal_years", n.class))?,
+                ])
+            })
+            .collect::<Result<_, Error>>()?;
+        let expected = shard_range(ctx.inputs.paths, shard, shards);
+        if t.keys.len() as u64 != expected.end - expected.start
+            || t.keys.iter().zip(expected.clone()).any(|(k, e)| *k != e)
+        {
+            return Err(Error::Argument(format!(
+                "{}: shard {shard}/{shards} should hold paths {} to {}, it holds {} rows",
+                f.display(),
+                expected.start,
+                expected.end.saturating_sub(1),
+                t.keys.len()
+            )));
+        }
+        for (i, key) in t.keys.iter().enumerate() {
+            results.push(PathResult {
+                path: *key,
+                pool_loss: pool_loss[i],
+                liquidated: liquidated[i],
+                notes: per_note
+                    .iter()
+                    .map(|c| NotePath {
+                        principal_loss: c[0][i],
+                        interest_loss: c[1][i],
+                        max_interest_shortfall: c[2][i],
+                        wal_years: c[3][i],
+                    })
+                    .collect(),
+            });
+        }
+    }
+    let Some((_, meta)) = first else {
+        return Err(Error::Argument("simulate merge: no shard files".into()));
+    };
+    let shards = meta.shard.unwrap_or((0, 1)).1;
+    let mut missing: Vec<u64> = (0..shards).filter(|s| !seen.iter().any(|(x, _)| x == s)).collect();
+    missing.truncate(10);
+    if !missing.is_empty() {
+        return Err(Error::Argument(format!(
+            "missing shard{} {} of {shards}: every shard 0 to {} is needed",
+            if missing.len() > 1 { "s" } else { "" },
+            missing.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+            shards - 1
+        )));
+    }
+    results.sort_by_key(|r| r.path);
+    let ctx = meta.context;
+    let summary = summarize(&ctx, &results, None);
+    write_outputs(out, report, &ctx, &summary, &results, None)?;
+    Ok(SimulateRun {
+        summary,
+        context: ctx,
+        results,
+    })
+}
+
+fn pct(x: f64, places: usize) -> String {
+    format!("{:.*}%", places, x * 100.0)
+}
+
+fn rating_text(n: Option<Notch>) -> String {
+    n.map_or_else(|| "below B-".to_string(), |n| n.to_string())
+}
+
+/// The text `simulate` prints.
+pub fn text(s: &Summary) -> String {
+    let mut o = String::new();
+    let inp = &s.inputs;
+    let _ = writeln!(
+        o,
+        "{} under {}: Monte Carlo, {} paths{} of {} (seed {})",
+        s.deal,
+        inp.methodology,
+        group(s.paths_run),
+        s.shard
+            .map(|sh| format!(" (shard {}/{} of {})", sh.shard, sh.shards, group(inp.paths)))
+            .unwrap_or_default(),
+        inp.model,
+        inp.seed
+    );
+    let _ = writeln!(
+        o,
+        "  {} days from ${} per BTC; {} loans, ${} at cut-off; {} ({} liquidation positions, {} pool positions)",
+        s.horizon_days,
+        group(s.start_price.round() as u64),
+        group(s.pool.loans),
+        group(s.pool.balance.round() as u64),
+        if inp.positions == "loans" { "loan by loan" } else { "loans grouped in cohorts" },
+        s.positions.0,
+        s.positions.1
+    );
+    let q = |d: &summary::Distribution, level: f64| {
+        d.quantiles
+            .iter()
+            .find(|x| x.q == level)
+            .map_or(f64::NAN, |x| x.value)
+    };
+    let _ = writeln!(o, "\nPool (shares of the cut-off balance or loan count)");
+    let _ = writeln!(
+        o,
+        "  {:<22}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
+        "", "mean", "median", "90%", "99%", "99.9%", "ES 99%"
+    );
+    for (name, d, places) in [
+        ("loans liquidated", &s.pool.liquidated_share, 1),
+        ("loss on sales", &s.pool.loss, 3),
+    ] {
+        let es = d.tails.iter().find(|t| t.level == 0.99).map_or(f64::NAN, |t| t.expected_shortfall);
+        let _ = writeln!(
+            o,
+            "  {:<22}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
+            name,
+            pct(d.mean, places),
+            pct(q(d, 0.5), places),
+            pct(q(d, 0.9), places),
+            pct(q(d, 0.99), places),
+            pct(q(d, 0.999), places),
+            pct(es, places)
+        );
+    }
+    let _ = writeln!(o, "  Pool loss VaR / expected shortfall:");
+    for t in &s.pool.loss.tails {
+        let _ = writeln!(
+            o,
+            "    {:>5}: VaR {}, ES {}",
+            pct(t.level, 1),
+            pct(t.value_at_risk, 3),
+            pct(t.expected_shortfall, 3)
+        );
+    }
+    let _ = writeln!(o, "\nNotes");
+    let _ = writeln!(
+        o,
+        "  {:<6}{:>9}{:>13}{:>14}{:>12}{:>10}{:>8}   {:<24}{:<15}{}",
+        "Class", "P(loss)", "P(int. short)", "Expected loss", "Std error", "99% loss", "WAL", "EL rating (at -/+2 SE)", "Deterministic", "Published"
+    );
+    for n in &s.notes {
+        let el = &n.summary.expected_loss_rating;
+        let _ = writeln!(
+            o,
+            "  {:<6}{:>9}{:>13}{:>14}{:>12}{:>10}{:>8}   {:<24}{:<15}{}",
+            n.summary.class,
+            pct(n.summary.probability_of_loss, 2),
+            pct(n.summary.probability_of_interest_shortfall, 2),
+            pct(n.summary.loss.mean, 4),
+            pct(n.summary.loss.standard_error, 4),
+            pct(q(&n.summary.loss, 0.99), 2),
+            format!("{:.2}y", n.summary.expected_wal_years),
+            format!(
+                "{} ({} / {}){}",
+                rating_text(el.rating),
+                rating_text(el.rating_minus_2se),
+                rating_text(el.rating_plus_2se),
+                if el.holds { "" } else { " *" }
+            ),
+            n.deterministic_rating.clone().unwrap_or_else(|| "below B-".into()),
+            n.published_rating.clone().unwrap_or_else(|| "-".into())
+        );
+    }
+    if s.notes.iter().any(|n| !n.summary.expected_loss_rating.holds) {
+        let _ = writeln!(
+            o,
+            "  * the rating changes within two standard errors of the expected loss: run more paths to settle it"
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nExpected-loss rating: the highest notch whose idealized cumulative expected loss, at the note's expected weighted average life, covers the note's expected loss (principal and interest unpaid at the legal final, share of the original balance). Table: {}",
+        s.idealized_table_source.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    o
+}
+
+/// `1234567` as `1,234,567`.
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,310 @@
+//! The Monte Carlo second opinion: thousands of BTC price paths from a fitted price model, each
+//! through the loan-by-loan liquidation engine and the deal's waterfall, summarized as loss
+//! distributions and an expected-loss rating per note (docs/simulate.md).
+//!
+//! One path, in order:
+//! 1. its random stream: ChaCha8 seeded with the run's seed, stream = the path's index, so a path
+//!    is the same whichever thread, shard or run computes it;
+//! 2. daily prices from the price model (`crate::price`);
+//! 3. the liquidation engine over the pool's loans (or cohorts, [`cohort`]): margin calls,
+//!    answers, sales; the sale's discount below its trigger is the model's own move over the
+//!    execution window after the trigger (drawn once per day with sales, in day order), plus the
+//!    methodology's slippage and the pool's own market impact;
+//! 4. the sales become the period engine's scenario exactly as a market-value rating level's do
+//!    (`rating::market`): principal sold by month, principal recovered;
+//! 5. the deal's waterfall, the same code as `rate` (in `f64`);
+//! 6. the path's result: pool loss, loans liquidated, each note's losses, shortfalls and life.
+
+pub mod cohort;
+pub mod summary;
+
+use std::ops::Range;
+
+use chrono::NaiveDate;
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use crate::asset::{BulletPool, BulletTerms, CollateralModel as _};
+use crate::deal::{Deal, DealState};
+use crate::methodology::{Methodology, SimulationTermsFile};
+use crate::price::{PriceModel, SimPath};
+use crate::rating::market::{self, MarketPool, Tally};
+use crate::rating::{RatingError, Rules};
+use crate::stress::liquidation::{self, Balloon, Execution, Impact, MarketLoan, MarketParams, Minima};
+use crate::tape::{AdjustmentRule, PoolLoan, Tape};
+use crate::waterfall::{Engine, WaterfallTerms};
+
+pub use cohort::Grouping;
+pub use summary::{NotePath, PathResult};
+
+fn f(d: Decimal) -> f64 {
+    d.to_f64().unwrap_or(f64::NAN)
+}
+
+/// The paths `--shard I/N` runs: the `I`-th of `N` contiguous slices of `0..paths` (0-based).
+pub fn shard_range(paths: u64, shard: u64, shards: u64) -> Range<u64> {
+    let at = |i: u64| ((u128::from(paths) * u128::from(i)) / u128::from(shards.max(1))) as u64;
+    at(shard)..at(shard + 1)
+}
+
+/// Everything a path needs, built once per run.
+pub struct Setup<'a> {
+    deal: &'a Deal,
+    model: &'a PriceModel,
+    rules: Rules,
+    /// The liquidation engine's positions and how many loans each holds.
+    market_loans: Vec<MarketLoan>,
+    loan_counts: Vec<u32>,
+    params: MarketParams,
+    start_price: f64,
+    days: usize,
+    /// Execution window, in days.
+    window: f64,
+    months: usize,
+    /// The period engine's positions at closing.
+    pool_loans: Vec<PoolLoan>,
+    credited: Decimal,
+    bullet: BulletTerms,
+    servicing_fee_rate: Decimal,
+    /// Years from closing to each payment date.
+    years: Vec<f64>,
+    legal_final_years: f64,
+    /// Cut-off balance (principal and accrued interest) and loan count.
+    pub pool_balance: f64,
+    pub loans: u64,
+}
+
+/// Reusable buffers of one worker.
+#[derive(Default)]
+pub struct Scratch {
+    path: SimPath,
+}
+
+impl<'a> Setup<'a> {
+    /// The run's fixed part: the pool as both engines see it, the terms, the model.
+    pub fn new(
+        deal: &'a Deal,
+        m: &'a Methodology,
+        tape: &Tape,
+        model: &'a PriceModel,
+        grouping: Option<Grouping>,
+    ) -> Result<Setup<'a>, RatingError> {
+        let name = m.name();
+        let (Some(facts), Some(sim)) = (&m.market, &m.simulation) else {
+            return Err(RatingError::Internal(format!(
+                "{name} has no `simulation` section: simulate needs a market-value methodology with one (btc-backed-consumer-loans@2.0.1 or later)"
+            )));
+        };
+        let t: &SimulationTermsFile = &sim.terms;
+        let rules = Rules::of(m);
+        let pool = MarketPool::from_tape(tape, deal, facts)?;
+        let all = pool.loans(f(t.margin_call_answer_share.value));
+        let pool_balance: f64 = all.iter().map(|l| l.balance).sum();
+        let loans = all.len() as u64;
+        let (market_loans, loan_counts) = match grouping {
+            Some(g) => cohort::market_cohorts(&all, pool.start_price(), g),
+            None => (all.clone(), vec![1; all.len()]),
+        };
+        let terms = &deal.pool.collateral_terms;
+        let params = MarketParams {
+            margin_call_ltv: f(terms.margin_call_ltv),
+            liquidation_ltv: f(terms.liquidation_ltv),
+            cure_ltv: f(facts.cure_ltv.value),
+            gap: 0.0,
+            lag_days: t.liquidation_lag_days.value,
+            slippage: f(t.slippage.value),
+            impact: Some(Impact {
+                coefficient: f(facts.impact_coefficient.value),
+                daily_volatility: f(facts.daily_volatility.value),
+                daily_volume_usd: f(facts.daily_volume_usd.value),
+                crowding: f(t.crowding.value),
+            }),
+            balloon: t.balloon_in_margin_call.value,
+            execution: Execution::Trigger,
+        };
+        let adjusted = tape.adjust(
+            &crate::rating::valuation(deal),
+            &AdjustmentRule {
+                obligor_limit: t.obligor_limit.value,
+                capitalized_interest_credit: t.capitalized_interest_credit.value,
+                top_obligor_defaults: 0,
+                highest_ltv_first: t.default_order.value
+                    == crate::methodology::DefaultOrder::HighestLtvFirst,
+                rounding: m.rounding,
+            },
+        )?;
+        let dates = deal.payment_dates();
+        let pool_loans = match grouping {
+            Some(g) => cohort::pool_cohorts(&adjusted.loans, &dates, g),
+            None => adjusted.loans.clone(),
+        };
+        let years_of = |d: NaiveDate| (d - deal.closing).num_days() as f64 / 365.25;
+        let horizon = facts.horizon_days.value;
+        Ok(Setup {
+            deal,
+            model,
+            rules,
+            market_loans,
+            loan_counts,
+            params,
+            start_price: pool.start_price(),
+            days: horizon as usize,
+            window: f(t.execution_window_hours.value) / 24.0,
+            months: market::months(horizon),
+            pool_loans,
+            credited: adjusted.report.credited_balance,
+            bullet: BulletTerms {
+                default_amount: Decimal::ZERO,
+                default_timing: vec![Decimal::ONE],
+                default_order: t.default_order.value,
+                recovery_rate: Decimal::ONE,
+                recovery_lag_months: t.recovery_lag_months.value,
+                interest_cash_share: t.interest_cash_share.value,
+                reinvestment_yield: t.reinvestment_yield.value,
+                reinvestment_ltv: t.reinvestment_ltv.value,
+                cash_drag_months: t.cash_drag_months.value,
+                new_loan_term_months: deal.new_loan_term_months,
+                rounding: m.rounding,
+            },
+            servicing_fee_rate: t.servicing_fee_rate.value,
+            years: dates.iter().map(|d| years_of(*d)).collect(),
+            legal_final_years: years_of(deal.legal_final),
+            pool_balance,
+            loans,
+        })
+    }
+
+    /// Positions the liquidation engine walks per path.
+    pub fn positions(&self) -> (usize, usize) {
+        (self.market_loans.len(), self.pool_loans.len())
+    }
+
+    /// The price path of path `index` of a run seeded `seed`, into `out`; returns its stream.
+    fn stream(seed: u64, index: u64) -> ChaCha8Rng {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(index);
+        rng
+    }
+
+    /// One path's sales (the liquidation engine on the model's prices).
+    fn sales(&self, seed: u64, index: u64, s: &mut Scratch) -> Tally {
+        let mut rng = Setup::stream(seed, index);
+        self.model
+            .simulate(self.start_price, self.days, &mut rng, &mut s.path);
+        let minima = Minima::new(&s.path.prices);
+        let (model, window, vol) = (self.model, self.window, &s.path.vol);
+        let outcomes = liquidation::run_with_gaps(
+            &self.market_loans,
+            &minima,
+            &self.params,
+            &mut |day| {
+                let v = vol[day as usize];
+                1.0 - model.window_move(v, window, &mut rng).exp()
+            },
+        );
+        Tally::of(&self.market_loans, &outcomes, &self.loan_counts, self.months)
+    }
+
+    /// Runs path `index`.
+    pub fn run(&self, seed: u64, index: u64, s: &mut Scratch) -> Result<PathResult, RatingError> {
+        let tally = self.sales(seed, index, s);
+        let sc = tally.scenario(self.credited, self.rules.rounding);
+        let terms = BulletTerms {
+            default_amount: sc.default_amount,
+            default_timing: sc.default_timing.clone(),
+            recovery_rate: sc.recovery_rate,
+            ..self.bullet.clone()
+        };
+        let collateral = BulletPool::new(&self.pool_loans, &self.deal.payment_dates(), terms);
+        let state =
+            DealState::at_closing(self.deal, collateral.performing(), self.rules.rounding);
+        let run = Engine::new(
+            self.deal,
+            WaterfallTerms {
+                servicing_fee_rate: self.servicing_fee_rate,
+                rounding: self.rules.rounding,
+                pass_criteria: self.rules.pass_criteria,
+            },
+            state,
+            collateral,
+        )
+        .and_then(Engine::run)
+        .map_err(|e| RatingError::Internal(format!("path {index}: {e}")))?;
+        let notes = (0..self.deal.notes.len())
+            .map(|k| {
+                let (mut paid, mut weighted, mut max_short) = (0.0, 0.0, 0.0f64);
+                for p in &run.periods {
+                    let x = f(p.principal_paid[k]);
+                    paid += x;
+                    weighted += x * self.years[(p.period - 1) as usize];
+                    max_short = max_short.max(f(p.interest_shortfall[k]));
+                }
+                let last = run.periods.last();
+                NotePath {
+                    principal_loss: f(run.notes[k].principal_loss),
+                    interest_loss: last.map_or(0.0, |p| f(p.interest_shortfall[k])),
+                    max_interest_shortfall: max_short,
+                    wal_years: if paid > 0.0 {
+                        weighted / paid
+                    } else {
+                        self.legal_final_years
+                    },
+                }
+            })
+            .collect();
+        Ok(PathResult {
+            path: index,
+            pool_loss: tally.losses,
+            liquidated: tally.liquidated_loans,
+            notes,
+        })
+    }
+
+    /// Runs the paths `range`, in parallel; results in path order. `tick` is called once per
+    /// path done (for a progress bar).
+    pub fn run_range(
+        &self,
+        seed: u64,
+        range: Range<u64>,
+        tick: &(dyn Fn() + Sync),
+    ) -> Result<Vec<PathResult>, RatingError> {
+        range
+            .into_par_iter()
+            .map_init(Scratch::default, |s, i| {
+                let r = self.run(seed, i, s);
+                tick();
+                r
+            })
+            .collect()
+    }
+}
+
+/// What a borrower in margin call does at the balloon date, as the report names it.
+pub fn balloon_name(b: Balloon) -> &'static str {
+    match b {
+        Balloon::Repay => "repay",
+        Balloon::RollOver => "roll over",
+        Balloon::Default => "default",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_cover_every_path_once() {
+        for (paths, shards) in [(10, 3), (100_000, 4), (5, 8), (0, 2)] {
+            let mut next = 0;
+            for i in 0..shards {
+                let r = shard_range(paths, i, shards);
+                assert_eq!(r.start, next);
+                next = r.end;
+            }
+            assert_eq!(next, paths);
+        }
+    }
+}
