@@ -97,7 +97,8 @@ impl RunInputs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParamView {
     pub name: String,
-    pub value: f64,
+    /// As the file states it.
+    pub value: String,
     pub source: String,
 }
 
@@ -195,7 +196,7 @@ fn model_view(l: &crate::price::LoadedModel) -> ModelView {
             .iter()
             .map(|p| ParamView {
                 name: p.name.to_string(),
-                value: p.value,
+                value: p.value.to_string(),
                 source: p.source.clone(),
             })
             .collect(),
@@ -216,39 +217,83 @@ fn terms_view(m: &Methodology) -> Vec<ParamView> {
         return Vec::new();
     };
     let t = &s.terms;
-    let d = |x: rust_decimal::Decimal| x.to_f64().unwrap_or(f64::NAN);
-    let mut v = vec![
-        ("margin_call_answer_share", d(t.margin_call_answer_share.value), &t.margin_call_answer_share.source),
-        ("execution_window_hours", d(t.execution_window_hours.value), &t.execution_window_hours.source),
+    let d = |x: rust_decimal::Decimal| x.normalize().to_string();
+    let n = |x: u32| x.to_string();
+    let balloon = serde_json::to_value(t.balloon_in_margin_call.value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    [
+        (
+            "margin_call_answer_share",
+            d(t.margin_call_answer_share.value),
+            &t.margin_call_answer_share.source,
+        ),
+        (
+            "execution_window_hours",
+            d(t.execution_window_hours.value),
+            &t.execution_window_hours.source,
+        ),
         ("slippage", d(t.slippage.value), &t.slippage.source),
         ("crowding", d(t.crowding.value), &t.crowding.source),
-        ("liquidation_lag_days", f64::from(t.liquidation_lag_days.value), &t.liquidation_lag_days.source),
-        ("recovery_lag_months", f64::from(t.recovery_lag_months.value), &t.recovery_lag_months.source),
-        ("interest_cash_share", d(t.interest_cash_share.value), &t.interest_cash_share.source),
-        ("reinvestment_yield", d(t.reinvestment_yield.value), &t.reinvestment_yield.source),
-        ("reinvestment_ltv", d(t.reinvestment_ltv.value), &t.reinvestment_ltv.source),
-        ("cash_drag_months", f64::from(t.cash_drag_months.value), &t.cash_drag_months.source),
-        ("servicing_fee_rate", d(t.servicing_fee_rate.value), &t.servicing_fee_rate.source),
-        ("obligor_limit", d(t.obligor_limit.value), &t.obligor_limit.source),
-        ("capitalized_interest_credit", d(t.capitalized_interest_credit.value), &t.capitalized_interest_credit.source),
+        (
+            "liquidation_lag_days",
+            n(t.liquidation_lag_days.value),
+            &t.liquidation_lag_days.source,
+        ),
+        (
+            "balloon_in_margin_call",
+            balloon,
+            &t.balloon_in_margin_call.source,
+        ),
+        (
+            "recovery_lag_months",
+            n(t.recovery_lag_months.value),
+            &t.recovery_lag_months.source,
+        ),
+        (
+            "interest_cash_share",
+            d(t.interest_cash_share.value),
+            &t.interest_cash_share.source,
+        ),
+        (
+            "reinvestment_yield",
+            d(t.reinvestment_yield.value),
+            &t.reinvestment_yield.source,
+        ),
+        (
+            "reinvestment_ltv",
+            d(t.reinvestment_ltv.value),
+            &t.reinvestment_ltv.source,
+        ),
+        (
+            "cash_drag_months",
+            n(t.cash_drag_months.value),
+            &t.cash_drag_months.source,
+        ),
+        (
+            "servicing_fee_rate",
+            d(t.servicing_fee_rate.value),
+            &t.servicing_fee_rate.source,
+        ),
+        (
+            "obligor_limit",
+            d(t.obligor_limit.value),
+            &t.obligor_limit.source,
+        ),
+        (
+            "capitalized_interest_credit",
+            d(t.capitalized_interest_credit.value),
+            &t.capitalized_interest_credit.source,
+        ),
     ]
     .into_iter()
-    .map(|(n, value, source)| ParamView {
-        name: n.to_string(),
+    .map(|(name, value, source)| ParamView {
+        name: name.to_string(),
         value,
         source: source.clone(),
     })
-    .collect::<Vec<_>>();
-    v.push(ParamView {
-        name: format!(
-            "balloon_in_margin_call: {}",
-            crate::simulate::balloon_name(t.balloon_in_margin_call.value)
-        ),
-        value: f64::NAN,
-        source: t.balloon_in_margin_call.source.clone(),
-    });
-    v.retain(|p| !p.name.is_empty());
-    v
+    .collect()
 }
 
 fn summarize(ctx: &Context, results: &[PathResult], shard: Option<(u64, u64)>) -> Summary {
@@ -313,7 +358,10 @@ pub fn simulate(a: &SimulateRequest) -> Result<SimulateRun, Error> {
             m.name()
         )));
     };
-    let model_spec = a.model.clone().unwrap_or_else(|| sim.price_model.value.clone());
+    let model_spec = a
+        .model
+        .clone()
+        .unwrap_or_else(|| sim.price_model.value.clone());
     let start = deal.path.parent().unwrap_or(Path::new("."));
     let loaded = ModelLookup::new(a.methodology_dir.as_deref(), start)
         .with_prices(a.prices.clone())
@@ -323,7 +371,13 @@ pub fn simulate(a: &SimulateRequest) -> Result<SimulateRun, Error> {
     let setup = Setup::new(&deal, &m, &tape, &loaded.model, grouping)?;
 
     // The deterministic rating under the same methodology, for comparison.
-    let det = rating::rate_with(&tape, &deal, &m, &mut PoolCache::default(), BreakEvens::Skip)?;
+    let det = rating::rate_with(
+        &tape,
+        &deal,
+        &m,
+        &mut PoolCache::default(),
+        BreakEvens::Skip,
+    )?;
     let inputs = RunInputs {
         deal: deal.path.display().to_string(),
         deal_sha256: sha256_of(&deal.path)?,
@@ -362,7 +416,14 @@ pub fn simulate(a: &SimulateRequest) -> Result<SimulateRun, Error> {
     };
     let results = setup.run_range(a.seed, range, tick)?;
     let summary = summarize(&ctx, &results, a.shard);
-    write_outputs(a.out.as_deref(), a.report.as_deref(), &ctx, &summary, &results, a.shard)?;
+    write_outputs(
+        a.out.as_deref(),
+        a.report.as_deref(),
+        &ctx,
+        &summary,
+        &results,
+        a.shard,
+    )?;
     Ok(SimulateRun {
         summary,
         context: ctx,
@@ -391,7 +452,12 @@ fn notes_context(deal: &Deal, det: &rating::RatingResult) -> Vec<NoteContext> {
 fn columns(ctx: &Context) -> Vec<String> {
     let mut c = vec!["pool_loss".to_string(), "liquidated_loans".to_string()];
     for n in &ctx.notes {
-        for f in ["principal_loss", "interest_loss", "max_interest_shortfall", "wal_years"] {
+        for f in [
+            "principal_loss",
+            "interest_loss",
+            "max_interest_shortfall",
+            "wal_years",
+        ] {
             c.push(format!("{}_{f}", n.class));
         }
     }
@@ -406,7 +472,11 @@ struct TableMeta {
     context: Context,
 }
 
-fn table_of(ctx: &Context, results: &[PathResult], shard: Option<(u64, u64)>) -> Result<NumericTable, Error> {
+fn table_of(
+    ctx: &Context,
+    results: &[PathResult],
+    shard: Option<(u64, u64)>,
+) -> Result<NumericTable, Error> {
     let names = columns(ctx);
     let mut cols: Vec<Vec<f64>> = vec![Vec::with_capacity(results.len()); names.len()];
     for r in results {
@@ -453,10 +523,7 @@ fn write_outputs(
     }
     if let (Some(dir), Some(files)) = (report, report_files) {
         let json = crate::cli::json(summary)?;
-        let mut all: Vec<(&str, Vec<u8>)> = files
-            .into_iter()
-            .map(|(n, b)| (n, b))
-            .collect();
+        let mut all: Vec<(&str, Vec<u8>)> = files.into_iter().map(|(n, b)| (n, b)).collect();
         all.push(("simulation.json", json.into_bytes()));
         crate::output::write_set(dir, &all).map_err(|e| Error::Output {
             path: e.path,
@@ -467,9 +534,15 @@ fn write_outputs(
 }
 
 /// `simulate merge`: shard tables of one run, combined.
-pub fn merge(files: &[PathBuf], out: Option<&Path>, report: Option<&Path>) -> Result<SimulateRun, Error> {
+pub fn merge(
+    files: &[PathBuf],
+    out: Option<&Path>,
+    report: Option<&Path>,
+) -> Result<SimulateRun, Error> {
     if files.is_empty() {
-        return Err(Error::Argument("simulate merge: give the shard files to merge".into()));
+        return Err(Error::Argument(
+            "simulate merge: give the shard files to merge".into(),
+        ));
     }
     let mut first: Option<(PathBuf, TableMeta)> = None;
     let mut seen: Vec<(u64, PathBuf)> = Vec::new();
@@ -488,7 +561,10 @@ pub fn merge(files: &[PathBuf], out: Option<&Path>, report: Option<&Path>) -> Re
                 ))
             })?;
         let meta: TableMeta = serde_json::from_str(&meta_text).map_err(|e| {
-            Error::Argument(format!("{}: unreadable `{META_KEY}` metadata: {e}", f.display()))
+            Error::Argument(format!(
+                "{}: unreadable `{META_KEY}` metadata: {e}",
+                f.display()
+            ))
         })?;
         if meta.run_id != meta.context.inputs.run_id() {
             return Err(Error::Argument(format!(
@@ -582,13 +658,19 @@ pub fn merge(files: &[PathBuf], out: Option<&Path>, report: Option<&Path>) -> Re
         return Err(Error::Argument("simulate merge: no shard files".into()));
     };
     let shards = meta.shard.unwrap_or((0, 1)).1;
-    let mut missing: Vec<u64> = (0..shards).filter(|s| !seen.iter().any(|(x, _)| x == s)).collect();
+    let mut missing: Vec<u64> = (0..shards)
+        .filter(|s| !seen.iter().any(|(x, _)| x == s))
+        .collect();
     missing.truncate(10);
     if !missing.is_empty() {
         return Err(Error::Argument(format!(
             "missing shard{} {} of {shards}: every shard 0 to {} is needed",
             if missing.len() > 1 { "s" } else { "" },
-            missing.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+            missing
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
             shards - 1
         )));
     }
@@ -622,7 +704,12 @@ pub fn text(s: &Summary) -> String {
         inp.methodology,
         group(s.paths_run),
         s.shard
-            .map(|sh| format!(" (shard {}/{} of {})", sh.shard, sh.shards, group(inp.paths)))
+            .map(|sh| format!(
+                " (shard {}/{} of {})",
+                sh.shard,
+                sh.shards,
+                group(inp.paths)
+            ))
             .unwrap_or_default(),
         inp.model,
         inp.seed
@@ -634,7 +721,11 @@ pub fn text(s: &Summary) -> String {
         group(s.start_price.round() as u64),
         group(s.pool.loans),
         group(s.pool.balance.round() as u64),
-        if inp.positions == "loans" { "loan by loan" } else { "loans grouped in cohorts" },
+        if inp.positions == "loans" {
+            "loan by loan"
+        } else {
+            "loans grouped in cohorts"
+        },
         s.positions.0,
         s.positions.1
     );
@@ -654,7 +745,11 @@ pub fn text(s: &Summary) -> String {
         ("loans liquidated", &s.pool.liquidated_share, 1),
         ("loss on sales", &s.pool.loss, 3),
     ] {
-        let es = d.tails.iter().find(|t| t.level == 0.99).map_or(f64::NAN, |t| t.expected_shortfall);
+        let es = d
+            .tails
+            .iter()
+            .find(|t| t.level == 0.99)
+            .map_or(f64::NAN, |t| t.expected_shortfall);
         let _ = writeln!(
             o,
             "  {:<22}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
@@ -681,7 +776,16 @@ pub fn text(s: &Summary) -> String {
     let _ = writeln!(
         o,
         "  {:<6}{:>9}{:>13}{:>14}{:>12}{:>10}{:>8}   {:<24}{:<15}{}",
-        "Class", "P(loss)", "P(int. short)", "Expected loss", "Std error", "99% loss", "WAL", "EL rating (at -/+2 SE)", "Deterministic", "Published"
+        "Class",
+        "P(loss)",
+        "P(int. short)",
+        "Expected loss",
+        "Std error",
+        "99% loss",
+        "WAL",
+        "EL rating (at -/+2 SE)",
+        "Deterministic",
+        "Published"
     );
     for n in &s.notes {
         let el = &n.summary.expected_loss_rating;
@@ -702,11 +806,16 @@ pub fn text(s: &Summary) -> String {
                 rating_text(el.rating_plus_2se),
                 if el.holds { "" } else { " *" }
             ),
-            n.deterministic_rating.clone().unwrap_or_else(|| "below B-".into()),
+            n.deterministic_rating
+                .clone()
+                .unwrap_or_else(|| "below B-".into()),
             n.published_rating.clone().unwrap_or_else(|| "-".into())
         );
     }
-    if s.notes.iter().any(|n| !n.summary.expected_loss_rating.holds) {
+    if s.notes
+        .iter()
+        .any(|n| !n.summary.expected_loss_rating.holds)
+    {
         let _ = writeln!(
             o,
             "  * the rating changes within two standard errors of the expected loss: run more paths to settle it"
@@ -715,7 +824,10 @@ pub fn text(s: &Summary) -> String {
     let _ = writeln!(
         o,
         "\nExpected-loss rating: the highest notch whose idealized cumulative expected loss, at the note's expected weighted average life, covers the note's expected loss (principal and interest unpaid at the legal final, share of the original balance). Table: {}",
-        s.idealized_table_source.split_whitespace().collect::<Vec<_>>().join(" ")
+        s.idealized_table_source
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     o
 }

@@ -24,15 +24,16 @@ pub use error::{Looked, MethodologyError};
 pub use lookup::{DIR_NAME, Lookup};
 pub use model::{Level, Methodology};
 pub use notch::{Notch, SCALE};
-pub use simulation::IdealizedTable;
 pub use registry::{Entry, LOCK_FILE, Place, Registry, sha256_of};
+pub use simulation::IdealizedTable;
 pub use stress::{
     Applies, DefaultRecovery, FIELDS, Field, Group, Harsher, Kind, MarketStress, Param, Stress,
     StressKind, Unit, Value,
 };
 pub use wire::{
-    BaseCase, DefaultOrder, InterestCriterion, Interpolation, MarketFile, MethodologyFile, Mode,
-    PassCriteria, PrincipalCriterion, Rounding, RoundingStrategy, SimulationFile, SimulationTermsFile, IdealizedMeasure,
+    BaseCase, DefaultOrder, IdealizedMeasure, InterestCriterion, Interpolation, MarketFile,
+    MethodologyFile, Mode, PassCriteria, PrincipalCriterion, Rounding, RoundingStrategy,
+    SimulationFile, SimulationTermsFile,
 };
 
 /// The JSON Schema of a methodology file, for editor completion.

@@ -10,12 +10,12 @@ use sha2::{Digest, Sha256};
 
 use super::error::MethodologyError;
 use super::notch::{Notch, SCALE};
+use super::simulation::{self, IdealizedTable};
 use super::stress::{self, FIELDS, Harsher, Param, Partial, Stress};
 use super::wire::{
     BaseCase, Interpolation, MarketFile, MethodologyFile, Mode, PassCriteria, Rounding,
     SimulationFile,
 };
-use super::simulation::{self, IdealizedTable};
 use crate::stress::path::Shape;
 use crate::yaml::{self, YamlError};
 

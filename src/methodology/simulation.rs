@@ -131,7 +131,10 @@ pub fn check(
         return Err(invalid(
             path,
             "terms.liquidation_lag_days",
-            format!("must be at most 30 days, got {}", t.liquidation_lag_days.value),
+            format!(
+                "must be at most 30 days, got {}",
+                t.liquidation_lag_days.value
+            ),
         ));
     }
     table(path, s).map(Some)
@@ -171,15 +174,17 @@ fn table(path: &Path, s: &SimulationFile) -> Result<IdealizedTable, MethodologyE
         if row.len() != h.len() {
             return bad(
                 &field,
-                format!(
-                    "has {} values for {} horizons",
-                    row.len(),
-                    h.len()
-                ),
+                format!("has {} values for {} horizons", row.len(), h.len()),
             );
         }
-        if let Some(v) = row.iter().find(|v| **v < Decimal::ZERO || **v > Decimal::ONE) {
-            return bad(&field, format!("must be within [0, 1], got {}", v.normalize()));
+        if let Some(v) = row
+            .iter()
+            .find(|v| **v < Decimal::ZERO || **v > Decimal::ONE)
+        {
+            return bad(
+                &field,
+                format!("must be within [0, 1], got {}", v.normalize()),
+            );
         }
         if row.windows(2).any(|w| w[1] < w[0]) {
             return bad(&field, "must not fall as the horizon grows".into());

@@ -229,8 +229,7 @@ impl Tally {
                 t.recovered += sale.proceeds.min(l.principal);
                 t.losses += sale.loss;
                 t.max_execution_ltv = t.max_execution_ltv.max(sale.execution_ltv);
-                let month =
-                    ((f64::from(sale.sale_day) / (365.0 / 12.0)) as usize).min(months - 1);
+                let month = ((f64::from(sale.sale_day) / (365.0 / 12.0)) as usize).min(months - 1);
                 t.by_month[month] += l.principal;
             }
         }

@@ -5,8 +5,8 @@
 //! with an analyst's copies. HTML is auto-escaped: text from a tape or deal stays text.
 
 mod charts;
-pub mod simulation;
 pub mod comparison;
+pub mod simulation;
 pub mod table;
 mod view;
 mod xlsx;

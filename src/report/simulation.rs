@@ -5,6 +5,9 @@ use crate::error::Error;
 use crate::simulate::PathResult;
 
 /// The report's files: `(name, bytes)`.
-pub fn render(_s: &Summary, _results: &[PathResult]) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
+pub fn render(
+    _s: &Summary,
+    _results: &[PathResult],
+) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
     Err(Error::Argument("--report is being written".into()))
 }

@@ -33,7 +33,7 @@ use crate::methodology::{Methodology, SimulationTermsFile};
 use crate::price::{PriceModel, SimPath};
 use crate::rating::market::{self, MarketPool, Tally};
 use crate::rating::{RatingError, Rules};
-use crate::stress::liquidation::{self, Balloon, Execution, Impact, MarketLoan, MarketParams, Minima};
+use crate::stress::liquidation::{self, Execution, Impact, MarketLoan, MarketParams, Minima};
 use crate::tape::{AdjustmentRule, PoolLoan, Tape};
 use crate::waterfall::{Engine, WaterfallTerms};
 
@@ -196,16 +196,17 @@ impl<'a> Setup<'a> {
             .simulate(self.start_price, self.days, &mut rng, &mut s.path);
         let minima = Minima::new(&s.path.prices);
         let (model, window, vol) = (self.model, self.window, &s.path.vol);
-        let outcomes = liquidation::run_with_gaps(
-            &self.market_loans,
-            &minima,
-            &self.params,
-            &mut |day| {
+        let outcomes =
+            liquidation::run_with_gaps(&self.market_loans, &minima, &self.params, &mut |day| {
                 let v = vol[day as usize];
                 1.0 - model.window_move(v, window, &mut rng).exp()
-            },
-        );
-        Tally::of(&self.market_loans, &outcomes, &self.loan_counts, self.months)
+            });
+        Tally::of(
+            &self.market_loans,
+            &outcomes,
+            &self.loan_counts,
+            self.months,
+        )
     }
 
     /// Runs path `index`.
@@ -219,8 +220,7 @@ impl<'a> Setup<'a> {
             ..self.bullet.clone()
         };
         let collateral = BulletPool::new(&self.pool_loans, &self.deal.payment_dates(), terms);
-        let state =
-            DealState::at_closing(self.deal, collateral.performing(), self.rules.rounding);
+        let state = DealState::at_closing(self.deal, collateral.performing(), self.rules.rounding);
         let run = Engine::new(
             self.deal,
             WaterfallTerms {
@@ -279,15 +279,6 @@ impl<'a> Setup<'a> {
                 r
             })
             .collect()
-    }
-}
-
-/// What a borrower in margin call does at the balloon date, as the report names it.
-pub fn balloon_name(b: Balloon) -> &'static str {
-    match b {
-        Balloon::Repay => "repay",
-        Balloon::RollOver => "roll over",
-        Balloon::Default => "default",
     }
 }
 
