@@ -1,10 +1,16 @@
-//! Display of money, BTC and rates. Values stay exact `Decimal` until here; this module only
-//! chooses how many places to show and groups thousands.
+//! Money: the rounding rule, the number types the period engine computes in ([`Amount`]: exact
+//! `Decimal`, or `f64` for simulation), and the display of money, BTC and rates. Values stay exact
+//! `Decimal` until they are displayed; display only chooses how many places to show and groups
+//! thousands.
 
 use rust_decimal::Decimal;
 use rust_decimal::RoundingStrategy as Midpoint;
 use schemars::JsonSchema;
 use serde::Deserialize;
+
+mod amount;
+
+pub use amount::{Amount, round_units, snap_tolerance};
 
 /// How money is rounded wherever a product or a ratio becomes an amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema, serde::Serialize)]
