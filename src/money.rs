@@ -137,6 +137,14 @@ pub mod json {
         s.serialize_str(&money_text(d))
     }
 
+    /// Money in a type generic over the engine's number type: only exact amounts are written.
+    pub fn money_of<A: Copy + Into<Decimal>, S: Serializer>(
+        d: &A,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&money_text(&(*d).into()))
+    }
+
     pub fn money_vec<S: Serializer>(v: &[Decimal], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(v.iter().map(money_text))
     }

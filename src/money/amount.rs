@@ -15,7 +15,7 @@
 
 use std::fmt::Debug;
 use std::iter::Sum;
-use std::ops::{Add, AddAssign, Div, Mul, Sub, SubAssign};
+use std::ops::{Add, AddAssign, Div, Mul, Neg, Sub, SubAssign};
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -39,6 +39,7 @@ pub trait Amount:
     + Sub<Output = Self>
     + Mul<Output = Self>
     + Div<Output = Self>
+    + Neg<Output = Self>
     + AddAssign
     + SubAssign
     + Sum
@@ -108,12 +109,13 @@ impl Amount for Decimal {
         Decimal::checked_div(self, d)
     }
 
+    // rust_decimal's own: of two equal values (1.0 and 1.00), `self`.
     fn min(self, other: Decimal) -> Decimal {
-        Ord::min(self, other)
+        Decimal::min(self, other)
     }
 
     fn max(self, other: Decimal) -> Decimal {
-        Ord::max(self, other)
+        Decimal::max(self, other)
     }
 }
 

@@ -22,7 +22,7 @@ use crate::deal::{Deal, DealState};
 use crate::methodology::{
     DefaultOrder, DefaultRecovery, MarketFile, Methodology, Notch, PassCriteria, Stress, StressKind,
 };
-use crate::money::Rounding;
+use crate::money::{Amount, Rounding};
 use crate::tape::{
     AdjustedPool, AdjustmentReport, AdjustmentRule, PoolLoan, Tape, TapeError, Valuation,
 };
@@ -253,14 +253,14 @@ pub fn scenario(
 }
 
 /// The engine at closing for one level: the BTC bullet-loan pool under the scenario and the
-/// deal's closing state.
-pub fn engine<'a>(
+/// deal's closing state, computing in `A` (exact `Decimal`, or `f64`: see [`Amount`]).
+pub fn engine<'a, A: Amount>(
     deal: &'a Deal,
     rules: Rules,
     s: &Stress,
     loans: &[PoolLoan],
     sc: &Scenario,
-) -> Result<Engine<'a, BulletPool>, WaterfallError> {
+) -> Result<Engine<'a, BulletPool<A>, A>, WaterfallError> {
     let terms = BulletTerms {
         default_amount: sc.default_amount,
         default_timing: sc.default_timing.clone(),
@@ -536,7 +536,8 @@ mod tests {
                 let s = &level.stress;
                 let sc = scenario(&deal, &m, s, &pool, market.as_ref(), Vary::Nothing)
                     .expect("scenario");
-                let start = engine(&deal, Rules::of(&m), s, &pool.loans, &sc).expect("engine");
+                let start =
+                    engine::<Decimal>(&deal, Rules::of(&m), s, &pool.loans, &sc).expect("engine");
                 let full = start.clone().run().expect("full run");
                 let n = full.periods.len();
                 for k in [1, 6, 12, 13, n / 2, n - 1] {
