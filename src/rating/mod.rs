@@ -9,6 +9,8 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+#[cfg(test)]
+mod agreement_tests;
 mod break_even;
 #[cfg(test)]
 mod gap_tests;
