@@ -26,7 +26,8 @@ use crate::methodology::{
 };
 use crate::money::{Amount, Rounding};
 use crate::tape::{
-    AdjustedPool, AdjustmentReport, AdjustmentRule, PoolLoan, Tape, TapeError, Valuation,
+    AdjustBase, AdjustedPool, AdjustmentReport, AdjustmentRule, PoolLoan, Tape, TapeError,
+    Valuation,
 };
 use crate::waterfall::{Engine, NoteOutcome, Run, WaterfallError, WaterfallTerms};
 
@@ -339,9 +340,11 @@ pub fn run_level(
 }
 
 /// Adjusted pools by rule: levels, methodology versions and attribution runs that share an
-/// adjustment rule share one pass of the tape pipeline.
+/// adjustment rule share one adjusted pool, and every rule starts from one read of the tape's
+/// loans at the valuation.
 #[derive(Debug, Default)]
 pub struct PoolCache {
+    base: Option<AdjustBase>,
     pools: Vec<(AdjustmentRule, AdjustedPool)>,
 }
 
@@ -355,7 +358,11 @@ impl PoolCache {
         if let Some((_, p)) = self.pools.iter().find(|(k, _)| k == r) {
             return Ok(p.clone());
         }
-        let p = tape.adjust(at, r)?;
+        let base = match &mut self.base {
+            Some(b) if b.valuation() == at => b,
+            slot => slot.insert(tape.adjust_base(at)?),
+        };
+        let p = base.adjust(r);
         self.pools.push((r.clone(), p.clone()));
         Ok(p)
     }

@@ -88,13 +88,37 @@ pub struct AdjustedPool {
     pub report: AdjustmentReport,
 }
 
-pub(crate) fn adjust(
-    df: &DataFrame,
-    at: &Valuation,
-    rule: &AdjustmentRule,
-) -> Result<AdjustedPool, TapeError> {
+/// One loan of the tape with what every adjustment rule starts from.
+#[derive(Debug, Clone, PartialEq)]
+struct BaseLoan {
+    loan_id: String,
+    borrower_id: String,
+    principal: Decimal,
+    capitalized_interest: Decimal,
+    rate: Decimal,
+    maturity: chrono::NaiveDate,
+    /// Current LTV at the valuation price, unrounded: the default order's key.
+    ltv: f64,
+    ltv_ppm: u64,
+    /// The borrower's exposure (sum of its loans' principal) and its rank by exposure, largest
+    /// first, ties by borrower id (0-based).
+    exposure: Decimal,
+    rank: u32,
+}
+
+/// A tape's loans at a valuation, read once for every adjustment rule: polars computes the
+/// derived fields, each borrower's exposure and its rank; what differs between rules (which
+/// borrowers are forced to default, the order, the credited amounts) is then a sort and exact
+/// arithmetic per rule ([`AdjustBase::adjust`]), without polars.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdjustBase {
+    valuation: Valuation,
+    loans: Vec<BaseLoan>,
+}
+
+pub(crate) fn base(df: &DataFrame, at: &Valuation) -> Result<AdjustBase, TapeError> {
     let err = TapeError::internal("adjusting the pool");
-    // Borrowers by exposure, largest first (ties by id); the first N are forced to default.
+    // Borrowers by exposure, largest first (ties by id).
     let borrowers = df
         .clone()
         .lazy()
@@ -105,18 +129,7 @@ pub(crate) fn adjust(
             SortMultipleOptions::default().with_order_descending_multi([true, false]),
         )
         .with_row_index("rank", None)
-        .select([
-            col(BORROWER_ID),
-            col("exposure"),
-            col("rank")
-                .lt(lit(rule.top_obligor_defaults))
-                .alias("forced"),
-        ]);
-    let order = if rule.highest_ltv_first {
-        vec![col("forced"), col(derive::LTV), col(LOAN_ID)]
-    } else {
-        vec![col("forced"), col(LOAN_ID)]
-    };
+        .select([col(BORROWER_ID), col("exposure"), col("rank")]);
     let loans = df
         .clone()
         .lazy()
@@ -130,14 +143,6 @@ pub(crate) fn adjust(
                 ..JoinArgs::new(JoinType::Left)
             },
         )
-        .sort_by_exprs(
-            order,
-            SortMultipleOptions::default().with_order_descending_multi(if rule.highest_ltv_first {
-                vec![true, true, false]
-            } else {
-                vec![true, false]
-            }),
-        )
         .select([
             col(LOAN_ID),
             col(BORROWER_ID),
@@ -147,72 +152,112 @@ pub(crate) fn adjust(
             col(MATURITY_DATE)
                 .cast(DataType::Int32)
                 .alias("maturity_days"),
+            col(derive::LTV),
             (f(derive::LTV) * lit(1_000_000.0))
                 .round(0, RoundMode::HalfToEven)
                 .alias("ltv_ppm"),
             col("exposure"),
-            col("forced"),
+            col("rank"),
         ])
         .collect()
         .map_err(err)?;
-
-    let n = loans.height();
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    let mut pool_balance = Decimal::ZERO;
-    let mut rows = Vec::with_capacity(n);
-    for i in 0..n {
-        let principal = decimal_at(&loans, PRINCIPAL, i)?;
-        pool_balance += principal;
-        rows.push((i, principal));
+    let out = (0..loans.height())
+        .map(|i| {
+            let days = u64_at(&loans, "maturity_days", i).unwrap_or(0) as i64;
+            Ok(BaseLoan {
+                loan_id: str_at(&loans, LOAN_ID, i)?,
+                borrower_id: str_at(&loans, BORROWER_ID, i)?,
+                principal: decimal_at(&loans, PRINCIPAL, i)?,
+                capitalized_interest: decimal_at(&loans, CAPITALIZED_INTEREST, i)?,
+                rate: decimal_at(&loans, INTEREST_RATE, i)?,
+                maturity: epoch + chrono::Duration::days(days),
+                ltv: f64_at(&loans, derive::LTV, i)?.unwrap_or(f64::NAN),
+                ltv_ppm: f64_at(&loans, "ltv_ppm", i)?.unwrap_or(0.0) as u64,
+                exposure: decimal_at(&loans, "exposure", i)?,
+                rank: u64_at(&loans, "rank", i)? as u32,
+            })
+        })
+        .collect::<Result<Vec<_>, TapeError>>()?;
+    Ok(AdjustBase {
+        valuation: at.clone(),
+        loans: out,
+    })
+}
+
+impl AdjustBase {
+    /// The valuation the loans were read at.
+    pub fn valuation(&self) -> &Valuation {
+        &self.valuation
     }
-    let limit = rule.rounding.round(rule.obligor_limit * pool_balance);
-    let mut report = AdjustmentReport {
-        pool_balance,
-        capitalized_interest_disallowed: Decimal::ZERO,
-        obligor_limit_amount: limit,
-        borrowers_over_limit: 0,
-        obligor_excess_disallowed: Decimal::ZERO,
-        credited_balance: Decimal::ZERO,
-        top_obligors: rule.top_obligor_defaults,
-        top_obligor_balance: Decimal::ZERO,
-        capitalized_loans_balance: Decimal::ZERO,
-    };
-    let mut over_limit = std::collections::BTreeSet::new();
-    let mut out = Vec::with_capacity(n);
-    for (i, principal) in rows {
-        let capitalized = decimal_at(&loans, CAPITALIZED_INTEREST, i)?;
-        let disallowed = rule
-            .rounding
-            .round((Decimal::ONE - rule.capitalized_interest_credit) * capitalized);
-        let mut balance = principal - disallowed;
-        report.capitalized_interest_disallowed += disallowed;
-        let exposure = decimal_at(&loans, "exposure", i)?;
-        let borrower = str_at(&loans, BORROWER_ID, i)?;
-        if exposure > limit && exposure > Decimal::ZERO {
-            let kept = rule.rounding.round(balance * limit / exposure);
-            report.obligor_excess_disallowed += balance - kept;
-            balance = kept;
-            over_limit.insert(borrower);
-        }
-        let forced = super::value::bool_at(&loans, "forced", i)?;
-        if forced {
-            report.top_obligor_balance += balance;
-        }
-        if capitalized > Decimal::ZERO {
-            report.capitalized_loans_balance += balance;
-        }
-        report.credited_balance += balance;
-        let days = u64_at(&loans, "maturity_days", i).unwrap_or(0) as i64;
-        out.push(PoolLoan {
-            loan_id: str_at(&loans, LOAN_ID, i)?,
-            balance,
-            rate: decimal_at(&loans, INTEREST_RATE, i)?,
-            maturity: epoch + chrono::Duration::days(days),
-            ltv_ppm: f64_at(&loans, "ltv_ppm", i)?.unwrap_or(0.0) as u64,
-            forced_default: forced,
-            capitalized: capitalized > Decimal::ZERO,
+
+    /// The pool under `rule`: the `top_obligor_defaults` largest borrowers' loans first, then
+    /// every other loan, each group by current LTV, highest first (or by loan id under pro
+    /// rata), ties by loan id; credited balances after capitalized interest and the obligor
+    /// limit, exactly.
+    pub fn adjust(&self, rule: &AdjustmentRule) -> AdjustedPool {
+        let forced = |l: &BaseLoan| l.rank < rule.top_obligor_defaults;
+        let mut order: Vec<&BaseLoan> = self.loans.iter().collect();
+        order.sort_by(|a, b| {
+            forced(b)
+                .cmp(&forced(a))
+                .then_with(|| {
+                    if rule.highest_ltv_first {
+                        b.ltv.total_cmp(&a.ltv)
+                    } else {
+                        std::cmp::Ordering::Equal
+                    }
+                })
+                .then_with(|| a.loan_id.cmp(&b.loan_id))
         });
+
+        let pool_balance: Decimal = order.iter().map(|l| l.principal).sum();
+        let limit = rule.rounding.round(rule.obligor_limit * pool_balance);
+        let mut report = AdjustmentReport {
+            pool_balance,
+            capitalized_interest_disallowed: Decimal::ZERO,
+            obligor_limit_amount: limit,
+            borrowers_over_limit: 0,
+            obligor_excess_disallowed: Decimal::ZERO,
+            credited_balance: Decimal::ZERO,
+            top_obligors: rule.top_obligor_defaults,
+            top_obligor_balance: Decimal::ZERO,
+            capitalized_loans_balance: Decimal::ZERO,
+        };
+        let mut over_limit = std::collections::BTreeSet::new();
+        let mut out = Vec::with_capacity(order.len());
+        for l in order {
+            let capitalized = l.capitalized_interest;
+            let disallowed = rule
+                .rounding
+                .round((Decimal::ONE - rule.capitalized_interest_credit) * capitalized);
+            let mut balance = l.principal - disallowed;
+            report.capitalized_interest_disallowed += disallowed;
+            if l.exposure > limit && l.exposure > Decimal::ZERO {
+                let kept = rule.rounding.round(balance * limit / l.exposure);
+                report.obligor_excess_disallowed += balance - kept;
+                balance = kept;
+                over_limit.insert(l.borrower_id.as_str());
+            }
+            let forced = forced(l);
+            if forced {
+                report.top_obligor_balance += balance;
+            }
+            if capitalized > Decimal::ZERO {
+                report.capitalized_loans_balance += balance;
+            }
+            report.credited_balance += balance;
+            out.push(PoolLoan {
+                loan_id: l.loan_id.clone(),
+                balance,
+                rate: l.rate,
+                maturity: l.maturity,
+                ltv_ppm: l.ltv_ppm,
+                forced_default: forced,
+                capitalized: capitalized > Decimal::ZERO,
+            });
+        }
+        report.borrowers_over_limit = over_limit.len() as u64;
+        AdjustedPool { loans: out, report }
     }
-    report.borrowers_over_limit = over_limit.len() as u64;
-    Ok(AdjustedPool { loans: out, report })
 }
