@@ -261,3 +261,82 @@ impl AdjustBase {
         AdjustedPool { loans: out, report }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::dec;
+
+    use super::*;
+    use crate::money::RoundingStrategy;
+    use crate::tape::Tape;
+
+    /// Five loans, four borrowers: B1 (L1, L4) has the largest exposure; L2 and L3 have the same
+    /// LTV. One rule's order and credited balances, read from one base.
+    #[test]
+    fn each_rule_orders_and_credits_the_loans_of_one_base() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tape.csv");
+        std::fs::write(
+            &path,
+            "loan_id,borrower_id,origination_date,maturity_date,principal,interest_rate,collateral_btc\n\
+             L1,B1,2025-06-01,2026-06-01,5000.00,0.12,0.1\n\
+             L2,B2,2025-06-01,2026-06-01,3000.00,0.12,0.05\n\
+             L3,B3,2025-06-01,2026-06-01,6000.00,0.12,0.1\n\
+             L4,B1,2025-06-01,2026-06-01,4000.00,0.12,0.1\n\
+             L5,B4,2025-06-01,2026-06-01,1000.00,0.12,0.01\n",
+        )
+        .expect("tape");
+        let tape = Tape::read(&path).expect("read");
+        let at = Valuation {
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+            btc_price: dec!(100000),
+            margin_call_ltv: dec!(0.70),
+            liquidation_ltv: dec!(0.80),
+        };
+        let base = tape.adjust_base(&at).expect("base");
+        let rule = |highest_ltv_first| AdjustmentRule {
+            obligor_limit: dec!(0.3),
+            capitalized_interest_credit: Decimal::ONE,
+            top_obligor_defaults: 1,
+            highest_ltv_first,
+            rounding: Rounding {
+                money_places: 2,
+                strategy: RoundingStrategy::HalfEven,
+            },
+        };
+        let ids = |p: &AdjustedPool| {
+            p.loans
+                .iter()
+                .map(|l| l.loan_id.clone())
+                .collect::<Vec<_>>()
+        };
+        // B1's loans first (by LTV: 0.5, 0.4), then 1.0, 0.6 and 0.6 (by id).
+        let by_ltv = base.adjust(&rule(true));
+        assert_eq!(ids(&by_ltv), ["L1", "L4", "L5", "L2", "L3"]);
+        assert_eq!(by_ltv, tape.adjust(&at, &rule(true)).expect("adjust"));
+        let pro_rata = base.adjust(&rule(false));
+        assert_eq!(ids(&pro_rata), ["L1", "L4", "L2", "L3", "L5"]);
+        // Limit 0.3 x 19,000 = 5,700: B1 (9,000) cut pro rata, B3 (6,000) to the limit.
+        let balances: Vec<Decimal> = by_ltv.loans.iter().map(|l| l.balance).collect();
+        assert_eq!(
+            balances,
+            [
+                dec!(3166.67),
+                dec!(2533.33),
+                dec!(1000.00),
+                dec!(3000.00),
+                dec!(5700.00)
+            ]
+        );
+        let r = &by_ltv.report;
+        assert_eq!(
+            (r.borrowers_over_limit, r.obligor_excess_disallowed),
+            (2, dec!(3600.00))
+        );
+        assert_eq!(r.top_obligor_balance, dec!(5700.00));
+        assert_eq!(
+            by_ltv.loans.iter().map(|l| l.ltv_ppm).collect::<Vec<_>>(),
+            [500_000, 400_000, 1_000_000, 600_000, 600_000]
+        );
+    }
+}
