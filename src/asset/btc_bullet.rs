@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use super::{CollateralModel, Collections, PeriodContext};
 use crate::methodology::DefaultOrder;
-use crate::money::Rounding;
+use crate::money::{Amount, Rounding};
 use crate::tape::PoolLoan;
 
 /// A level's terms for this collateral: how much defaults and when, what is recovered, how
@@ -35,11 +35,56 @@ pub struct BulletTerms {
     pub rounding: Rounding,
 }
 
+/// [`BulletTerms`] in the pool's number type, converted once when the pool is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Terms<A> {
+    default_amount: A,
+    /// `round(default_amount x timing[t])` for each month of the curve (exact, in `Decimal`);
+    /// the curve's last month takes what is left instead.
+    scheduled: Vec<A>,
+    default_order: DefaultOrder,
+    recovery_rate: A,
+    recovery_lag_months: u32,
+    interest_cash_share: A,
+    reinvestment_yield: A,
+    /// `reinvestment_ltv` in millionths, truncated: where new loans stand in the default order.
+    reinvestment_ltv_ppm: u64,
+    cash_drag_months: u32,
+    new_loan_term_months: u32,
+    rounding: Rounding,
+    twelve: A,
+}
+
+impl<A: Amount> Terms<A> {
+    fn of(t: &BulletTerms) -> Terms<A> {
+        let r = t.rounding;
+        let ppm = (t.reinvestment_ltv * Decimal::from(1_000_000)).trunc();
+        Terms {
+            default_amount: A::money(t.default_amount, r),
+            scheduled: t
+                .default_timing
+                .iter()
+                .map(|share| A::money(r.round(t.default_amount * share), r))
+                .collect(),
+            default_order: t.default_order,
+            recovery_rate: A::ratio(t.recovery_rate),
+            recovery_lag_months: t.recovery_lag_months,
+            interest_cash_share: A::ratio(t.interest_cash_share),
+            reinvestment_yield: A::ratio(t.reinvestment_yield),
+            reinvestment_ltv_ppm: ppm.try_into().unwrap_or(0),
+            cash_drag_months: t.cash_drag_months,
+            new_loan_term_months: t.new_loan_term_months,
+            rounding: r,
+            twelve: A::ratio(Decimal::from(12)),
+        }
+    }
+}
+
 /// One loan of the pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Position {
-    balance: Decimal,
-    rate: Decimal,
+struct Position<A> {
+    balance: A,
+    rate: A,
     /// Period in which it repays.
     maturity: u32,
     /// Current LTV in millionths; `u64::MAX` for a forced default (a top obligor).
@@ -48,75 +93,74 @@ struct Position {
 
 const FORCED: u64 = u64::MAX;
 
-/// The pool as it stands between two periods.
+/// The pool as it stands between two periods, in the number type `A` (exact `Decimal` by
+/// default; `f64` for simulation, see [`Amount`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BulletPool {
-    terms: BulletTerms,
+pub struct BulletPool<A = Decimal> {
+    terms: Terms<A>,
     /// Performing loans in default order.
-    positions: Vec<Position>,
+    positions: Vec<Position<A>>,
     /// Cash awaiting reinvestment, by the period it becomes new loans.
-    queue: BTreeMap<u32, Decimal>,
+    queue: BTreeMap<u32, A>,
     /// Recoveries by the period they are collected.
-    recoveries_due: BTreeMap<u32, Decimal>,
+    recoveries_due: BTreeMap<u32, A>,
     /// Defaults taken so far (the schedule's progress).
-    defaulted: Decimal,
+    defaulted: A,
 }
 
 /// The first period whose payment date is on or after `date` (1-based; the last period for dates
-/// after the legal final).
+/// after the legal final). `dates` ascend.
 fn period_of(dates: &[NaiveDate], date: NaiveDate) -> u32 {
-    dates
-        .iter()
-        .position(|d| *d >= date)
-        .map(|i| i as u32 + 1)
-        .unwrap_or(dates.len() as u32)
+    let i = dates.partition_point(|d| *d < date);
+    if i < dates.len() {
+        i as u32 + 1
+    } else {
+        dates.len() as u32
+    }
 }
 
-impl BulletPool {
+impl<A: Amount> BulletPool<A> {
     /// The pool at closing: `loans` (credited balances, in default order) with maturities mapped
     /// onto the payment `dates`.
-    pub fn new(loans: &[PoolLoan], dates: &[NaiveDate], terms: BulletTerms) -> BulletPool {
+    pub fn new(loans: &[PoolLoan], dates: &[NaiveDate], terms: BulletTerms) -> BulletPool<A> {
+        let r = terms.rounding;
         let positions = loans
             .iter()
             .filter(|l| l.balance > Decimal::ZERO)
             .map(|l| Position {
-                balance: l.balance,
-                rate: l.rate,
+                balance: A::money(l.balance, r),
+                rate: A::ratio(l.rate),
                 maturity: period_of(dates, l.maturity),
                 // The largest obligors default first: ahead of any LTV.
                 ltv_ppm: if l.forced_default { FORCED } else { l.ltv_ppm },
             })
             .collect();
         BulletPool {
-            terms,
+            terms: Terms::of(&terms),
             positions,
             queue: BTreeMap::new(),
             recoveries_due: BTreeMap::new(),
-            defaulted: Decimal::ZERO,
+            defaulted: A::ZERO,
         }
     }
 
-    fn r(&self, d: Decimal) -> Decimal {
-        self.terms.rounding.round(d)
-    }
-
     /// Step 1: cash awaiting reinvestment becomes new loans while revolving, else cash.
-    fn buy(&mut self, ctx: &PeriodContext) -> (Decimal, Decimal) {
+    fn buy(&mut self, ctx: &PeriodContext) -> (A, A) {
         let t = ctx.period;
-        let mut new_loans = Decimal::ZERO;
-        let mut released = Decimal::ZERO;
-        let ppm = (self.terms.reinvestment_ltv * Decimal::from(1_000_000)).trunc();
-        let ltv_ppm: u64 = ppm.try_into().unwrap_or(0);
-        let ready: Vec<u32> = self.queue.range(..=t).map(|(k, _)| *k).collect();
-        for k in ready {
-            let amount = self.queue.remove(&k).unwrap_or_default();
-            if ctx.revolving && amount > Decimal::ZERO {
+        let mut new_loans = A::ZERO;
+        let mut released = A::ZERO;
+        while let Some(entry) = self.queue.first_entry() {
+            if *entry.key() > t {
+                break;
+            }
+            let amount = entry.remove();
+            if ctx.revolving && amount > A::ZERO {
                 new_loans += amount;
                 let pos = Position {
                     balance: amount,
                     rate: self.terms.reinvestment_yield,
                     maturity: t + self.terms.new_loan_term_months,
-                    ltv_ppm,
+                    ltv_ppm: self.terms.reinvestment_ltv_ppm,
                 };
                 // After every loan of equal or higher LTV (highest LTV first), or last (pro rata).
                 let at = match self.terms.default_order {
@@ -131,7 +175,7 @@ impl BulletPool {
             }
         }
         if !ctx.revolving {
-            released += self.queue.values().copied().sum::<Decimal>();
+            released += self.queue.values().copied().sum::<A>();
             self.queue.clear();
         }
         (new_loans, released)
@@ -139,17 +183,16 @@ impl BulletPool {
 
     /// Step 2: the scheduled defaults of the period, taken in default order. Returns the amount
     /// actually taken (never more than scheduled, never more than the pool).
-    fn default_scheduled(&mut self, period: u32, performing_start: Decimal) -> Decimal {
+    fn default_scheduled(&mut self, period: u32, performing_start: A) -> A {
         let idx = (period - 1) as usize;
-        let timing = &self.terms.default_timing;
-        let total = self.terms.default_amount;
-        let remaining = (total - self.defaulted).max(Decimal::ZERO);
-        let scheduled = if idx + 1 == timing.len() {
+        let months = self.terms.scheduled.len();
+        let remaining = (self.terms.default_amount - self.defaulted).max(A::ZERO);
+        let scheduled = if idx + 1 == months {
             remaining
-        } else if idx < timing.len() {
-            self.r(total * timing[idx]).min(remaining)
+        } else if idx < months {
+            self.terms.scheduled[idx].min(remaining)
         } else {
-            Decimal::ZERO
+            A::ZERO
         };
         let target = scheduled.min(performing_start);
         match self.terms.default_order {
@@ -168,40 +211,42 @@ impl BulletPool {
     /// still performing (a positive residual, taking from the loans before it if the last cannot
     /// bear it) or on the last loan that took a share (a negative residual, given back). The
     /// amount taken is exactly `amount`, or the whole rest of the pool if it is smaller.
-    fn take_pro_rata(&mut self, amount: Decimal) -> Decimal {
-        let rest: Decimal = self
+    fn take_pro_rata(&mut self, amount: A) -> A {
+        let rest: A = self
             .positions
             .iter()
             .filter(|p| p.ltv_ppm != FORCED)
             .map(|p| p.balance)
             .sum();
-        if rest <= Decimal::ZERO || amount <= Decimal::ZERO {
-            return Decimal::ZERO;
+        if rest <= A::ZERO || amount <= A::ZERO {
+            return A::ZERO;
         }
         if amount >= rest {
             return take_in_order_where(&mut self.positions, amount, |p| p.ltv_ppm != FORCED);
         }
         let rounding = self.terms.rounding;
-        let mut taken = Decimal::ZERO;
-        let mut shares = vec![Decimal::ZERO; self.positions.len()];
+        let mut taken = A::ZERO;
+        let mut shares = vec![A::ZERO; self.positions.len()];
         for (i, p) in self.positions.iter_mut().enumerate() {
             if p.ltv_ppm == FORCED {
                 continue;
             }
-            let d = p.balance.min(rounding.round(p.balance * amount / rest));
+            let d = p
+                .balance
+                .min((p.balance * amount / rest).round_by(rounding));
             p.balance -= d;
             shares[i] = d;
             taken += d;
         }
         let residual = amount - taken;
-        if residual > Decimal::ZERO {
+        if residual > A::ZERO {
             // From the last loan still performing backwards.
             let mut left = residual;
             for p in self.positions.iter_mut().rev() {
-                if left <= Decimal::ZERO {
+                if left <= A::ZERO {
                     break;
                 }
-                if p.ltv_ppm == FORCED || p.balance <= Decimal::ZERO {
+                if p.ltv_ppm == FORCED || p.balance <= A::ZERO {
                     continue;
                 }
                 let d = p.balance.min(left);
@@ -209,11 +254,11 @@ impl BulletPool {
                 left -= d;
             }
             taken += residual - left;
-        } else if residual < Decimal::ZERO {
+        } else if residual < A::ZERO {
             // Given back to the last loans that took a share, at most what each took.
             let mut over = -residual;
             for (p, s) in self.positions.iter_mut().zip(&shares).rev() {
-                if over <= Decimal::ZERO {
+                if over <= A::ZERO {
                     break;
                 }
                 let back = (*s).min(over);
@@ -227,18 +272,18 @@ impl BulletPool {
 }
 
 /// Takes up to `amount` from the positions in order; returns what was taken.
-fn take_in_order(positions: &mut [Position], amount: Decimal) -> Decimal {
+fn take_in_order<A: Amount>(positions: &mut [Position<A>], amount: A) -> A {
     take_in_order_where(positions, amount, |_| true)
 }
 
-fn take_in_order_where(
-    positions: &mut [Position],
-    amount: Decimal,
-    eligible: impl Fn(&Position) -> bool,
-) -> Decimal {
+fn take_in_order_where<A: Amount>(
+    positions: &mut [Position<A>],
+    amount: A,
+    eligible: impl Fn(&Position<A>) -> bool,
+) -> A {
     let mut left = amount;
     for p in positions.iter_mut().filter(|p| eligible(p)) {
-        if left <= Decimal::ZERO {
+        if left <= A::ZERO {
             break;
         }
         let d = p.balance.min(left);
@@ -248,8 +293,8 @@ fn take_in_order_where(
     amount - left
 }
 
-impl CollateralModel for BulletPool {
-    fn collect(&mut self, ctx: &PeriodContext) -> Collections {
+impl<A: Amount> CollateralModel<A> for BulletPool<A> {
+    fn collect(&mut self, ctx: &PeriodContext) -> Collections<A> {
         let t = ctx.period;
         // 1. New loans, or cash released once revolving has ended.
         let (new_loans, released_cash) = self.buy(ctx);
@@ -260,17 +305,13 @@ impl CollateralModel for BulletPool {
 
         // 3. Interest on performing loans (30/360: a month is 1/12 of a year), part in cash, the
         //    rest capitalized onto the loan.
-        let twelve = Decimal::from(12);
+        let twelve = self.terms.twelve;
         let rounding = self.terms.rounding;
         let cash_share = self.terms.interest_cash_share;
-        let (mut interest_due, mut interest_cash) = (Decimal::ZERO, Decimal::ZERO);
-        for p in self
-            .positions
-            .iter_mut()
-            .filter(|p| p.balance > Decimal::ZERO)
-        {
-            let due = rounding.round(p.balance * p.rate / twelve);
-            let cash = rounding.round(due * cash_share);
+        let (mut interest_due, mut interest_cash) = (A::ZERO, A::ZERO);
+        for p in self.positions.iter_mut().filter(|p| p.balance > A::ZERO) {
+            let due = (p.balance * p.rate / twelve).round_by(rounding);
+            let cash = (due * cash_share).round_by(rounding);
             interest_due += due;
             interest_cash += cash;
             p.balance += due - cash;
@@ -282,21 +323,20 @@ impl CollateralModel for BulletPool {
         //    period, after capitalization); the rest repays in full, capitalized interest
         //    included. In the final period everything still performing is taken to repay.
         let performing_now = self.performing();
-        let still_to_come =
-            (self.terms.default_amount - self.defaulted - defaults).max(Decimal::ZERO);
-        let (mut maturities, mut balloon_defaults) = (Decimal::ZERO, Decimal::ZERO);
+        let still_to_come = (self.terms.default_amount - self.defaulted - defaults).max(A::ZERO);
+        let (mut maturities, mut balloon_defaults) = (A::ZERO, A::ZERO);
         self.positions.retain(|p| {
-            if p.balance <= Decimal::ZERO {
+            if p.balance <= A::ZERO {
                 return false;
             }
             if p.maturity > t && !ctx.final_period {
                 return true;
             }
             let d = if ctx.final_period || performing_now.is_zero() {
-                Decimal::ZERO
+                A::ZERO
             } else {
                 p.balance
-                    .min(rounding.round(p.balance * still_to_come / performing_now))
+                    .min((p.balance * still_to_come / performing_now).round_by(rounding))
                     .min(still_to_come - balloon_defaults)
             };
             balloon_defaults += d;
@@ -305,7 +345,7 @@ impl CollateralModel for BulletPool {
         });
         defaults += balloon_defaults;
         self.defaulted += defaults;
-        let recovery = rounding.round(defaults * self.terms.recovery_rate);
+        let recovery = (defaults * self.terms.recovery_rate).round_by(rounding);
         *self
             .recoveries_due
             .entry(t.saturating_add(self.terms.recovery_lag_months))
@@ -314,7 +354,7 @@ impl CollateralModel for BulletPool {
         // 5. Recoveries due now (and, in the final period, every recovery still to come).
         let mut recoveries = self.recoveries_due.remove(&t).unwrap_or_default();
         if ctx.final_period {
-            recoveries += self.recoveries_due.values().copied().sum::<Decimal>();
+            recoveries += self.recoveries_due.values().copied().sum::<A>();
             self.recoveries_due.clear();
         }
 
@@ -327,14 +367,14 @@ impl CollateralModel for BulletPool {
             interest_cash,
             interest_capitalized,
             scheduled_principal: maturities,
-            unscheduled_principal: Decimal::ZERO,
+            unscheduled_principal: A::ZERO,
             recoveries,
             performing_end: self.performing(),
         }
     }
 
-    fn reinvest(&mut self, period: u32, amount: Decimal) {
-        if amount > Decimal::ZERO {
+    fn reinvest(&mut self, period: u32, amount: A) {
+        if amount > A::ZERO {
             let at = period
                 .saturating_add(1)
                 .saturating_add(self.terms.cash_drag_months);
@@ -342,7 +382,7 @@ impl CollateralModel for BulletPool {
         }
     }
 
-    fn awaiting_reinvestment(&self) -> Decimal {
+    fn awaiting_reinvestment(&self) -> A {
         self.queue.values().copied().sum()
     }
 
@@ -355,7 +395,7 @@ impl CollateralModel for BulletPool {
                 .all(|(_, v)| v.is_zero())
     }
 
-    fn performing(&self) -> Decimal {
+    fn performing(&self) -> A {
         self.positions.iter().map(|p| p.balance).sum()
     }
 }

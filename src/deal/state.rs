@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::Deal;
-use crate::money::Rounding;
+use crate::money::{Amount, Rounding};
 
 /// Which priority of payments applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,45 +26,48 @@ pub enum Phase {
 
 /// What a note has met so far, for its pass/fail verdict.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct NoteRecord {
+pub struct NoteRecord<A = Decimal> {
     /// The largest interest shortfall on a payment date.
-    pub max_shortfall: Decimal,
+    pub max_shortfall: A,
     /// The first period the note's interest fell short, for a note that must be paid interest on
     /// time (the methodology's pass criteria).
     pub first_shortfall_period: Option<u32>,
 }
 
-/// Balances, accounts, carried amounts and phase after `period` payment dates.
+/// Balances, accounts, carried amounts and phase after `period` payment dates, in the engine's
+/// number type (exact `Decimal` by default; `f64` in whole units of the money rule, see
+/// [`Amount`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DealState {
+pub struct DealState<A = Decimal> {
     /// Payment dates passed (0 at closing).
     pub period: u32,
     /// Closing date, or the last payment date passed.
     pub as_of: NaiveDate,
     pub phase: Phase,
     /// Outstanding principal per class, in note order.
-    pub note_balances: Vec<Decimal>,
+    pub note_balances: Vec<A>,
     /// Interest due and unpaid per class, carried to the next payment date.
-    pub interest_carried: Vec<Decimal>,
+    pub interest_carried: Vec<A>,
     /// Fees due and unpaid, carried.
-    pub fees_carried: Decimal,
-    pub reserve: Decimal,
+    pub fees_carried: A,
+    pub reserve: A,
     /// Cash in the collection account that no step took.
-    pub collection_cash: Decimal,
+    pub collection_cash: A,
     /// Defaults since closing.
-    pub cumulative_defaults: Decimal,
+    pub cumulative_defaults: A,
     /// The pool balance at closing: the base of the cumulative-default trigger.
-    pub initial_pool: Decimal,
+    pub initial_pool: A,
     /// Per class, in note order.
-    pub records: Vec<NoteRecord>,
+    pub records: Vec<NoteRecord<A>>,
 }
 
-impl DealState {
+impl<A: Amount> DealState<A> {
     /// The deal at closing over a pool of `initial_pool`: notes at their original balances, the
     /// reserve funded at its target (rounded by the money rule), the deal's cash at closing in
     /// the collection account.
-    pub fn at_closing(deal: &Deal, initial_pool: Decimal, rounding: Rounding) -> DealState {
+    pub fn at_closing(deal: &Deal, initial_pool: A, rounding: Rounding) -> DealState<A> {
         let n = deal.notes.len();
+        let money = |d: Decimal| A::money(d, rounding);
         DealState {
             period: 0,
             as_of: deal.closing,
@@ -73,19 +76,19 @@ impl DealState {
             } else {
                 Phase::Amortizing
             },
-            note_balances: deal.notes.iter().map(|n| n.balance).collect(),
-            interest_carried: vec![Decimal::ZERO; n],
-            fees_carried: Decimal::ZERO,
-            reserve: rounding.round(deal.reserve_target_share * deal.note_total()),
-            collection_cash: deal.cash_at_closing,
-            cumulative_defaults: Decimal::ZERO,
+            note_balances: deal.notes.iter().map(|n| money(n.balance)).collect(),
+            interest_carried: vec![A::ZERO; n],
+            fees_carried: A::ZERO,
+            reserve: money(rounding.round(deal.reserve_target_share * deal.note_total())),
+            collection_cash: money(deal.cash_at_closing),
+            cumulative_defaults: A::ZERO,
             initial_pool,
             records: vec![NoteRecord::default(); n],
         }
     }
 
-    pub fn note_total(&self) -> Decimal {
-        self.note_balances.iter().sum()
+    pub fn note_total(&self) -> A {
+        self.note_balances.iter().copied().sum()
     }
 
     /// Every note repaid and no interest carried.

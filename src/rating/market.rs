@@ -289,11 +289,25 @@ pub fn derive(
     ms: &MarketStress,
     credited_balance: Decimal,
 ) -> Result<Scenario, RatingError> {
+    let prices = path(m, mk.facts, ms, mk.pool.start_price)?;
+    derive_on(m, mk, deal, ms, credited_balance, &prices)
+}
+
+/// [`derive`] on a given daily path `prices` (day 0 at the cut-off) instead of the level's own:
+/// the level's terms of sale and answer share apply; its path shape and trough do not (the
+/// outcome still records the level's `btc_trough`).
+pub fn derive_on(
+    m: &Methodology,
+    mk: &Market<'_>,
+    deal: &Deal,
+    ms: &MarketStress,
+    credited_balance: Decimal,
+    prices: &[f64],
+) -> Result<Scenario, RatingError> {
     let (pool, facts) = (&mk.pool, mk.facts);
     let p = params(facts, deal, ms);
     let loans = pool.loans(f(ms.margin_call_answer_share));
-    let prices = path(m, facts, ms, pool.start_price)?;
-    let outcomes = liquidation::run(&loans, &prices, &p);
+    let outcomes = liquidation::run(&loans, prices, &p);
     let months = months(facts.horizon_days.value);
     let tally = Tally::of(&loans, &outcomes, &vec![1; loans.len()], months);
     let money = |x: f64| dec(x, m.rounding);

@@ -9,6 +9,8 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+#[cfg(test)]
+mod agreement_tests;
 mod break_even;
 #[cfg(test)]
 mod gap_tests;
@@ -22,9 +24,10 @@ use crate::deal::{Deal, DealState};
 use crate::methodology::{
     DefaultOrder, DefaultRecovery, MarketFile, Methodology, Notch, PassCriteria, Stress, StressKind,
 };
-use crate::money::Rounding;
+use crate::money::{Amount, Rounding};
 use crate::tape::{
-    AdjustedPool, AdjustmentReport, AdjustmentRule, PoolLoan, Tape, TapeError, Valuation,
+    AdjustBase, AdjustedPool, AdjustmentReport, AdjustmentRule, PoolLoan, Tape, TapeError,
+    Valuation,
 };
 use crate::waterfall::{Engine, NoteOutcome, Run, WaterfallError, WaterfallTerms};
 
@@ -253,14 +256,14 @@ pub fn scenario(
 }
 
 /// The engine at closing for one level: the BTC bullet-loan pool under the scenario and the
-/// deal's closing state.
-pub fn engine<'a>(
+/// deal's closing state, computing in `A` (exact `Decimal`, or `f64`: see [`Amount`]).
+pub fn engine<'a, A: Amount>(
     deal: &'a Deal,
     rules: Rules,
     s: &Stress,
     loans: &[PoolLoan],
     sc: &Scenario,
-) -> Result<Engine<'a, BulletPool>, WaterfallError> {
+) -> Result<Engine<'a, BulletPool<A>, A>, WaterfallError> {
     let terms = BulletTerms {
         default_amount: sc.default_amount,
         default_timing: sc.default_timing.clone(),
@@ -337,9 +340,11 @@ pub fn run_level(
 }
 
 /// Adjusted pools by rule: levels, methodology versions and attribution runs that share an
-/// adjustment rule share one pass of the tape pipeline.
+/// adjustment rule share one adjusted pool, and every rule starts from one read of the tape's
+/// loans at the valuation.
 #[derive(Debug, Default)]
 pub struct PoolCache {
+    base: Option<AdjustBase>,
     pools: Vec<(AdjustmentRule, AdjustedPool)>,
 }
 
@@ -353,7 +358,11 @@ impl PoolCache {
         if let Some((_, p)) = self.pools.iter().find(|(k, _)| k == r) {
             return Ok(p.clone());
         }
-        let p = tape.adjust(at, r)?;
+        let base = match &mut self.base {
+            Some(b) if b.valuation() == at => b,
+            slot => slot.insert(tape.adjust_base(at)?),
+        };
+        let p = base.adjust(r);
         self.pools.push((r.clone(), p.clone()));
         Ok(p)
     }
@@ -536,7 +545,8 @@ mod tests {
                 let s = &level.stress;
                 let sc = scenario(&deal, &m, s, &pool, market.as_ref(), Vary::Nothing)
                     .expect("scenario");
-                let start = engine(&deal, Rules::of(&m), s, &pool.loans, &sc).expect("engine");
+                let start =
+                    engine::<Decimal>(&deal, Rules::of(&m), s, &pool.loans, &sc).expect("engine");
                 let full = start.clone().run().expect("full run");
                 let n = full.periods.len();
                 for k in [1, 6, 12, 13, n / 2, n - 1] {

@@ -88,13 +88,37 @@ pub struct AdjustedPool {
     pub report: AdjustmentReport,
 }
 
-pub(crate) fn adjust(
-    df: &DataFrame,
-    at: &Valuation,
-    rule: &AdjustmentRule,
-) -> Result<AdjustedPool, TapeError> {
+/// One loan of the tape with what every adjustment rule starts from.
+#[derive(Debug, Clone, PartialEq)]
+struct BaseLoan {
+    loan_id: String,
+    borrower_id: String,
+    principal: Decimal,
+    capitalized_interest: Decimal,
+    rate: Decimal,
+    maturity: chrono::NaiveDate,
+    /// Current LTV at the valuation price, unrounded: the default order's key.
+    ltv: f64,
+    ltv_ppm: u64,
+    /// The borrower's exposure (sum of its loans' principal) and its rank by exposure, largest
+    /// first, ties by borrower id (0-based).
+    exposure: Decimal,
+    rank: u32,
+}
+
+/// A tape's loans at a valuation, read once for every adjustment rule: polars computes the
+/// derived fields, each borrower's exposure and its rank; what differs between rules (which
+/// borrowers are forced to default, the order, the credited amounts) is then a sort and exact
+/// arithmetic per rule ([`AdjustBase::adjust`]), without polars.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdjustBase {
+    valuation: Valuation,
+    loans: Vec<BaseLoan>,
+}
+
+pub(crate) fn base(df: &DataFrame, at: &Valuation) -> Result<AdjustBase, TapeError> {
     let err = TapeError::internal("adjusting the pool");
-    // Borrowers by exposure, largest first (ties by id); the first N are forced to default.
+    // Borrowers by exposure, largest first (ties by id).
     let borrowers = df
         .clone()
         .lazy()
@@ -105,18 +129,7 @@ pub(crate) fn adjust(
             SortMultipleOptions::default().with_order_descending_multi([true, false]),
         )
         .with_row_index("rank", None)
-        .select([
-            col(BORROWER_ID),
-            col("exposure"),
-            col("rank")
-                .lt(lit(rule.top_obligor_defaults))
-                .alias("forced"),
-        ]);
-    let order = if rule.highest_ltv_first {
-        vec![col("forced"), col(derive::LTV), col(LOAN_ID)]
-    } else {
-        vec![col("forced"), col(LOAN_ID)]
-    };
+        .select([col(BORROWER_ID), col("exposure"), col("rank")]);
     let loans = df
         .clone()
         .lazy()
@@ -130,14 +143,6 @@ pub(crate) fn adjust(
                 ..JoinArgs::new(JoinType::Left)
             },
         )
-        .sort_by_exprs(
-            order,
-            SortMultipleOptions::default().with_order_descending_multi(if rule.highest_ltv_first {
-                vec![true, true, false]
-            } else {
-                vec![true, false]
-            }),
-        )
         .select([
             col(LOAN_ID),
             col(BORROWER_ID),
@@ -147,72 +152,191 @@ pub(crate) fn adjust(
             col(MATURITY_DATE)
                 .cast(DataType::Int32)
                 .alias("maturity_days"),
+            col(derive::LTV),
             (f(derive::LTV) * lit(1_000_000.0))
                 .round(0, RoundMode::HalfToEven)
                 .alias("ltv_ppm"),
             col("exposure"),
-            col("forced"),
+            col("rank"),
         ])
         .collect()
         .map_err(err)?;
-
-    let n = loans.height();
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    let mut pool_balance = Decimal::ZERO;
-    let mut rows = Vec::with_capacity(n);
-    for i in 0..n {
-        let principal = decimal_at(&loans, PRINCIPAL, i)?;
-        pool_balance += principal;
-        rows.push((i, principal));
+    let out = (0..loans.height())
+        .map(|i| {
+            let days = u64_at(&loans, "maturity_days", i).unwrap_or(0) as i64;
+            Ok(BaseLoan {
+                loan_id: str_at(&loans, LOAN_ID, i)?,
+                borrower_id: str_at(&loans, BORROWER_ID, i)?,
+                principal: decimal_at(&loans, PRINCIPAL, i)?,
+                capitalized_interest: decimal_at(&loans, CAPITALIZED_INTEREST, i)?,
+                rate: decimal_at(&loans, INTEREST_RATE, i)?,
+                maturity: epoch + chrono::Duration::days(days),
+                ltv: f64_at(&loans, derive::LTV, i)?.unwrap_or(f64::NAN),
+                ltv_ppm: f64_at(&loans, "ltv_ppm", i)?.unwrap_or(0.0) as u64,
+                exposure: decimal_at(&loans, "exposure", i)?,
+                rank: u64_at(&loans, "rank", i)? as u32,
+            })
+        })
+        .collect::<Result<Vec<_>, TapeError>>()?;
+    Ok(AdjustBase {
+        valuation: at.clone(),
+        loans: out,
+    })
+}
+
+impl AdjustBase {
+    /// The valuation the loans were read at.
+    pub fn valuation(&self) -> &Valuation {
+        &self.valuation
     }
-    let limit = rule.rounding.round(rule.obligor_limit * pool_balance);
-    let mut report = AdjustmentReport {
-        pool_balance,
-        capitalized_interest_disallowed: Decimal::ZERO,
-        obligor_limit_amount: limit,
-        borrowers_over_limit: 0,
-        obligor_excess_disallowed: Decimal::ZERO,
-        credited_balance: Decimal::ZERO,
-        top_obligors: rule.top_obligor_defaults,
-        top_obligor_balance: Decimal::ZERO,
-        capitalized_loans_balance: Decimal::ZERO,
-    };
-    let mut over_limit = std::collections::BTreeSet::new();
-    let mut out = Vec::with_capacity(n);
-    for (i, principal) in rows {
-        let capitalized = decimal_at(&loans, CAPITALIZED_INTEREST, i)?;
-        let disallowed = rule
-            .rounding
-            .round((Decimal::ONE - rule.capitalized_interest_credit) * capitalized);
-        let mut balance = principal - disallowed;
-        report.capitalized_interest_disallowed += disallowed;
-        let exposure = decimal_at(&loans, "exposure", i)?;
-        let borrower = str_at(&loans, BORROWER_ID, i)?;
-        if exposure > limit && exposure > Decimal::ZERO {
-            let kept = rule.rounding.round(balance * limit / exposure);
-            report.obligor_excess_disallowed += balance - kept;
-            balance = kept;
-            over_limit.insert(borrower);
-        }
-        let forced = super::value::bool_at(&loans, "forced", i)?;
-        if forced {
-            report.top_obligor_balance += balance;
-        }
-        if capitalized > Decimal::ZERO {
-            report.capitalized_loans_balance += balance;
-        }
-        report.credited_balance += balance;
-        let days = u64_at(&loans, "maturity_days", i).unwrap_or(0) as i64;
-        out.push(PoolLoan {
-            loan_id: str_at(&loans, LOAN_ID, i)?,
-            balance,
-            rate: decimal_at(&loans, INTEREST_RATE, i)?,
-            maturity: epoch + chrono::Duration::days(days),
-            ltv_ppm: f64_at(&loans, "ltv_ppm", i)?.unwrap_or(0.0) as u64,
-            forced_default: forced,
-            capitalized: capitalized > Decimal::ZERO,
+
+    /// The pool under `rule`: the `top_obligor_defaults` largest borrowers' loans first, then
+    /// every other loan, each group by current LTV, highest first (or by loan id under pro
+    /// rata), ties by loan id; credited balances after capitalized interest and the obligor
+    /// limit, exactly.
+    pub fn adjust(&self, rule: &AdjustmentRule) -> AdjustedPool {
+        let forced = |l: &BaseLoan| l.rank < rule.top_obligor_defaults;
+        let mut order: Vec<&BaseLoan> = self.loans.iter().collect();
+        order.sort_by(|a, b| {
+            forced(b)
+                .cmp(&forced(a))
+                .then_with(|| {
+                    if rule.highest_ltv_first {
+                        b.ltv.total_cmp(&a.ltv)
+                    } else {
+                        std::cmp::Ordering::Equal
+                    }
+                })
+                .then_with(|| a.loan_id.cmp(&b.loan_id))
         });
+
+        let pool_balance: Decimal = order.iter().map(|l| l.principal).sum();
+        let limit = rule.rounding.round(rule.obligor_limit * pool_balance);
+        let mut report = AdjustmentReport {
+            pool_balance,
+            capitalized_interest_disallowed: Decimal::ZERO,
+            obligor_limit_amount: limit,
+            borrowers_over_limit: 0,
+            obligor_excess_disallowed: Decimal::ZERO,
+            credited_balance: Decimal::ZERO,
+            top_obligors: rule.top_obligor_defaults,
+            top_obligor_balance: Decimal::ZERO,
+            capitalized_loans_balance: Decimal::ZERO,
+        };
+        let mut over_limit = std::collections::BTreeSet::new();
+        let mut out = Vec::with_capacity(order.len());
+        for l in order {
+            let capitalized = l.capitalized_interest;
+            let disallowed = rule
+                .rounding
+                .round((Decimal::ONE - rule.capitalized_interest_credit) * capitalized);
+            let mut balance = l.principal - disallowed;
+            report.capitalized_interest_disallowed += disallowed;
+            if l.exposure > limit && l.exposure > Decimal::ZERO {
+                let kept = rule.rounding.round(balance * limit / l.exposure);
+                report.obligor_excess_disallowed += balance - kept;
+                balance = kept;
+                over_limit.insert(l.borrower_id.as_str());
+            }
+            let forced = forced(l);
+            if forced {
+                report.top_obligor_balance += balance;
+            }
+            if capitalized > Decimal::ZERO {
+                report.capitalized_loans_balance += balance;
+            }
+            report.credited_balance += balance;
+            out.push(PoolLoan {
+                loan_id: l.loan_id.clone(),
+                balance,
+                rate: l.rate,
+                maturity: l.maturity,
+                ltv_ppm: l.ltv_ppm,
+                forced_default: forced,
+                capitalized: capitalized > Decimal::ZERO,
+            });
+        }
+        report.borrowers_over_limit = over_limit.len() as u64;
+        AdjustedPool { loans: out, report }
     }
-    report.borrowers_over_limit = over_limit.len() as u64;
-    Ok(AdjustedPool { loans: out, report })
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::dec;
+
+    use super::*;
+    use crate::money::RoundingStrategy;
+    use crate::tape::Tape;
+
+    /// Five loans, four borrowers: B1 (L1, L4) has the largest exposure; L2 and L3 have the same
+    /// LTV. One rule's order and credited balances, read from one base.
+    #[test]
+    fn each_rule_orders_and_credits_the_loans_of_one_base() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tape.csv");
+        std::fs::write(
+            &path,
+            "loan_id,borrower_id,origination_date,maturity_date,principal,interest_rate,collateral_btc\n\
+             L1,B1,2025-06-01,2026-06-01,5000.00,0.12,0.1\n\
+             L2,B2,2025-06-01,2026-06-01,3000.00,0.12,0.05\n\
+             L3,B3,2025-06-01,2026-06-01,6000.00,0.12,0.1\n\
+             L4,B1,2025-06-01,2026-06-01,4000.00,0.12,0.1\n\
+             L5,B4,2025-06-01,2026-06-01,1000.00,0.12,0.01\n",
+        )
+        .expect("tape");
+        let tape = Tape::read(&path).expect("read");
+        let at = Valuation {
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+            btc_price: dec!(100000),
+            margin_call_ltv: dec!(0.70),
+            liquidation_ltv: dec!(0.80),
+        };
+        let base = tape.adjust_base(&at).expect("base");
+        let rule = |highest_ltv_first| AdjustmentRule {
+            obligor_limit: dec!(0.3),
+            capitalized_interest_credit: Decimal::ONE,
+            top_obligor_defaults: 1,
+            highest_ltv_first,
+            rounding: Rounding {
+                money_places: 2,
+                strategy: RoundingStrategy::HalfEven,
+            },
+        };
+        let ids = |p: &AdjustedPool| {
+            p.loans
+                .iter()
+                .map(|l| l.loan_id.clone())
+                .collect::<Vec<_>>()
+        };
+        // B1's loans first (by LTV: 0.5, 0.4), then 1.0, 0.6 and 0.6 (by id).
+        let by_ltv = base.adjust(&rule(true));
+        assert_eq!(ids(&by_ltv), ["L1", "L4", "L5", "L2", "L3"]);
+        assert_eq!(by_ltv, tape.adjust(&at, &rule(true)).expect("adjust"));
+        let pro_rata = base.adjust(&rule(false));
+        assert_eq!(ids(&pro_rata), ["L1", "L4", "L2", "L3", "L5"]);
+        // Limit 0.3 x 19,000 = 5,700: B1 (9,000) cut pro rata, B3 (6,000) to the limit.
+        let balances: Vec<Decimal> = by_ltv.loans.iter().map(|l| l.balance).collect();
+        assert_eq!(
+            balances,
+            [
+                dec!(3166.67),
+                dec!(2533.33),
+                dec!(1000.00),
+                dec!(3000.00),
+                dec!(5700.00)
+            ]
+        );
+        let r = &by_ltv.report;
+        assert_eq!(
+            (r.borrowers_over_limit, r.obligor_excess_disallowed),
+            (2, dec!(3600.00))
+        );
+        assert_eq!(r.top_obligor_balance, dec!(5700.00));
+        assert_eq!(
+            by_ltv.loans.iter().map(|l| l.ltv_ppm).collect::<Vec<_>>(),
+            [500_000, 400_000, 1_000_000, 600_000, 600_000]
+        );
+    }
 }

@@ -25,7 +25,7 @@ use chrono::NaiveDate;
 use polars::prelude::DataFrame;
 use rust_decimal::Decimal;
 
-pub use adjust::{AdjustedPool, AdjustmentReport, AdjustmentRule, PoolLoan};
+pub use adjust::{AdjustBase, AdjustedPool, AdjustmentReport, AdjustmentRule, PoolLoan};
 pub use error::{RuleCount, TapeError, ValidationReport, Violation};
 pub use prices::{PriceSeries, read_prices};
 pub use read::Format;
@@ -114,8 +114,14 @@ impl Tape {
     /// The pool as a rating level sees it: obligor-limit and capitalized-interest credit applied,
     /// loans in default order (see `adjust.rs`).
     pub fn adjust(&self, at: &Valuation, rule: &AdjustmentRule) -> Result<AdjustedPool, TapeError> {
+        Ok(self.adjust_base(at)?.adjust(rule))
+    }
+
+    /// The loans at `at` as every adjustment rule starts from them: read once, adjusted by as
+    /// many rules as needed ([`AdjustBase::adjust`]).
+    pub fn adjust_base(&self, at: &Valuation) -> Result<AdjustBase, TapeError> {
         at.validate()?;
-        adjust::adjust(&self.df, at, rule)
+        adjust::base(&self.df, at)
     }
 
     /// Every loan as a plain record (for engines that work loan by loan, and to write tapes).

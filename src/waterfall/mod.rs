@@ -13,11 +13,11 @@ use serde::Serialize;
 use crate::asset::{CollateralModel, Collections, PeriodContext};
 use crate::deal::{Deal, DealState, Phase, Seniority, Step};
 use crate::methodology::{InterestCriterion, PassCriteria};
-use crate::money::Rounding;
+use crate::money::{Amount, Rounding};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WaterfallError {
-    /// A broken reconciliation: a bug, reported with both sides.
+    /// A broken reconciliation: a bug, reported with both sides (in USD).
     #[error(
         "period {period} ({date}): cash does not reconcile: cash in {cash_in} / paid and kept {cash_out} / difference {difference}"
     )]
@@ -47,59 +47,63 @@ pub enum WaterfallError {
 
 /// One period's flows, as written to `cashflows.csv` (columns: docs/outputs.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Period {
+pub struct Period<A = Decimal> {
     pub period: u32,
     pub date: NaiveDate,
     pub revolving: bool,
-    pub performing_start: Decimal,
-    pub defaults: Decimal,
-    pub recoveries: Decimal,
-    pub interest_due: Decimal,
-    pub interest_cash: Decimal,
-    pub interest_capitalized: Decimal,
-    pub maturities: Decimal,
-    pub prepayments: Decimal,
-    pub new_loans: Decimal,
-    pub reserve_release: Decimal,
-    pub available: Decimal,
-    pub fees_paid: Decimal,
+    pub performing_start: A,
+    pub defaults: A,
+    pub recoveries: A,
+    pub interest_due: A,
+    pub interest_cash: A,
+    pub interest_capitalized: A,
+    pub maturities: A,
+    pub prepayments: A,
+    pub new_loans: A,
+    pub reserve_release: A,
+    pub available: A,
+    pub fees_paid: A,
     /// Per class, in note order.
-    pub interest_paid: Vec<Decimal>,
-    pub interest_shortfall: Vec<Decimal>,
-    pub principal_paid: Vec<Decimal>,
-    pub reserve_draw: Decimal,
-    pub reserve_top_up: Decimal,
-    pub reinvested: Decimal,
-    pub residual: Decimal,
-    pub performing_end: Decimal,
-    pub awaiting_reinvestment: Decimal,
-    pub reserve_end: Decimal,
-    pub note_balance_end: Vec<Decimal>,
-    pub cumulative_defaults: Decimal,
+    pub interest_paid: Vec<A>,
+    pub interest_shortfall: Vec<A>,
+    pub principal_paid: Vec<A>,
+    pub reserve_draw: A,
+    pub reserve_top_up: A,
+    pub reinvested: A,
+    pub residual: A,
+    pub performing_end: A,
+    pub awaiting_reinvestment: A,
+    pub reserve_end: A,
+    pub note_balance_end: Vec<A>,
+    pub cumulative_defaults: A,
 }
 
 /// How one note fared.
+// Serialized (in `result.json`) for exact (`Decimal`) runs only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-pub struct NoteOutcome {
+#[serde(bound(serialize = "A: Copy + Into<Decimal>"))]
+#[schemars(rename = "NoteOutcome")]
+pub struct NoteOutcome<A = Decimal> {
     pub class: String,
     pub passed: bool,
     /// The period in which its pass criterion was first broken.
     pub first_failing_period: Option<u32>,
     /// The largest interest shortfall on a payment date (timely), or the interest still unpaid at
     /// the end (ultimate).
-    #[serde(serialize_with = "crate::money::json::money")]
+    #[serde(serialize_with = "crate::money::json::money_of")]
     #[schemars(with = "String")]
-    pub interest_shortfall: Decimal,
+    pub interest_shortfall: A,
     /// Principal still outstanding at the end.
-    #[serde(serialize_with = "crate::money::json::money")]
+    #[serde(serialize_with = "crate::money::json::money_of")]
     #[schemars(with = "String")]
-    pub principal_loss: Decimal,
+    pub principal_loss: A,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Run {
-    pub periods: Vec<Period>,
-    pub notes: Vec<NoteOutcome>,
+#[serde(bound(serialize = "A: Serialize + Copy + Into<Decimal>"))]
+pub struct Run<A = Decimal> {
+    pub periods: Vec<Period<A>>,
+    pub notes: Vec<NoteOutcome<A>>,
 }
 
 /// Deal terms the waterfall applies that a methodology sets per level.
@@ -121,24 +125,132 @@ impl WaterfallTerms {
     }
 }
 
-/// A deal on its way from one state to the next.
-#[derive(Debug, Clone)]
-pub struct Engine<'a, C> {
-    deal: &'a Deal,
-    terms: WaterfallTerms,
-    dates: Vec<NaiveDate>,
-    state: DealState,
-    collateral: C,
+/// A step of a priority of payments with its class resolved to the note's position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pay {
+    Fees,
+    Interest(usize),
+    ReserveTopUp,
+    Principal(usize),
+    Reinvest,
+    Residual,
 }
 
-impl<'a, C: CollateralModel> Engine<'a, C> {
+/// The deal's and the level's terms in the engine's number type, converted once per engine.
+#[derive(Debug, Clone)]
+struct Terms<A> {
+    coupon: Vec<A>,
+    /// Whether the class must be paid interest on time (else ultimately).
+    timely: Vec<bool>,
+    /// Whether the reserve covers the class's interest.
+    covered: Vec<bool>,
+    reserve_target_share: A,
+    /// `round(trustee_fee / 12)`: the same every period.
+    trustee_fee_monthly: A,
+    servicing_fee_rate: A,
+    default_trigger: A,
+    twelve: A,
+    revolving: Vec<Pay>,
+    amortizing: Vec<Pay>,
+}
+
+impl<A: Amount> Terms<A> {
+    fn of(deal: &Deal, terms: &WaterfallTerms) -> Terms<A> {
+        let r = terms.rounding;
+        let class = |c: &str| deal.notes.iter().position(|n| n.class == c);
+        let steps = |steps: &[Step]| {
+            steps
+                .iter()
+                .filter_map(|step| {
+                    Some(match step {
+                        Step::Fees => Pay::Fees,
+                        Step::Interest { class: c } => Pay::Interest(class(c)?),
+                        Step::ReserveTopUp => Pay::ReserveTopUp,
+                        Step::Principal { class: c } => Pay::Principal(class(c)?),
+                        Step::Reinvest => Pay::Reinvest,
+                        Step::Residual => Pay::Residual,
+                    })
+                })
+                .collect()
+        };
+        Terms {
+            coupon: deal.notes.iter().map(|n| A::ratio(n.coupon)).collect(),
+            timely: deal
+                .notes
+                .iter()
+                .map(|n| terms.interest(n.seniority) == InterestCriterion::Timely)
+                .collect(),
+            covered: deal
+                .notes
+                .iter()
+                .map(|n| deal.reserve_covers.contains(&n.class))
+                .collect(),
+            reserve_target_share: A::ratio(deal.reserve_target_share),
+            trustee_fee_monthly: A::money(r.round(deal.trustee_fee / Decimal::from(12)), r),
+            servicing_fee_rate: A::ratio(terms.servicing_fee_rate),
+            default_trigger: A::ratio(deal.cumulative_default_trigger),
+            twelve: A::ratio(Decimal::from(12)),
+            revolving: steps(&deal.revolving_steps),
+            amortizing: steps(&deal.amortizing_steps),
+        }
+    }
+}
+
+/// What the waterfall paid in the period being run (the parts of a [`Period`] that are not the
+/// pool's collections or the state after it), kept between periods so a run without rows
+/// allocates nothing per period.
+#[derive(Debug, Clone)]
+struct Flows<A> {
+    reserve_release: A,
+    available: A,
+    fees_paid: A,
+    interest_paid: Vec<A>,
+    interest_shortfall: Vec<A>,
+    principal_paid: Vec<A>,
+    reserve_draw: A,
+    reserve_top_up: A,
+    reinvested: A,
+    residual: A,
+}
+
+impl<A: Amount> Flows<A> {
+    fn new(notes: usize) -> Flows<A> {
+        Flows {
+            reserve_release: A::ZERO,
+            available: A::ZERO,
+            fees_paid: A::ZERO,
+            interest_paid: vec![A::ZERO; notes],
+            interest_shortfall: vec![A::ZERO; notes],
+            principal_paid: vec![A::ZERO; notes],
+            reserve_draw: A::ZERO,
+            reserve_top_up: A::ZERO,
+            reinvested: A::ZERO,
+            residual: A::ZERO,
+        }
+    }
+}
+
+/// A deal on its way from one state to the next, computing in the number type `A` (exact
+/// `Decimal` by default; `f64` for simulation).
+#[derive(Debug, Clone)]
+pub struct Engine<'a, C, A = Decimal> {
+    deal: &'a Deal,
+    terms: WaterfallTerms,
+    k: Terms<A>,
+    dates: Vec<NaiveDate>,
+    state: DealState<A>,
+    collateral: C,
+    flows: Flows<A>,
+}
+
+impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
     /// An engine resuming from `state` with the pool `collateral` as it stands then.
     pub fn new(
         deal: &'a Deal,
         terms: WaterfallTerms,
-        state: DealState,
+        state: DealState<A>,
         collateral: C,
-    ) -> Result<Engine<'a, C>, WaterfallError> {
+    ) -> Result<Engine<'a, C, A>, WaterfallError> {
         let dates = deal.payment_dates();
         if dates.is_empty() {
             return Err(WaterfallError::NoPeriods);
@@ -156,9 +268,11 @@ impl<'a, C: CollateralModel> Engine<'a, C> {
         Ok(Engine {
             deal,
             terms,
+            k: Terms::of(deal, &terms),
             dates,
             state,
             collateral,
+            flows: Flows::new(n),
         })
     }
 
@@ -166,7 +280,7 @@ impl<'a, C: CollateralModel> Engine<'a, C> {
         self.terms
     }
 
-    pub fn state(&self) -> &DealState {
+    pub fn state(&self) -> &DealState<A> {
         &self.state
     }
 
@@ -174,12 +288,8 @@ impl<'a, C: CollateralModel> Engine<'a, C> {
         &self.collateral
     }
 
-    fn r(&self, d: Decimal) -> Decimal {
-        self.terms.rounding.round(d)
-    }
-
     /// Runs every remaining payment date.
-    pub fn run(mut self) -> Result<Run, WaterfallError> {
+    pub fn run(mut self) -> Result<Run<A>, WaterfallError> {
         let mut periods = Vec::new();
         while let Some(p) = self.step()? {
             periods.push(p);
@@ -188,8 +298,18 @@ impl<'a, C: CollateralModel> Engine<'a, C> {
         Ok(Run { periods, notes })
     }
 
+    /// Runs every remaining payment date and keeps only the notes' verdicts: no period rows are
+    /// built (what simulation and break-even searches need).
+    pub fn run_outcomes(mut self) -> Result<Vec<NoteOutcome<A>>, WaterfallError> {
+        let mut end = None;
+        while let Some(t) = self.advance()? {
+            end = Some(t);
+        }
+        Ok(self.outcomes(end))
+    }
+
     /// The notes' verdicts from the state; `end` is the last period run.
-    pub fn outcomes(&self, end: Option<u32>) -> Vec<NoteOutcome> {
+    pub fn outcomes(&self, end: Option<u32>) -> Vec<NoteOutcome<A>> {
         let end = end.unwrap_or(self.state.period);
         let s = &self.state;
         self.deal
@@ -204,11 +324,9 @@ impl<'a, C: CollateralModel> Engine<'a, C> {
                         s.records[k].max_shortfall,
                         s.records[k].first_shortfall_period,
                     ),
-                    InterestCriterion::Ultimate => {
-                        (unpaid, (unpaid > Decimal::ZERO).then_some(end))
-                    }
+                    InterestCriterion::Ultimate => (unpaid, (unpaid > A::ZERO).then_some(end)),
                 };
-                if principal_loss > Decimal::ZERO && first.is_none() {
+                if principal_loss > A::ZERO && first.is_none() {
                     first = Some(end);
                 }
                 NoteOutcome {
@@ -223,7 +341,50 @@ impl<'a, C: CollateralModel> Engine<'a, C> {
     }
 
     /// Runs the next payment date; `None` once the deal is wound up.
-    pub fn step(&mut self) -> Result<Option<Period>, WaterfallError> {
+    pub fn step(&mut self) -> Result<Option<Period<A>>, WaterfallError> {
+        let Some((ctx, c)) = self.next_period()? else {
+            return Ok(None);
+        };
+        let (f, s) = (&self.flows, &self.state);
+        Ok(Some(Period {
+            period: ctx.period,
+            date: ctx.date,
+            revolving: ctx.revolving,
+            performing_start: c.performing_start,
+            defaults: c.defaults,
+            recoveries: c.recoveries,
+            interest_due: c.interest_due,
+            interest_cash: c.interest_cash,
+            interest_capitalized: c.interest_capitalized,
+            maturities: c.scheduled_principal,
+            prepayments: c.unscheduled_principal,
+            new_loans: c.new_loans,
+            reserve_release: f.reserve_release,
+            available: f.available,
+            fees_paid: f.fees_paid,
+            interest_paid: f.interest_paid.clone(),
+            interest_shortfall: f.interest_shortfall.clone(),
+            principal_paid: f.principal_paid.clone(),
+            reserve_draw: f.reserve_draw,
+            reserve_top_up: f.reserve_top_up,
+            reinvested: f.reinvested,
+            residual: f.residual,
+            performing_end: c.performing_end,
+            awaiting_reinvestment: self.collateral.awaiting_reinvestment(),
+            reserve_end: s.reserve,
+            note_balance_end: s.note_balances.clone(),
+            cumulative_defaults: s.cumulative_defaults,
+        }))
+    }
+
+    /// Runs the next payment date without building its row; returns its index, `None` once the
+    /// deal is wound up.
+    pub fn advance(&mut self) -> Result<Option<u32>, WaterfallError> {
+        Ok(self.next_period()?.map(|(ctx, _)| ctx.period))
+    }
+
+    /// One payment date: the pool's collections, the waterfall, the triggers.
+    fn next_period(&mut self) -> Result<Option<(PeriodContext, Collections<A>)>, WaterfallError> {
         if self.state.phase == Phase::WoundUp {
             return Ok(None);
         }
@@ -249,31 +410,30 @@ impl<'a, C: CollateralModel> Engine<'a, C> {
         // Steps 1-5: the pool's collections.
         let c = self.collateral.collect(&ctx);
         if let Some(difference) = c.balance_break() {
+            let usd = |a: A| a.to_money(self.terms.rounding);
             return Err(WaterfallError::PoolBalance {
                 period: t,
                 date,
-                asserted: c.performing_end - difference,
-                calculated: c.performing_end,
-                difference,
+                asserted: usd(c.performing_end - difference),
+                calculated: usd(c.performing_end),
+                difference: usd(difference),
             });
         }
-        let period = self.pay(&ctx, &c)?;
+        self.pay(&ctx, &c)?;
 
         // 9. Triggers, tested after the waterfall; they end revolving from the next period.
         let s = &mut self.state;
         s.period = t;
         s.as_of = date;
         if s.phase == Phase::Revolving {
-            let target = self
-                .terms
-                .rounding
-                .round(self.deal.reserve_target_share * s.note_total());
+            let target =
+                (self.k.reserve_target_share * s.note_total()).round_by(self.terms.rounding);
             let default_ratio = s
                 .cumulative_defaults
                 .checked_div(s.initial_pool)
-                .unwrap_or(Decimal::ZERO);
+                .unwrap_or(A::ZERO);
             if t >= self.deal.revolving_months
-                || default_ratio > self.deal.cumulative_default_trigger
+                || default_ratio > self.k.default_trigger
                 || (self.deal.reserve_trigger && s.reserve < target)
             {
                 s.phase = Phase::Amortizing;
@@ -283,95 +443,88 @@ impl<'a, C: CollateralModel> Engine<'a, C> {
         if s.notes_done() || final_period {
             s.phase = Phase::WoundUp;
         }
-        Ok(Some(period))
+        Ok(Some((ctx, c)))
     }
 
-    /// Steps 6-8: available funds, the phase's priority of payments, reconciliation.
-    fn pay(&mut self, ctx: &PeriodContext, c: &Collections) -> Result<Period, WaterfallError> {
-        let deal = self.deal;
+    /// Steps 6-8: available funds, the phase's priority of payments, reconciliation. What was
+    /// paid is left in `self.flows`.
+    fn pay(&mut self, ctx: &PeriodContext, c: &Collections<A>) -> Result<(), WaterfallError> {
+        let k = &self.k;
         let (t, final_period) = (ctx.period, ctx.final_period);
-        let twelve = Decimal::from(12);
-        let n_notes = deal.notes.len();
+        let rounding = self.terms.rounding;
+        let round = |a: A| a.round_by(rounding);
         self.state.cumulative_defaults += c.defaults;
 
         // 6. Available funds.
-        let target = self.r(deal.reserve_target_share * self.state.note_total());
+        let target = round(k.reserve_target_share * self.state.note_total());
         let reserve_release = if final_period {
             self.state.reserve
         } else if self.state.reserve > target {
             self.state.reserve - target
         } else {
-            Decimal::ZERO
+            A::ZERO
         };
         let opening_cash = self.state.collection_cash;
-        let fees_due = self.r(c.performing_start * self.terms.servicing_fee_rate / twelve)
-            + self.r(deal.trustee_fee / twelve)
+        let fees_due = round(c.performing_start * k.servicing_fee_rate / k.twelve)
+            + k.trustee_fee_monthly
             + self.state.fees_carried;
         let s = &mut self.state;
         s.reserve -= reserve_release;
-        s.collection_cash = Decimal::ZERO;
+        s.collection_cash = A::ZERO;
         let available_start = c.cash() + reserve_release + opening_cash;
         let mut available = available_start;
 
         // 7. The waterfall of the phase.
-        let rounding = self.terms.rounding;
-        let mut fees_paid = Decimal::ZERO;
-        let mut interest_paid = vec![Decimal::ZERO; n_notes];
-        let mut interest_short = vec![Decimal::ZERO; n_notes];
-        let mut principal_paid = vec![Decimal::ZERO; n_notes];
-        let mut reserve_draw = Decimal::ZERO;
-        let mut reserve_top_up = Decimal::ZERO;
-        let mut reinvested = Decimal::ZERO;
-        let mut residual = Decimal::ZERO;
-        let timely: Vec<bool> = deal
-            .notes
-            .iter()
-            .map(|n| self.terms.interest(n.seniority) == InterestCriterion::Timely)
-            .collect();
+        let f = &mut self.flows;
+        f.interest_paid.fill(A::ZERO);
+        f.interest_shortfall.fill(A::ZERO);
+        f.principal_paid.fill(A::ZERO);
+        let mut fees_paid = A::ZERO;
+        let mut reserve_draw = A::ZERO;
+        let mut reserve_top_up = A::ZERO;
+        let mut reinvested = A::ZERO;
+        let mut residual = A::ZERO;
         let steps = if ctx.revolving {
-            &deal.revolving_steps
+            &k.revolving
         } else {
-            &deal.amortizing_steps
+            &k.amortizing
         };
         for step in steps {
-            match step {
-                Step::Fees => {
+            match *step {
+                Pay::Fees => {
                     fees_paid = available.min(fees_due);
                     available -= fees_paid;
                     s.fees_carried = fees_due - fees_paid;
                 }
-                Step::Interest { class } => {
-                    let Some(k) = deal.notes.iter().position(|n| n.class == *class) else {
-                        continue;
-                    };
-                    let due = rounding.round(s.note_balances[k] * deal.notes[k].coupon / twelve)
-                        + s.interest_carried[k];
+                Pay::Interest(n) => {
+                    let due =
+                        round(s.note_balances[n] * k.coupon[n] / k.twelve) + s.interest_carried[n];
                     let mut paid = available.min(due);
                     available -= paid;
-                    if paid < due && deal.reserve_covers.iter().any(|c| c == class) {
+                    if paid < due && k.covered[n] {
                         let draw = s.reserve.min(due - paid);
                         s.reserve -= draw;
                         reserve_draw += draw;
                         paid += draw;
                     }
-                    interest_paid[k] = paid;
+                    f.interest_paid[n] = paid;
                     let short = due - paid;
-                    interest_short[k] = short;
-                    s.interest_carried[k] = short;
-                    if short > Decimal::ZERO {
-                        let rec = &mut s.records[k];
+                    f.interest_shortfall[n] = short;
+                    s.interest_carried[n] = short;
+                    if short > A::ZERO {
+                        let rec = &mut s.records[n];
                         rec.max_shortfall = rec.max_shortfall.max(short);
-                        if timely[k] && rec.first_shortfall_period.is_none() {
+                        if k.timely[n] && rec.first_shortfall_period.is_none() {
                             rec.first_shortfall_period = Some(t);
                         }
                     }
                 }
-                Step::ReserveTopUp => {
+                Pay::ReserveTopUp => {
                     // Nothing is kept back in the last period.
                     let target = if final_period {
-                        Decimal::ZERO
+                        A::ZERO
                     } else {
-                        rounding.round(deal.reserve_target_share * s.note_total())
+                        round(k.reserve_target_share * s.note_total())
                     };
                     if s.reserve < target {
                         let add = available.min(target - s.reserve);
@@ -380,24 +533,21 @@ impl<'a, C: CollateralModel> Engine<'a, C> {
                         available -= add;
                     }
                 }
-                Step::Principal { class } => {
-                    let Some(k) = deal.notes.iter().position(|n| n.class == *class) else {
-                        continue;
-                    };
-                    let pay = available.min(s.note_balances[k]);
-                    s.note_balances[k] -= pay;
-                    principal_paid[k] += pay;
+                Pay::Principal(n) => {
+                    let pay = available.min(s.note_balances[n]);
+                    s.note_balances[n] -= pay;
+                    f.principal_paid[n] += pay;
                     available -= pay;
                 }
-                Step::Reinvest => {
+                Pay::Reinvest => {
                     let amount = available.min(c.principal() + opening_cash + c.released_cash);
                     self.collateral.reinvest(t, amount);
                     reinvested += amount;
                     available -= amount;
                 }
-                Step::Residual => {
+                Pay::Residual => {
                     residual += available;
-                    available = Decimal::ZERO;
+                    available = A::ZERO;
                 }
             }
         }
@@ -406,49 +556,28 @@ impl<'a, C: CollateralModel> Engine<'a, C> {
 
         // 8. Reconciliation, to the cent: in = paid out + kept.
         let paid_out = fees_paid
-            + interest_paid.iter().sum::<Decimal>()
-            + principal_paid.iter().sum::<Decimal>()
+            + f.interest_paid.iter().copied().sum::<A>()
+            + f.principal_paid.iter().copied().sum::<A>()
             + residual;
         let kept = reinvested + reserve_top_up + s.collection_cash;
         let cash_in = available_start + reserve_draw;
-        if cash_in != paid_out + kept {
+        if !A::reconciles(cash_in, paid_out + kept) {
+            let usd = |a: A| a.to_money(rounding);
             return Err(WaterfallError::Conservation {
                 period: t,
                 date: ctx.date,
-                cash_in,
-                cash_out: paid_out + kept,
-                difference: cash_in - paid_out - kept,
+                cash_in: usd(cash_in),
+                cash_out: usd(paid_out + kept),
+                difference: usd(cash_in - paid_out - kept),
             });
         }
-
-        Ok(Period {
-            period: t,
-            date: ctx.date,
-            revolving: ctx.revolving,
-            performing_start: c.performing_start,
-            defaults: c.defaults,
-            recoveries: c.recoveries,
-            interest_due: c.interest_due,
-            interest_cash: c.interest_cash,
-            interest_capitalized: c.interest_capitalized,
-            maturities: c.scheduled_principal,
-            prepayments: c.unscheduled_principal,
-            new_loans: c.new_loans,
-            reserve_release,
-            available: available_start,
-            fees_paid,
-            interest_paid,
-            interest_shortfall: interest_short,
-            principal_paid,
-            reserve_draw,
-            reserve_top_up,
-            reinvested,
-            residual,
-            performing_end: c.performing_end,
-            awaiting_reinvestment: self.collateral.awaiting_reinvestment(),
-            reserve_end: s.reserve,
-            note_balance_end: s.note_balances.clone(),
-            cumulative_defaults: s.cumulative_defaults,
-        })
+        f.reserve_release = reserve_release;
+        f.available = available_start;
+        f.fees_paid = fees_paid;
+        f.reserve_draw = reserve_draw;
+        f.reserve_top_up = reserve_top_up;
+        f.reinvested = reinvested;
+        f.residual = residual;
+        Ok(())
     }
 }
