@@ -30,12 +30,14 @@ use rust_decimal::prelude::ToPrimitive;
 use crate::asset::{BulletPool, BulletTerms, CollateralModel as _};
 use crate::deal::{Deal, DealState};
 use crate::methodology::{Methodology, SimulationTermsFile};
+use crate::money::Amount;
 use crate::price::{PriceModel, SimPath};
+use crate::rating::Scenario;
 use crate::rating::market::{self, MarketPool, Tally};
 use crate::rating::{RatingError, Rules};
 use crate::stress::liquidation::{self, Execution, Impact, MarketLoan, MarketParams, Minima};
 use crate::tape::{AdjustmentRule, PoolLoan, Tape};
-use crate::waterfall::{Engine, WaterfallTerms};
+use crate::waterfall::{Engine, WaterfallError, WaterfallTerms};
 
 pub use cohort::Grouping;
 pub use summary::{NotePath, PathResult};
@@ -69,7 +71,8 @@ pub struct Setup<'a> {
     credited: Decimal,
     bullet: BulletTerms,
     servicing_fee_rate: Decimal,
-    /// Years from closing to each payment date.
+    /// Payment dates, and years from closing to each.
+    dates: Vec<NaiveDate>,
     years: Vec<f64>,
     legal_final_years: f64,
     /// Cut-off balance (principal and accrued interest) and loan count.
@@ -171,6 +174,7 @@ impl<'a> Setup<'a> {
             },
             servicing_fee_rate: t.servicing_fee_rate.value,
             years: dates.iter().map(|d| years_of(*d)).collect(),
+            dates,
             legal_final_years: years_of(deal.legal_final),
             pool_balance,
             loans,
@@ -213,54 +217,73 @@ impl<'a> Setup<'a> {
     pub fn run(&self, seed: u64, index: u64, s: &mut Scratch) -> Result<PathResult, RatingError> {
         let tally = self.sales(seed, index, s);
         let sc = tally.scenario(self.credited, self.rules.rounding);
-        let terms = BulletTerms {
-            default_amount: sc.default_amount,
-            default_timing: sc.default_timing.clone(),
-            recovery_rate: sc.recovery_rate,
-            ..self.bullet.clone()
-        };
-        let collateral = BulletPool::new(&self.pool_loans, &self.deal.payment_dates(), terms);
-        let state = DealState::at_closing(self.deal, collateral.performing(), self.rules.rounding);
-        let run = Engine::new(
-            self.deal,
-            WaterfallTerms {
-                servicing_fee_rate: self.servicing_fee_rate,
-                rounding: self.rules.rounding,
-                pass_criteria: self.rules.pass_criteria,
-            },
-            state,
-            collateral,
-        )
-        .and_then(Engine::run)
-        .map_err(|e| RatingError::Internal(format!("path {index}: {e}")))?;
-        let notes = (0..self.deal.notes.len())
-            .map(|k| {
-                let (mut paid, mut weighted, mut max_short) = (0.0, 0.0, 0.0f64);
-                for p in &run.periods {
-                    let x = f(p.principal_paid[k]);
-                    paid += x;
-                    weighted += x * self.years[(p.period - 1) as usize];
-                    max_short = max_short.max(f(p.interest_shortfall[k]));
-                }
-                let last = run.periods.last();
-                NotePath {
-                    principal_loss: f(run.notes[k].principal_loss),
-                    interest_loss: last.map_or(0.0, |p| f(p.interest_shortfall[k])),
-                    max_interest_shortfall: max_short,
-                    wal_years: if paid > 0.0 {
-                        weighted / paid
-                    } else {
-                        self.legal_final_years
-                    },
-                }
-            })
-            .collect();
+        let notes = self
+            .project::<f64>(&sc)
+            .map_err(|e| RatingError::Internal(format!("path {index}: {e}")))?;
         Ok(PathResult {
             path: index,
             pool_loss: tally.losses,
             liquidated: tally.liquidated_loans,
             notes,
         })
+    }
+
+    /// The path's scenario through the deal's waterfall, computing in `A`: each note's losses,
+    /// largest interest shortfall and weighted average life, in USD and years.
+    pub fn project<A: Amount>(&self, sc: &Scenario) -> Result<Vec<NotePath>, WaterfallError> {
+        let r = self.rules.rounding;
+        let terms = BulletTerms {
+            default_amount: sc.default_amount,
+            default_timing: sc.default_timing.clone(),
+            recovery_rate: sc.recovery_rate,
+            ..self.bullet.clone()
+        };
+        let collateral = BulletPool::<A>::new(&self.pool_loans, &self.dates, terms);
+        let state = DealState::at_closing(self.deal, collateral.performing(), r);
+        let mut e = Engine::new(
+            self.deal,
+            WaterfallTerms {
+                servicing_fee_rate: self.servicing_fee_rate,
+                rounding: r,
+                pass_criteria: self.rules.pass_criteria,
+            },
+            state,
+            collateral,
+        )?;
+        let usd = |x: A| f(x.to_money(r));
+        let n = self.deal.notes.len();
+        let mut before: Vec<A> = e.state().note_balances.clone();
+        let (mut paid, mut weighted) = (vec![0.0f64; n], vec![0.0f64; n]);
+        while let Some(t) = e.advance()? {
+            let years = self.years[(t - 1) as usize];
+            for (k, b) in e.state().note_balances.iter().enumerate() {
+                if *b != before[k] {
+                    let x = usd(before[k] - *b);
+                    paid[k] += x;
+                    weighted[k] += x * years;
+                    before[k] = *b;
+                }
+            }
+        }
+        let st = e.state();
+        Ok((0..n)
+            .map(|k| NotePath {
+                principal_loss: usd(st.note_balances[k]),
+                interest_loss: usd(st.interest_carried[k]),
+                max_interest_shortfall: usd(st.records[k].max_shortfall),
+                wal_years: if paid[k] > 0.0 {
+                    weighted[k] / paid[k]
+                } else {
+                    self.legal_final_years
+                },
+            })
+            .collect())
+    }
+
+    /// Path `index`'s scenario (its sales, as the period engine takes them).
+    pub fn scenario(&self, seed: u64, index: u64, s: &mut Scratch) -> Scenario {
+        self.sales(seed, index, s)
+            .scenario(self.credited, self.rules.rounding)
     }
 
     /// Runs the paths `range`, in parallel; results in path order. `tick` is called once per
