@@ -78,23 +78,7 @@ fn the_markdown_rationale_is_what_a_committee_reads() {
 #[test]
 fn text_from_the_deal_is_escaped_in_html() {
     let dir = tempfile::tempdir().unwrap();
-    let deal = std::fs::read_to_string("pools/ledn-2026-1/deal.yaml").unwrap();
-    let deal = deal
-        .replace(
-            "name: Ledn Issuer Trust 2026-1",
-            "name: \"<script>alert(1)</script> Trust\"",
-        )
-        .replace(
-            "pool: pool.yaml",
-            &format!(
-                "pool: {}",
-                std::fs::canonicalize("pools/ledn-2026-1/pool.yaml")
-                    .unwrap()
-                    .display()
-            ),
-        );
-    let path = dir.path().join("deal.yaml");
-    std::fs::write(&path, deal).unwrap();
+    let path = crate::util::deal_named_with_a_script(dir.path());
     let out = dir.path().join("out");
     ok(&[
         "rate",
@@ -103,12 +87,8 @@ fn text_from_the_deal_is_escaped_in_html() {
         "--report",
         out.to_str().unwrap(),
     ]);
-    let html = std::fs::read_to_string(out.join("rationale.html")).unwrap();
-    assert!(!html.contains("<script>"), "raw script tag in the HTML");
-    assert!(
-        html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt; Trust")
-            || html.contains("&lt;script&gt;alert(1)&lt;/script&gt; Trust"),
-        "escaped name missing"
+    crate::util::assert_script_escaped(
+        &std::fs::read_to_string(out.join("rationale.html")).unwrap(),
     );
 }
 

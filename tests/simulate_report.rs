@@ -353,3 +353,21 @@ fn a_failed_report_leaves_nothing_behind() {
     left.sort();
     assert_eq!(left, ["simulation.html"], "{}", r.stderr);
 }
+
+/// Text from the deal stays text in the HTML (Tera escapes it; the charts escape their labels).
+#[test]
+fn text_from_the_deal_is_escaped_in_the_simulation_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = crate::util::deal_named_with_a_script(dir.path());
+    let out = dir.path().join("out");
+    ok(&[
+        "simulate",
+        "--paths",
+        "20",
+        "--deal",
+        path.to_str().unwrap(),
+        "--report",
+        out.to_str().unwrap(),
+    ]);
+    crate::util::assert_script_escaped(&read(&out, "simulation.html"));
+}

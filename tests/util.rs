@@ -116,3 +116,33 @@ pub fn open_in_chromium(html: &Path) -> Option<String> {
     );
     Some(String::from_utf8_lossy(&dom.stdout).into_owned())
 }
+
+/// The bundled deal renamed `<script>alert(1)</script> Trust`, written into `dir` (its pool
+/// named by absolute path): text from a deal must stay text in an HTML report.
+pub fn deal_named_with_a_script(dir: &Path) -> PathBuf {
+    let deal = std::fs::read_to_string(root().join("pools/ledn-2026-1/deal.yaml")).unwrap();
+    let pool = root().join("pools/ledn-2026-1/pool.yaml");
+    let patched = deal
+        .replace(
+            "name: Ledn Issuer Trust 2026-1",
+            "name: \"<script>alert(1)</script> Trust\"",
+        )
+        .replace("pool: pool.yaml", &format!("pool: {}", pool.display()));
+    assert_ne!(
+        patched, deal,
+        "the bundled deal's name or pool line changed"
+    );
+    let path = dir.join("deal.yaml");
+    std::fs::write(&path, patched).unwrap();
+    path
+}
+
+/// The name of [`deal_named_with_a_script`] appears escaped in `html`, never as a tag.
+pub fn assert_script_escaped(html: &str) {
+    assert!(!html.contains("<script>"), "raw script tag in the HTML");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt; Trust")
+            || html.contains("&lt;script&gt;alert(1)&lt;/script&gt; Trust"),
+        "escaped name missing"
+    );
+}

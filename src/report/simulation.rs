@@ -105,6 +105,8 @@ pub struct SimulationView {
     pub methodology: String,
     /// Paths the figures are over, e.g. `10,000`.
     pub paths: String,
+    /// Length of a path, e.g. `365 days`.
+    pub horizon: String,
     pub run: Vec<Row>,
     pub model: ModelSection,
     pub terms: Vec<Parameter>,
@@ -538,6 +540,7 @@ pub fn view(s: &Summary, results: &[PathResult]) -> Result<SimulationView, Error
         deal: s.deal.clone(),
         methodology: inp.methodology.clone(),
         paths,
+        horizon: format!("{} days", s.horizon_days),
         run,
         model: ModelSection {
             name: s.model.name.clone(),
