@@ -2,7 +2,6 @@
 //! analyst reads it, and the HTML in a real browser when one is installed.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::util::{absrate, ok};
 
@@ -79,23 +78,7 @@ fn the_markdown_rationale_is_what_a_committee_reads() {
 #[test]
 fn text_from_the_deal_is_escaped_in_html() {
     let dir = tempfile::tempdir().unwrap();
-    let deal = std::fs::read_to_string("pools/ledn-2026-1/deal.yaml").unwrap();
-    let deal = deal
-        .replace(
-            "name: Ledn Issuer Trust 2026-1",
-            "name: \"<script>alert(1)</script> Trust\"",
-        )
-        .replace(
-            "pool: pool.yaml",
-            &format!(
-                "pool: {}",
-                std::fs::canonicalize("pools/ledn-2026-1/pool.yaml")
-                    .unwrap()
-                    .display()
-            ),
-        );
-    let path = dir.path().join("deal.yaml");
-    std::fs::write(&path, deal).unwrap();
+    let path = crate::util::deal_named_with_a_script(dir.path());
     let out = dir.path().join("out");
     ok(&[
         "rate",
@@ -104,12 +87,8 @@ fn text_from_the_deal_is_escaped_in_html() {
         "--report",
         out.to_str().unwrap(),
     ]);
-    let html = std::fs::read_to_string(out.join("rationale.html")).unwrap();
-    assert!(!html.contains("<script>"), "raw script tag in the HTML");
-    assert!(
-        html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt; Trust")
-            || html.contains("&lt;script&gt;alert(1)&lt;/script&gt; Trust"),
-        "escaped name missing"
+    crate::util::assert_script_escaped(
+        &std::fs::read_to_string(out.join("rationale.html")).unwrap(),
     );
 }
 
@@ -155,77 +134,20 @@ fn a_template_directory_replaces_the_bundled_templates() {
     assert!(!out2.join("rationale.html").exists());
 }
 
-/// Opens the HTML in headless Chromium when it is installed: the page parses, shows the grid and
-/// the four charts, and renders to a screenshot. Says it skipped otherwise, except under `CI=true`
-/// (`.ci/run` installs Chromium), where a missing browser fails the test.
+/// The browser check ([`crate::util::open_in_chromium`]): the page parses, shows the grid and
+/// the four charts, and renders to a screenshot.
 #[test]
 fn the_html_opens_in_headless_chromium() {
-    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find(|c| {
-            Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-    else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true and no chromium on this machine: .ci/run installs it (apt-get install chromium)"
-        );
-        eprintln!(
-            "skipped: no chromium on this machine (apt-get install chromium to run this check)"
-        );
-        return;
-    };
     let dir = tempfile::tempdir().unwrap();
     report(dir.path());
-    let html = dir.path().join("rationale.html");
-    let url = format!("file://{}", html.display());
-    let profile = dir.path().join("profile");
-    let flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ];
-    let run = |extra: &[String]| {
-        Command::new(chromium)
-            .args(flags)
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .args(extra)
-            .arg(&url)
-            .output()
-            .expect("chromium runs")
+    let Some(dom) = crate::util::open_in_chromium(&dir.path().join("rationale.html")) else {
+        return;
     };
-    let dom = run(&["--dump-dom".to_string()]);
-    assert!(
-        dom.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dom.stderr)
-    );
-    let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(
         dom.contains("<table id=\"grid\">"),
         "no grid in the rendered page"
     );
     assert_eq!(dom.matches("<svg").count(), 4, "expected four charts");
-    let png = dir.path().join("shot.png");
-    let shot = run(&[
-        format!("--screenshot={}", png.display()),
-        "--window-size=1280,4000".to_string(),
-    ]);
-    assert!(shot.status.success());
-    assert!(
-        std::fs::metadata(&png)
-            .map(|m| m.len() > 10_000)
-            .unwrap_or(false),
-        "no screenshot"
-    );
 }
 
 const V2: &str = "btc-backed-consumer-loans@2.0.0";

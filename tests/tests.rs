@@ -13,5 +13,6 @@ mod rate;
 mod rate_properties;
 mod replay;
 mod report;
+mod simulate_report;
 mod tape_errors;
 mod tape_formats;

@@ -22,10 +22,21 @@ pub const HTML: &str = "rationale.html";
 pub const COMPARISON_MD: &str = "comparison.md";
 pub const COMPARISON_HTML: &str = "comparison.html";
 
+/// Templates an analyst's directory may leave out: the bundled ones are used instead, so that a
+/// directory written for the rationale serves every report.
+const OPTIONAL: [&str; 4] = [
+    COMPARISON_MD,
+    COMPARISON_HTML,
+    simulation::MARKDOWN,
+    simulation::HTML,
+];
+
 const DEFAULT_MARKDOWN: &str = include_str!("../../reports/templates/rationale.md");
 const DEFAULT_COMPARISON_MD: &str = include_str!("../../reports/templates/comparison.md");
 const DEFAULT_COMPARISON_HTML: &str = include_str!("../../reports/templates/comparison.html");
 const DEFAULT_HTML: &str = include_str!("../../reports/templates/rationale.html");
+const DEFAULT_SIMULATION_MD: &str = include_str!("../../reports/templates/simulation.md");
+const DEFAULT_SIMULATION_HTML: &str = include_str!("../../reports/templates/simulation.html");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -55,9 +66,11 @@ fn tera(templates: Option<&Path>) -> Result<tera::Tera, ReportError> {
         (HTML, DEFAULT_HTML),
         (COMPARISON_MD, DEFAULT_COMPARISON_MD),
         (COMPARISON_HTML, DEFAULT_COMPARISON_HTML),
+        (simulation::MARKDOWN, DEFAULT_SIMULATION_MD),
+        (simulation::HTML, DEFAULT_SIMULATION_HTML),
     ] {
         let text = match templates {
-            Some(dir) if name.starts_with("comparison") && !dir.join(name).is_file() => {
+            Some(dir) if OPTIONAL.contains(&name) && !dir.join(name).is_file() => {
                 default.to_string()
             }
             Some(dir) => {

@@ -57,7 +57,8 @@ pub fn tail_mean(sorted: &[f64], q: f64) -> f64 {
         return f64::NAN;
     }
     let n = sorted.len();
-    let k = (((1.0 - q) * n as f64).ceil() as usize).clamp(1, n);
+    // A hair below the product before rounding up: 0.05 x 100 is 5 paths, not 6.
+    let k = (((1.0 - q) * n as f64 - 1e-9).ceil() as usize).clamp(1, n);
     sorted[n - k..].iter().sum::<f64>() / k as f64
 }
 

@@ -58,6 +58,8 @@ pub fn read_numeric_table(path: &Path) -> Result<NumericTable, TapeError> {
         .key_value_metadata()
         .iter()
         .flatten()
+        // Polars adds its own `ARROW:schema`; the table's metadata is the rest.
+        .filter(|kv| !kv.key.starts_with("ARROW:"))
         .map(|kv| (kv.key.clone(), kv.value.clone().unwrap_or_default()))
         .collect();
     let df = reader.finish().map_err(|e| read_err(e.to_string()))?;
