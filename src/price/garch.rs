@@ -41,6 +41,19 @@ impl StartVariance {
 }
 
 impl GarchT {
+    /// The model whose unconditional variance is `variance` (variance targeting:
+    /// `omega = (1 - alpha - beta) * variance`), started there.
+    pub fn targeted(mu: f64, variance: f64, alpha: f64, beta: f64, nu: f64) -> GarchT {
+        GarchT {
+            mu,
+            omega: variance * (1.0 - alpha - beta),
+            alpha,
+            beta,
+            nu,
+            start: StartVariance::Unconditional,
+        }
+    }
+
     /// `omega / (1 - alpha - beta)`.
     pub fn unconditional_variance(&self) -> f64 {
         self.omega / (1.0 - self.alpha - self.beta)

@@ -156,3 +156,6 @@ impl PriceModel {
 fn price(start: f64, x: f64) -> f64 {
     start * x.exp()
 }
+
+#[cfg(test)]
+mod tests;
