@@ -36,6 +36,21 @@ fn synthetic_prices(dir: &Path, model: &PriceModel, days: usize, seed: u64) -> P
     path
 }
 
+/// `absrate simulate fit --prices PRICES --model MODEL ARGS...`.
+fn fit(prices: &str, model: &str, args: &[&str]) -> crate::util::Run {
+    let mut all = vec!["simulate", "fit", "--prices", prices, "--model", model];
+    all.extend(args);
+    absrate(&all)
+}
+
+/// The SHA-256 of a file, lowercase hex.
+fn sha256(path: &Path) -> String {
+    format!(
+        "{:x}",
+        <sha2::Sha256 as sha2::Digest>::digest(std::fs::read(path).unwrap())
+    )
+}
+
 fn a_gbm() -> PriceModel {
     load(
         root()
@@ -50,21 +65,9 @@ fn a_gbm() -> PriceModel {
 fn simulate_fit_prints_a_model_file_that_reads_back_as_the_same_model() {
     let dir = tempfile::tempdir().unwrap();
     let prices = synthetic_prices(dir.path(), &a_gbm(), 600, 1);
-    let sha = format!(
-        "{:x}",
-        <sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&prices).unwrap())
-    );
+    let sha = sha256(&prices);
     for model in ["gbm", "garch-t", "bootstrap"] {
-        let r = absrate(&[
-            "simulate",
-            "fit",
-            "--prices",
-            prices.to_str().unwrap(),
-            "--model",
-            model,
-            "--since",
-            "2020-01-02",
-        ]);
+        let r = fit(prices.to_str().unwrap(), model, &["--since", "2020-01-02"]);
         assert_eq!(r.code, 0, "{}", r.stderr);
         let f = ModelFile::from_bytes(Path::new("fit.yaml"), r.stdout.as_bytes()).unwrap();
         assert_eq!(
@@ -108,41 +111,20 @@ fn simulate_fit_prints_a_model_file_that_reads_back_as_the_same_model() {
 
 #[test]
 fn simulate_fit_of_a_bad_price_file_names_the_line() {
-    let r = absrate(&[
-        "simulate",
-        "fit",
-        "--prices",
-        "tests/fixtures/prices/gap.csv",
-        "--model",
-        "gbm",
-    ]);
+    let r = fit("tests/fixtures/prices/gap.csv", "gbm", &[]);
     assert_eq!(r.code, INVALID_INPUT);
     assert_eq!(
         r.stderr,
         "error: tests/fixtures/prices/gap.csv: line 4: no price for 2026-01-03 (a gap of 1 day before 2026-01-04)\n"
     );
-    let r = absrate(&[
-        "simulate",
-        "fit",
-        "--prices",
-        "no-such.csv",
-        "--model",
-        "gbm",
-    ]);
+    let r = fit("no-such.csv", "gbm", &[]);
     assert_eq!(r.code, INVALID_INPUT);
     assert_eq!(r.stderr, "error: no-such.csv: no such file\n");
 }
 
 #[test]
 fn simulate_fit_of_an_unknown_model_lists_the_models() {
-    let r = absrate(&[
-        "simulate",
-        "fit",
-        "--prices",
-        "tests/fixtures/prices/gap.csv",
-        "--model",
-        "heston",
-    ]);
+    let r = fit("tests/fixtures/prices/gap.csv", "heston", &[]);
     assert_eq!(r.code, USAGE);
     assert!(
         r.stderr.starts_with(
@@ -172,25 +154,14 @@ fn simulate_fit_with_a_window_outside_the_file_names_the_option_and_the_range() 
             "--until 2021-01-01: after the last date of the file",
         ),
     ] {
-        let mut all = vec!["simulate", "fit", "--prices", p, "--model", "gbm"];
-        all.extend(args);
-        let r = absrate(&all);
+        let r = fit(p, "gbm", &args);
         assert_eq!(r.code, INVALID_INPUT);
         assert_eq!(
             r.stderr,
             format!("error: {p}: {message} (the file covers 2020-01-01 to 2020-07-19)\n")
         );
     }
-    let r = absrate(&[
-        "simulate",
-        "fit",
-        "--prices",
-        p,
-        "--model",
-        "garch-t",
-        "--since",
-        "2020-06-01",
-    ]);
+    let r = fit(p, "garch-t", &["--since", "2020-06-01"]);
     assert_eq!(r.code, INVALID_INPUT);
     assert_eq!(
         r.stderr,
@@ -299,10 +270,7 @@ fn a_bootstrap_model_refuses_a_price_file_with_other_bytes_and_says_where_it_loo
         format!(
             "{}: has sha256 {}, but btc-bootstrap@1.0.0 was fitted to btc-usd-daily.csv with sha256 {}: refusing to resample other data (fit a new model version on this file instead)",
             prices.display(),
-            format!(
-                "{:x}",
-                <sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&prices).unwrap())
-            ),
+            sha256(&prices),
             f.fitted_from.sha256
         )
     );
