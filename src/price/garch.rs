@@ -7,11 +7,9 @@
 //! `omega / (1 - alpha - beta)` ([`StartVariance::Unconditional`]), so it describes a year drawn
 //! from the model's long-run state, not from the state on the last day of the history.
 
-use rand::RngExt as _;
 use rand::rngs::ChaCha8Rng;
-use rand_distr::StudentT;
 
-use super::{SimPath, price};
+use super::{SimPath, price, sampler};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GarchT {
@@ -72,21 +70,21 @@ impl GarchT {
         rng: &mut ChaCha8Rng,
         out: &mut SimPath,
     ) {
-        let scale = ((self.nu - 2.0) / self.nu).sqrt();
         // nu > 2 is checked when the model is built; a bad value gives a flat path, not a panic.
-        let Ok(t) = StudentT::new(self.nu) else {
+        if self.nu.partial_cmp(&2.0) != Some(std::cmp::Ordering::Greater) {
             out.prices.resize(days + 1, start);
             out.vol.resize(days + 1, 0.0);
             return;
-        };
+        }
+        // Unit-variance Student-t draws.
+        let t = sampler::student_t(self.nu);
         let mut h = self.start_variance();
         let mut x = 0.0;
         out.prices.push(start);
         out.vol.push(h.sqrt());
         for _ in 0..days {
             let sd = h.sqrt();
-            let z: f64 = rng.sample(t);
-            let e = sd * scale * z;
+            let e = sd * t.sample(rng);
             x += self.mu + e;
             out.prices.push(price(start, x));
             out.vol.push(sd);

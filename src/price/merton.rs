@@ -5,9 +5,8 @@
 
 use rand::RngExt as _;
 use rand::rngs::ChaCha8Rng;
-use rand_distr::StandardNormal;
 
-use super::{SimPath, price};
+use super::{SimPath, price, sampler};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Merton {
@@ -38,13 +37,13 @@ impl Merton {
         // Like GBM, the drift is a product so that a path without jumps and with sigma = 0 is
         // exactly start * exp(mu * t).
         let p0 = (-self.lambda).exp();
+        let normal = sampler::normal();
         let mut w = 0.0;
         let mut jumps = 0.0;
         out.prices.push(start);
         out.vol.push(self.sigma);
         for t in 1..=days {
-            let z: f64 = rng.sample(StandardNormal);
-            w += z;
+            w += normal.sample(rng);
             // Poisson by inversion: one uniform; almost always zero or one comparison.
             let u: f64 = rng.random();
             if u > p0 {
@@ -69,7 +68,7 @@ impl Merton {
     /// The sum of `k` jump log sizes: one normal draw, N(k m, k s^2).
     #[inline]
     fn jump_sum(&self, k: usize, rng: &mut ChaCha8Rng) -> f64 {
-        let z: f64 = rng.sample(StandardNormal);
+        let z = sampler::normal().sample(rng);
         let k = k as f64;
         k * self.jump_mean + k.sqrt() * self.jump_sd * z
     }

@@ -21,6 +21,7 @@ mod gbm;
 mod history;
 pub mod lookup;
 mod merton;
+mod sampler;
 
 pub use bootstrap::{Bootstrap, politis_white};
 pub use error::PriceError;
@@ -32,9 +33,7 @@ pub use history::{DATE_COLUMN, History, PRICE_COLUMN};
 pub use lookup::{LoadedModel, ModelEntry, ModelLookup, load, models_dir};
 pub use merton::Merton;
 
-use rand::RngExt as _;
 use rand::rngs::ChaCha8Rng;
-use rand_distr::StandardNormal;
 
 /// One simulated path: daily prices and the conditional daily volatility behind each day.
 ///
@@ -110,7 +109,7 @@ impl PriceModel {
     /// between the two closes would impose; GARCH's Student-t shape is not used inside a day.
     pub fn window_move(&self, vol: f64, window_days: f64, rng: &mut ChaCha8Rng) -> f64 {
         let w = window_days.max(0.0);
-        let z: f64 = rng.sample(StandardNormal);
+        let z = sampler::normal().sample(rng);
         let diffusion = self.mu() * w + vol * w.sqrt() * z;
         match self {
             PriceModel::Merton(m) => diffusion + m.jumps(m.lambda * w, rng),
