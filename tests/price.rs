@@ -380,9 +380,9 @@ fn window_drawdowns(prices: &[f64], from: usize) -> Vec<f64> {
 /// published GARCH-t model, fitted to the history, reproduce the 50th, 90th and 99th
 /// percentiles of the one-year maximum drawdowns over the backtest's windows within 5 points.
 /// The honestly fitted model (full history, maximum likelihood with variance targeting,
-/// docs/price-models.md) gives 36.3 / 63.9 / 90.5% against history's 49.6 / 71.9 / 80.2%
+/// docs/price-models.md) gives 36.5 / 63.5 / 91.5% against history's 49.6 / 71.9 / 80.2%
 /// (printed on every run). Its parameters are not tuned to close the gap; a fit on the
-/// backtest's own period (since 2014) gives nearly the same (35.8 / 62.0 / 88.1%): the gap is
+/// backtest's own period (since 2014) gives nearly the same (35.9 / 61.6 / 89.0%): the gap is
 /// the model's shape (no trending bear markets), not the window.
 ///
 /// What is asserted, and why. History's percentiles come from 4,252 overlapping windows, about
