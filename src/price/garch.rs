@@ -72,22 +72,19 @@ impl GarchT {
     ) {
         // nu > 2 is checked when the model is built; a bad value gives a flat path, not a panic.
         if self.nu.partial_cmp(&2.0) != Some(std::cmp::Ordering::Greater) {
-            out.prices.resize(days + 1, start);
-            out.vol.resize(days + 1, 0.0);
             return;
         }
         // Unit-variance Student-t draws.
         let t = sampler::student_t(self.nu);
         let mut h = self.start_variance();
         let mut x = 0.0;
-        out.prices.push(start);
-        out.vol.push(h.sqrt());
-        for _ in 0..days {
+        let days = days.min(out.prices.len() - 1);
+        for (p, v) in out.prices[1..=days].iter_mut().zip(&mut out.vol[1..=days]) {
             let sd = h.sqrt();
             let e = sd * t.sample(rng);
             x += self.mu + e;
-            out.prices.push(price(start, x));
-            out.vol.push(sd);
+            *p = price(start, x);
+            *v = sd;
             h = self.omega + self.alpha * e * e + self.beta * h;
         }
     }

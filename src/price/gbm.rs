@@ -25,13 +25,9 @@ impl Gbm {
         // sum, so that sigma = 0 gives exactly start * exp(mu * t).
         let normal = sampler::normal();
         let mut w = 0.0;
-        out.prices.push(start);
-        out.vol.push(self.sigma);
-        for t in 1..=days {
+        for (t, p) in out.prices.iter_mut().enumerate().skip(1).take(days) {
             w += normal.sample(rng);
-            out.prices
-                .push(price(start, self.mu * t as f64 + self.sigma * w));
-            out.vol.push(self.sigma);
+            *p = price(start, self.mu * t as f64 + self.sigma * w);
         }
     }
 

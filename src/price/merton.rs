@@ -40,18 +40,14 @@ impl Merton {
         let normal = sampler::normal();
         let mut w = 0.0;
         let mut jumps = 0.0;
-        out.prices.push(start);
-        out.vol.push(self.sigma);
-        for t in 1..=days {
+        for (t, p) in out.prices.iter_mut().enumerate().skip(1).take(days) {
             w += normal.sample(rng);
             // Poisson by inversion: one uniform; almost always zero or one comparison.
             let u: f64 = rng.random();
             if u > p0 {
                 jumps += self.jump_sum(count_after_zero(u, p0, self.lambda), rng);
             }
-            out.prices
-                .push(price(start, self.mu * t as f64 + self.sigma * w + jumps));
-            out.vol.push(self.sigma);
+            *p = price(start, self.mu * t as f64 + self.sigma * w + jumps);
         }
     }
 

@@ -57,11 +57,12 @@ impl SimPath {
         }
     }
 
-    fn reset(&mut self, days: usize) {
+    /// `days + 1` prices at `start` and volatilities at `vol`, for a model to overwrite.
+    fn reset(&mut self, days: usize, start: f64, vol: f64) {
         self.prices.clear();
         self.vol.clear();
-        self.prices.reserve(days + 1);
-        self.vol.reserve(days + 1);
+        self.prices.resize(days + 1, start);
+        self.vol.resize(days + 1, vol);
     }
 }
 
@@ -89,7 +90,7 @@ impl PriceModel {
     /// allocation once they hold `days + 1` values). The draws come from `rng` alone, so the
     /// same stream gives the same path.
     pub fn simulate(&self, start: f64, days: usize, rng: &mut ChaCha8Rng, out: &mut SimPath) {
-        out.reset(days);
+        out.reset(days, start, self.start_vol());
         match self {
             PriceModel::Gbm(m) => m.simulate(start, days, rng, out),
             PriceModel::Merton(m) => m.simulate(start, days, rng, out),
