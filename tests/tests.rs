@@ -9,6 +9,7 @@ mod install;
 mod ledn_pool;
 mod market;
 mod methodology;
+mod price;
 mod rate;
 mod rate_properties;
 mod replay;

@@ -65,17 +65,13 @@ impl Bootstrap {
         out: &mut SimPath,
     ) {
         let n = self.returns.len();
-        out.prices.push(start);
-        out.vol.push(self.sd);
         if n == 0 {
-            out.prices.resize(days + 1, start);
-            out.vol.resize(days + 1, self.sd);
             return;
         }
         let p_new = 1.0 / self.mean_block_length;
         let mut i = rng.random_range(0..n);
         let mut x = 0.0;
-        for t in 1..=days {
+        for (t, p) in out.prices.iter_mut().enumerate().skip(1).take(days) {
             if t > 1 {
                 let u: f64 = rng.random();
                 i = if u < p_new {
@@ -87,8 +83,7 @@ impl Bootstrap {
                 };
             }
             x += self.returns[i];
-            out.prices.push(price(start, x));
-            out.vol.push(self.sd);
+            *p = price(start, x);
         }
     }
 

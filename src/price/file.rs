@@ -410,7 +410,7 @@ impl ModelFile {
         let _ = writeln!(o, "  observations: {}", f.observations);
         let _ = writeln!(o, "  method: {}", quoted(&f.method));
         if let Some(ll) = f.log_likelihood {
-            let _ = writeln!(o, "  log_likelihood: {ll}");
+            let _ = writeln!(o, "  log_likelihood: {ll:.2}");
         }
         let _ = writeln!(o, "model:");
         let _ = writeln!(o, "  {}:", self.kind().name());

@@ -388,23 +388,16 @@ pub fn fit_garch_t(r: &[f64]) -> Result<GarchFit, PriceError> {
     let (mean, var) = moments(r);
     let sd_mean = (var / r.len() as f64).sqrt();
     let targeted = |x: &[f64]| {
-        let mut g = garch_of(&[x[0], 0.0, x[1], x[2], x[3]]);
-        g.omega = var * (1.0 - g.alpha - g.beta);
-        g
+        let g = garch_of(&[x[0], 0.0, x[1], x[2], x[3]]);
+        GarchT::targeted(g.mu, var, g.alpha, g.beta, g.nu)
     };
     let x0 = vec![mean, logit(0.95), logit(0.1), 2f64.ln()];
     let steps = [2.0 * sd_mean, 0.5, 0.5, 0.5];
     let (x, _) = minimize("garch-t", |x| -targeted(x).log_likelihood(r), x0, &steps)?;
     let g = targeted(&x);
     let (alpha, beta) = (round6(g.alpha), round6(g.beta));
-    let model = GarchT {
-        mu: round6(g.mu),
-        omega: round6(var * (1.0 - alpha - beta)),
-        alpha,
-        beta,
-        nu: round6(g.nu),
-        start: StartVariance::Unconditional,
-    };
+    let mut model = GarchT::targeted(round6(g.mu), var, alpha, beta, round6(g.nu));
+    model.omega = round6(model.omega);
     let x0 = vec![mean, (var * 0.05).ln(), logit(0.95), logit(0.1), 2f64.ln()];
     let steps = [2.0 * sd_mean, 0.5, 0.5, 0.5, 0.5];
     let (xu, cu) = minimize("garch-t", |x| -garch_of(x).log_likelihood(r), x0, &steps)?;

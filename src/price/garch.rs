@@ -7,11 +7,9 @@
 //! `omega / (1 - alpha - beta)` ([`StartVariance::Unconditional`]), so it describes a year drawn
 //! from the model's long-run state, not from the state on the last day of the history.
 
-use rand::RngExt as _;
 use rand::rngs::ChaCha8Rng;
-use rand_distr::StudentT;
 
-use super::{SimPath, price};
+use super::{SimPath, price, sampler};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GarchT {
@@ -41,6 +39,19 @@ impl StartVariance {
 }
 
 impl GarchT {
+    /// The model whose unconditional variance is `variance` (variance targeting:
+    /// `omega = (1 - alpha - beta) * variance`), started there.
+    pub fn targeted(mu: f64, variance: f64, alpha: f64, beta: f64, nu: f64) -> GarchT {
+        GarchT {
+            mu,
+            omega: variance * (1.0 - alpha - beta),
+            alpha,
+            beta,
+            nu,
+            start: StartVariance::Unconditional,
+        }
+    }
+
     /// `omega / (1 - alpha - beta)`.
     pub fn unconditional_variance(&self) -> f64 {
         self.omega / (1.0 - self.alpha - self.beta)
@@ -59,24 +70,21 @@ impl GarchT {
         rng: &mut ChaCha8Rng,
         out: &mut SimPath,
     ) {
-        let scale = ((self.nu - 2.0) / self.nu).sqrt();
         // nu > 2 is checked when the model is built; a bad value gives a flat path, not a panic.
-        let Ok(t) = StudentT::new(self.nu) else {
-            out.prices.resize(days + 1, start);
-            out.vol.resize(days + 1, 0.0);
+        if self.nu.partial_cmp(&2.0) != Some(std::cmp::Ordering::Greater) {
             return;
-        };
+        }
+        // Unit-variance Student-t draws.
+        let t = sampler::student_t(self.nu);
         let mut h = self.start_variance();
         let mut x = 0.0;
-        out.prices.push(start);
-        out.vol.push(h.sqrt());
-        for _ in 0..days {
+        let days = days.min(out.prices.len() - 1);
+        for (p, v) in out.prices[1..=days].iter_mut().zip(&mut out.vol[1..=days]) {
             let sd = h.sqrt();
-            let z: f64 = rng.sample(t);
-            let e = sd * scale * z;
+            let e = sd * t.sample(rng);
             x += self.mu + e;
-            out.prices.push(price(start, x));
-            out.vol.push(sd);
+            *p = price(start, x);
+            *v = sd;
             h = self.omega + self.alpha * e * e + self.beta * h;
         }
     }

@@ -1,11 +1,9 @@
 //! Geometric Brownian motion: daily log returns `r_t = mu + sigma * z_t`, `z_t` iid N(0, 1).
 //! Fitted in closed form (sample mean and standard deviation of the log returns).
 
-use rand::RngExt as _;
 use rand::rngs::ChaCha8Rng;
-use rand_distr::StandardNormal;
 
-use super::{SimPath, price};
+use super::{SimPath, price, sampler};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Gbm {
@@ -25,15 +23,11 @@ impl Gbm {
     ) {
         // ln(P_t / P_0) = mu * t + sigma * W_t, the drift taken as a product rather than a running
         // sum, so that sigma = 0 gives exactly start * exp(mu * t).
+        let normal = sampler::normal();
         let mut w = 0.0;
-        out.prices.push(start);
-        out.vol.push(self.sigma);
-        for t in 1..=days {
-            let z: f64 = rng.sample(StandardNormal);
-            w += z;
-            out.prices
-                .push(price(start, self.mu * t as f64 + self.sigma * w));
-            out.vol.push(self.sigma);
+        for (t, p) in out.prices.iter_mut().enumerate().skip(1).take(days) {
+            w += normal.sample(rng);
+            *p = price(start, self.mu * t as f64 + self.sigma * w);
         }
     }
 

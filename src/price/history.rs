@@ -65,7 +65,7 @@ impl History {
             return Err(window(
                 "--since",
                 since_d,
-                "not before the last date of the file: no returns to fit",
+                "on or after the last date of the file: no returns to fit",
             ));
         }
         if until_d > last {

@@ -5,9 +5,8 @@
 
 use rand::RngExt as _;
 use rand::rngs::ChaCha8Rng;
-use rand_distr::StandardNormal;
 
-use super::{SimPath, price};
+use super::{SimPath, price, sampler};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Merton {
@@ -38,21 +37,17 @@ impl Merton {
         // Like GBM, the drift is a product so that a path without jumps and with sigma = 0 is
         // exactly start * exp(mu * t).
         let p0 = (-self.lambda).exp();
+        let normal = sampler::normal();
         let mut w = 0.0;
         let mut jumps = 0.0;
-        out.prices.push(start);
-        out.vol.push(self.sigma);
-        for t in 1..=days {
-            let z: f64 = rng.sample(StandardNormal);
-            w += z;
+        for (t, p) in out.prices.iter_mut().enumerate().skip(1).take(days) {
+            w += normal.sample(rng);
             // Poisson by inversion: one uniform; almost always zero or one comparison.
             let u: f64 = rng.random();
             if u > p0 {
                 jumps += self.jump_sum(count_after_zero(u, p0, self.lambda), rng);
             }
-            out.prices
-                .push(price(start, self.mu * t as f64 + self.sigma * w + jumps));
-            out.vol.push(self.sigma);
+            *p = price(start, self.mu * t as f64 + self.sigma * w + jumps);
         }
     }
 
@@ -69,7 +64,7 @@ impl Merton {
     /// The sum of `k` jump log sizes: one normal draw, N(k m, k s^2).
     #[inline]
     fn jump_sum(&self, k: usize, rng: &mut ChaCha8Rng) -> f64 {
-        let z: f64 = rng.sample(StandardNormal);
+        let z = sampler::normal().sample(rng);
         let k = k as f64;
         k * self.jump_mean + k.sqrt() * self.jump_sd * z
     }

@@ -21,6 +21,7 @@ mod gbm;
 mod history;
 pub mod lookup;
 mod merton;
+mod sampler;
 
 pub use bootstrap::{Bootstrap, politis_white};
 pub use error::PriceError;
@@ -32,9 +33,7 @@ pub use history::{DATE_COLUMN, History, PRICE_COLUMN};
 pub use lookup::{LoadedModel, ModelEntry, ModelLookup, load, models_dir};
 pub use merton::Merton;
 
-use rand::RngExt as _;
 use rand::rngs::ChaCha8Rng;
-use rand_distr::StandardNormal;
 
 /// One simulated path: daily prices and the conditional daily volatility behind each day.
 ///
@@ -58,11 +57,12 @@ impl SimPath {
         }
     }
 
-    fn reset(&mut self, days: usize) {
+    /// `days + 1` prices at `start` and volatilities at `vol`, for a model to overwrite.
+    fn reset(&mut self, days: usize, start: f64, vol: f64) {
         self.prices.clear();
         self.vol.clear();
-        self.prices.reserve(days + 1);
-        self.vol.reserve(days + 1);
+        self.prices.resize(days + 1, start);
+        self.vol.resize(days + 1, vol);
     }
 }
 
@@ -90,7 +90,7 @@ impl PriceModel {
     /// allocation once they hold `days + 1` values). The draws come from `rng` alone, so the
     /// same stream gives the same path.
     pub fn simulate(&self, start: f64, days: usize, rng: &mut ChaCha8Rng, out: &mut SimPath) {
-        out.reset(days);
+        out.reset(days, start, self.start_vol());
         match self {
             PriceModel::Gbm(m) => m.simulate(start, days, rng, out),
             PriceModel::Merton(m) => m.simulate(start, days, rng, out),
@@ -110,7 +110,7 @@ impl PriceModel {
     /// between the two closes would impose; GARCH's Student-t shape is not used inside a day.
     pub fn window_move(&self, vol: f64, window_days: f64, rng: &mut ChaCha8Rng) -> f64 {
         let w = window_days.max(0.0);
-        let z: f64 = rng.sample(StandardNormal);
+        let z = sampler::normal().sample(rng);
         let diffusion = self.mu() * w + vol * w.sqrt() * z;
         match self {
             PriceModel::Merton(m) => diffusion + m.jumps(m.lambda * w, rng),
@@ -156,3 +156,6 @@ impl PriceModel {
 fn price(start: f64, x: f64) -> f64 {
     start * x.exp()
 }
+
+#[cfg(test)]
+mod tests;
