@@ -234,7 +234,7 @@ fn the_markdown_states_the_figures_of_simulation_json() {
             let row = format!(
                 "| `{}` | {} | ",
                 p["name"].as_str().unwrap(),
-                p["value"].as_f64().unwrap()
+                p["value"].as_str().unwrap()
             );
             assert!(md.contains(&row), "{row}\n{md}");
         }

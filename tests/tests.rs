@@ -14,6 +14,7 @@ mod rate;
 mod rate_properties;
 mod replay;
 mod report;
+mod simulate;
 mod simulate_report;
 mod tape_errors;
 mod tape_formats;

@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 use crate::deal::Deal;
 use crate::error::Error;
 use crate::methodology::{IdealizedTable, Lookup, Methodology, Notch, sha256_of};
+use crate::money::count;
+use crate::report::table::{Align, Table};
 use crate::price::ModelLookup;
 use crate::rating::{self, BreakEvens, PoolCache};
 use crate::simulate::summary::{self, NoteSummary, NoteTerms, PoolSummary};
@@ -450,7 +452,11 @@ fn notes_context(deal: &Deal, det: &rating::RatingResult) -> Vec<NoteContext> {
 
 /// The column names of a path table, in order (after the key `path`).
 fn columns(ctx: &Context) -> Vec<String> {
-    let mut c = vec!["pool_loss".to_string(), "liquidated_loans".to_string()];
+    let mut c = vec![
+        "pool_loss".to_string(),
+        "liquidated_loans".to_string(),
+        "sold_principal".to_string(),
+    ];
     for n in &ctx.notes {
         for f in [
             "principal_loss",
@@ -482,8 +488,9 @@ fn table_of(
     for r in results {
         cols[0].push(r.pool_loss);
         cols[1].push(r.liquidated);
+        cols[2].push(r.sold_principal);
         for (k, n) in r.notes.iter().enumerate() {
-            let base = 2 + 4 * k;
+            let base = 3 + 4 * k;
             cols[base].push(n.principal_loss);
             cols[base + 1].push(n.interest_loss);
             cols[base + 2].push(n.max_interest_shortfall);
@@ -523,7 +530,7 @@ fn write_outputs(
     }
     if let (Some(dir), Some(files)) = (report, report_files) {
         let json = crate::cli::json(summary)?;
-        let mut all: Vec<(&str, Vec<u8>)> = files.into_iter().map(|(n, b)| (n, b)).collect();
+        let mut all: Vec<(&str, Vec<u8>)> = files;
         all.push(("simulation.json", json.into_bytes()));
         crate::output::write_set(dir, &all).map_err(|e| Error::Output {
             path: e.path,
@@ -613,6 +620,7 @@ pub fn merge(
         };
         let pool_loss = col("pool_loss".into())?;
         let liquidated = col("liquidated_loans".into())?;
+        let sold = col("sold_principal".into())?;
         let per_note: Vec<[&Vec<f64>; 4]> = ctx
             .notes
             .iter()
@@ -642,6 +650,7 @@ pub fn merge(
                 path: *key,
                 pool_loss: pool_loss[i],
                 liquidated: liquidated[i],
+                sold_principal: sold[i],
                 notes: per_note
                     .iter()
                     .map(|c| NotePath {
@@ -693,6 +702,10 @@ fn rating_text(n: Option<Notch>) -> String {
     n.map_or_else(|| "below B-".to_string(), |n| n.to_string())
 }
 
+fn whole(x: f64) -> String {
+    count(x.round().max(0.0) as u64)
+}
+
 /// The text `simulate` prints.
 pub fn text(s: &Summary) -> String {
     let mut o = String::new();
@@ -702,14 +715,9 @@ pub fn text(s: &Summary) -> String {
         "{} under {}: Monte Carlo, {} paths{} of {} (seed {})",
         s.deal,
         inp.methodology,
-        group(s.paths_run),
+        count(s.paths_run),
         s.shard
-            .map(|sh| format!(
-                " (shard {}/{} of {})",
-                sh.shard,
-                sh.shards,
-                group(inp.paths)
-            ))
+            .map(|sh| format!(" (shard {}/{} of {})", sh.shard, sh.shards, count(inp.paths)))
             .unwrap_or_default(),
         inp.model,
         inp.seed
@@ -718,16 +726,16 @@ pub fn text(s: &Summary) -> String {
         o,
         "  {} days from ${} per BTC; {} loans, ${} at cut-off; {} ({} liquidation positions, {} pool positions)",
         s.horizon_days,
-        group(s.start_price.round() as u64),
-        group(s.pool.loans),
-        group(s.pool.balance.round() as u64),
+        whole(s.start_price),
+        count(s.pool.loans),
+        whole(s.pool.balance),
         if inp.positions == "loans" {
             "loan by loan"
         } else {
             "loans grouped in cohorts"
         },
-        s.positions.0,
-        s.positions.1
+        count(s.positions.0 as u64),
+        count(s.positions.1 as u64)
     );
     let q = |d: &summary::Distribution, level: f64| {
         d.quantiles
@@ -735,64 +743,57 @@ pub fn text(s: &Summary) -> String {
             .find(|x| x.q == level)
             .map_or(f64::NAN, |x| x.value)
     };
-    let _ = writeln!(o, "\nPool (shares of the cut-off balance or loan count)");
-    let _ = writeln!(
-        o,
-        "  {:<22}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
-        "", "mean", "median", "90%", "99%", "99.9%", "ES 99%"
-    );
+    let tail = |d: &summary::Distribution, level: f64| {
+        d.tails
+            .iter()
+            .find(|t| t.level == level)
+            .map_or(f64::NAN, |t| t.expected_shortfall)
+    };
+    let _ = writeln!(o, "\nPool (share of the cut-off loans or balance)");
+    let mut pool = Table::new([
+        "", "mean", "median", "90%", "99%", "99.9%", "ES 95%", "ES 99%", "ES 99.9%",
+    ]);
     for (name, d, places) in [
         ("loans liquidated", &s.pool.liquidated_share, 1),
         ("loss on sales", &s.pool.loss, 3),
     ] {
-        let es = d
-            .tails
-            .iter()
-            .find(|t| t.level == 0.99)
-            .map_or(f64::NAN, |t| t.expected_shortfall);
-        let _ = writeln!(
-            o,
-            "  {:<22}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
-            name,
+        pool.row([
+            name.to_string(),
             pct(d.mean, places),
             pct(q(d, 0.5), places),
             pct(q(d, 0.9), places),
             pct(q(d, 0.99), places),
             pct(q(d, 0.999), places),
-            pct(es, places)
-        );
+            pct(tail(d, 0.95), places),
+            pct(tail(d, 0.99), places),
+            pct(tail(d, 0.999), places),
+        ]);
     }
-    let _ = writeln!(o, "  Pool loss VaR / expected shortfall:");
-    for t in &s.pool.loss.tails {
-        let _ = writeln!(
-            o,
-            "    {:>5}: VaR {}, ES {}",
-            pct(t.level, 1),
-            pct(t.value_at_risk, 3),
-            pct(t.expected_shortfall, 3)
-        );
-    }
-    let _ = writeln!(o, "\nNotes");
+    o.push_str(&pool.render("  "));
     let _ = writeln!(
         o,
-        "  {:<6}{:>9}{:>13}{:>14}{:>12}{:>10}{:>8}   {:<24}{:<15}{}",
-        "Class",
+        "  (value at risk at a level is its quantile; ES, expected shortfall, the mean of the worst paths beyond it)"
+    );
+    let _ = writeln!(o, "\nNotes (losses: share of the original balance)");
+    let mut notes = Table::new([
+        "class",
         "P(loss)",
-        "P(int. short)",
-        "Expected loss",
-        "Std error",
+        "P(interest short)",
+        "expected loss",
+        "std error",
         "99% loss",
         "WAL",
-        "EL rating (at -/+2 SE)",
-        "Deterministic",
-        "Published"
-    );
+        "EL rating (-2 SE / +2 SE)",
+        "deterministic",
+        "published",
+    ])
+    .align(7, Align::Left)
+    .align(8, Align::Left)
+    .align(9, Align::Left);
     for n in &s.notes {
         let el = &n.summary.expected_loss_rating;
-        let _ = writeln!(
-            o,
-            "  {:<6}{:>9}{:>13}{:>14}{:>12}{:>10}{:>8}   {:<24}{:<15}{}",
-            n.summary.class,
+        notes.row([
+            n.summary.class.clone(),
             pct(n.summary.probability_of_loss, 2),
             pct(n.summary.probability_of_interest_shortfall, 2),
             pct(n.summary.loss.mean, 4),
@@ -809,13 +810,11 @@ pub fn text(s: &Summary) -> String {
             n.deterministic_rating
                 .clone()
                 .unwrap_or_else(|| "below B-".into()),
-            n.published_rating.clone().unwrap_or_else(|| "-".into())
-        );
+            n.published_rating.clone().unwrap_or_else(|| "-".into()),
+        ]);
     }
-    if s.notes
-        .iter()
-        .any(|n| !n.summary.expected_loss_rating.holds)
-    {
+    o.push_str(&notes.render("  "));
+    if s.notes.iter().any(|n| !n.summary.expected_loss_rating.holds) {
         let _ = writeln!(
             o,
             "  * the rating changes within two standard errors of the expected loss: run more paths to settle it"
@@ -823,24 +822,8 @@ pub fn text(s: &Summary) -> String {
     }
     let _ = writeln!(
         o,
-        "\nExpected-loss rating: the highest notch whose idealized cumulative expected loss, at the note's expected weighted average life, covers the note's expected loss (principal and interest unpaid at the legal final, share of the original balance). Table: {}",
-        s.idealized_table_source
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
+        "\nExpected-loss rating: the highest notch whose idealized cumulative expected loss at the note's expected weighted average life covers its expected loss (principal and interest unpaid at the legal final). Deterministic: `absrate rate` under {}. Table: docs/idealized-tables.md.",
+        inp.methodology
     );
     o
-}
-
-/// `1234567` as `1,234,567`.
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

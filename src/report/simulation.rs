@@ -207,7 +207,7 @@ fn parameters(ps: &[ParamView]) -> Vec<Parameter> {
         .enumerate()
         .map(|(i, p)| Parameter {
             name: p.name.clone(),
-            value: format!("{}", p.value),
+            value: p.value.to_string(),
             source: match i.checked_sub(1).map(|j| &ps[j].source) {
                 Some(prev) if *prev == p.source => "as above".into(),
                 _ => p.source.clone(),

@@ -84,6 +84,8 @@ pub struct Setup<'a> {
 #[derive(Default)]
 pub struct Scratch {
     path: SimPath,
+    /// Each day's gap below the trigger.
+    gaps: Vec<f64>,
 }
 
 impl<'a> Setup<'a> {
@@ -198,12 +200,19 @@ impl<'a> Setup<'a> {
         let mut rng = Setup::stream(seed, index);
         self.model
             .simulate(self.start_price, self.days, &mut rng, &mut s.path);
+        // The move over the execution window after a trigger on each day, drawn for every day in
+        // day order (after the prices): a day's gap is the same whichever loans sell that day, so
+        // cohorts and loans see the same market.
+        s.gaps.clear();
+        for v in &s.path.vol {
+            let x = self.model.window_move(*v, self.window, &mut rng);
+            s.gaps.push(1.0 - x.exp());
+        }
         let minima = Minima::new(&s.path.prices);
-        let (model, window, vol) = (self.model, self.window, &s.path.vol);
+        let gaps = &s.gaps;
         let outcomes =
             liquidation::run_with_gaps(&self.market_loans, &minima, &self.params, &mut |day| {
-                let v = vol[day as usize];
-                1.0 - model.window_move(v, window, &mut rng).exp()
+                gaps[day as usize]
             });
         Tally::of(
             &self.market_loans,
@@ -224,6 +233,7 @@ impl<'a> Setup<'a> {
             path: index,
             pool_loss: tally.losses,
             liquidated: tally.liquidated_loans,
+            sold_principal: tally.sold,
             notes,
         })
     }

@@ -20,6 +20,8 @@ pub struct PathResult {
     pub pool_loss: f64,
     /// Loans liquidated (sold, or walked away at the balloon date).
     pub liquidated: f64,
+    /// Cut-off principal of the loans liquidated, USD: the period engine's defaults.
+    pub sold_principal: f64,
     pub notes: Vec<NotePath>,
 }
 

@@ -187,6 +187,15 @@ impl Minima {
         &self.levels[0]
     }
 
+    /// The lowest price of the whole path.
+    pub fn min_all(&self) -> f64 {
+        let top = &self.levels[self.levels.len() - 1];
+        match (top.first(), top.last()) {
+            (Some(a), Some(b)) => a.min(*b),
+            _ => f64::INFINITY,
+        }
+    }
+
     /// The first day in `from ..= to` whose price is at or below `x`.
     pub fn first_at_or_below(&self, from: u32, to: u32, x: f64) -> Option<u32> {
         let (mut i, to) = (from as usize, to as usize);
@@ -261,6 +270,17 @@ fn walk(l: &MarketLoan, m: &Minima, p: &MarketParams) -> (Outcome, Option<Pendin
     let prices = m.prices();
     let last = (prices.len() - 1) as u32;
     let mut o = Outcome::untouched(l);
+    // A loan whose margin-call price, even on the path's last day, is below the path's lowest
+    // price is never called nor sold: it repays at its balloon date, or is still outstanding.
+    let (ma, mc) = threshold(l, l.btc, p.margin_call_ltv);
+    if m.min_all() > ma + mc * f64::from(last) {
+        if l.maturity_day <= last {
+            o.end = End::Repaid {
+                day: l.maturity_day,
+            };
+        }
+        return (o, None);
+    }
     let mut from = 0u32;
     let mut maturity = l.maturity_day;
     loop {
