@@ -14,9 +14,9 @@ use crate::deal::Deal;
 use crate::error::Error;
 use crate::methodology::{IdealizedTable, Lookup, Methodology, Notch, sha256_of};
 use crate::money::count;
-use crate::report::table::{Align, Table};
 use crate::price::ModelLookup;
 use crate::rating::{self, BreakEvens, PoolCache};
+use crate::report::table::{Align, Table};
 use crate::simulate::summary::{self, NoteSummary, NoteTerms, PoolSummary};
 use crate::simulate::{Grouping, NotePath, PathResult, Setup, shard_range};
 use crate::tape::{NumericTable, Tape, read_numeric_table, write_numeric_table};
@@ -717,7 +717,12 @@ pub fn text(s: &Summary) -> String {
         inp.methodology,
         count(s.paths_run),
         s.shard
-            .map(|sh| format!(" (shard {}/{} of {})", sh.shard, sh.shards, count(inp.paths)))
+            .map(|sh| format!(
+                " (shard {}/{} of {})",
+                sh.shard,
+                sh.shards,
+                count(inp.paths)
+            ))
             .unwrap_or_default(),
         inp.model,
         inp.seed
@@ -814,7 +819,10 @@ pub fn text(s: &Summary) -> String {
         ]);
     }
     o.push_str(&notes.render("  "));
-    if s.notes.iter().any(|n| !n.summary.expected_loss_rating.holds) {
+    if s.notes
+        .iter()
+        .any(|n| !n.summary.expected_loss_rating.holds)
+    {
         let _ = writeln!(
             o,
             "  * the rating changes within two standard errors of the expected loss: run more paths to settle it"

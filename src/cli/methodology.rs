@@ -481,17 +481,17 @@ fn diff_text(a: &Methodology, b: &Methodology, changes: &[Change]) -> String {
         if changes.len() == 1 { "" } else { "s" },
         if changes.len() == 1 { "s" } else { "" }
     );
-    let _ = writeln!(
-        o,
-        "  {:<14}{:<42}{:>14}{:>14}",
-        "level", "field", "old", "new"
-    );
+    // Columns as wide as their widest cell.
+    let mut t = crate::report::table::Table::new(["level", "field", "old", "new"])
+        .align(1, crate::report::table::Align::Left);
     for c in changes {
-        let _ = writeln!(
-            o,
-            "  {:<14}{:<42}{:>14}{:>14}",
-            c.level, c.field, c.old, c.new
-        );
+        t.row([
+            c.level.clone(),
+            c.field.clone(),
+            c.old.clone(),
+            c.new.clone(),
+        ]);
     }
+    o.push_str(&t.render("  "));
     o
 }

@@ -97,6 +97,12 @@ pub fn diff(a: &Methodology, b: &Methodology) -> Vec<Change> {
         let side = |m: &BTreeMap<String, String>| m.get(key).cloned().unwrap_or_else(|| "-".into());
         push(&mut out, "market", key, side(&ma), side(&mb));
     }
+    let (sa, sb) = (simulation_facts(a), simulation_facts(b));
+    let keys: BTreeSet<&String> = sa.keys().chain(sb.keys()).collect();
+    for key in keys {
+        let side = |m: &BTreeMap<String, String>| m.get(key).cloned().unwrap_or_else(|| "-".into());
+        push(&mut out, "simulation", key, side(&sa), side(&sb));
+    }
     for (la, lb) in a.levels.iter().zip(&b.levels) {
         for (k, f) in FIELDS.iter().enumerate() {
             push(
@@ -138,6 +144,53 @@ fn market_facts(m: &Methodology) -> BTreeMap<String, String> {
             .map(|[u, s]| format!("[{}, {}]", d(u), d(s)))
             .collect();
         out.insert(format!("shapes.{name}"), points.join(" "));
+    }
+    out
+}
+
+/// The `simulation` section as `field -> value` (sources left out, as for levels); empty without
+/// one.
+fn simulation_facts(m: &Methodology) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Some(s) = &m.simulation else {
+        return out;
+    };
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+        match v {
+            serde_json::Value::Object(o) => {
+                if let (Some(value), true) = (o.get("value"), o.contains_key("source")) {
+                    walk(prefix, value, out);
+                    return;
+                }
+                for (k, x) in o {
+                    if k == "source" {
+                        continue;
+                    }
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, x, out);
+                }
+            }
+            serde_json::Value::Array(a) => {
+                let items: Vec<String> = a
+                    .iter()
+                    .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                    .collect();
+                out.insert(prefix.to_string(), items.join(", "));
+            }
+            serde_json::Value::String(t) => {
+                out.insert(prefix.to_string(), t.clone());
+            }
+            other => {
+                out.insert(prefix.to_string(), other.to_string());
+            }
+        }
+    }
+    if let Ok(v) = serde_json::to_value(s) {
+        walk("", &v, &mut out);
     }
     out
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 /// A calibrated number and where it comes from (a published fact, or the reasoning behind an
 /// assumption).
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sourced<T> {
     pub value: T,
@@ -130,7 +130,7 @@ pub struct MarketFile {
 /// expected behaviour of borrowers, servicer and market, each with its provenance. Everything the
 /// price path decides (falls, troughs, the move between a trigger and its sale) comes from the
 /// price model instead.
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimulationTermsFile {
     /// Which loans default first in the period engine.
@@ -169,7 +169,7 @@ pub struct SimulationTermsFile {
 
 /// An idealized table: for each rating, the cumulative expected loss (or default probability) a
 /// note of that rating may have at each horizon.
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdealizedTableFile {
     /// The published table this is, and how its cells were read or derived.
@@ -192,7 +192,7 @@ pub enum IdealizedMeasure {
 }
 
 /// The Monte Carlo second opinion's section of a market-value methodology.
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimulationFile {
     /// The price model `simulate` draws paths from unless `--model` names another
