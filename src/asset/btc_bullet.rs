@@ -154,7 +154,7 @@ impl<A: Amount> BulletPool<A> {
                 break;
             }
             let amount = entry.remove();
-            if ctx.revolving && amount > A::ZERO {
+            if ctx.revolving && amount.is_positive() {
                 new_loans += amount;
                 let pos = Position {
                     balance: amount,
@@ -283,7 +283,7 @@ fn take_in_order_where<A: Amount>(
 ) -> A {
     let mut left = amount;
     for p in positions.iter_mut().filter(|p| eligible(p)) {
-        if left <= A::ZERO {
+        if !left.is_positive() {
             break;
         }
         let d = p.balance.min(left);
@@ -309,7 +309,11 @@ impl<A: Amount> CollateralModel<A> for BulletPool<A> {
         let rounding = self.terms.rounding;
         let cash_share = self.terms.interest_cash_share;
         let (mut interest_due, mut interest_cash) = (A::ZERO, A::ZERO);
-        for p in self.positions.iter_mut().filter(|p| p.balance > A::ZERO) {
+        for p in self
+            .positions
+            .iter_mut()
+            .filter(|p| p.balance.is_positive())
+        {
             let due = (p.balance * p.rate / twelve).round_by(rounding);
             let cash = (due * cash_share).round_by(rounding);
             interest_due += due;
@@ -326,7 +330,7 @@ impl<A: Amount> CollateralModel<A> for BulletPool<A> {
         let still_to_come = (self.terms.default_amount - self.defaulted - defaults).max(A::ZERO);
         let (mut maturities, mut balloon_defaults) = (A::ZERO, A::ZERO);
         self.positions.retain(|p| {
-            if p.balance <= A::ZERO {
+            if !p.balance.is_positive() {
                 return false;
             }
             if p.maturity > t && !ctx.final_period {

@@ -5,6 +5,8 @@
 //! the deal's state from closing. Break-even searches (`break_even.rs`) vary one term of a level
 //! and hold the rest.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -345,7 +347,7 @@ pub fn run_level(
 #[derive(Debug, Default)]
 pub struct PoolCache {
     base: Option<AdjustBase>,
-    pools: Vec<(AdjustmentRule, AdjustedPool)>,
+    pools: Vec<(AdjustmentRule, Arc<AdjustedPool>)>,
 }
 
 impl PoolCache {
@@ -354,16 +356,16 @@ impl PoolCache {
         tape: &Tape,
         at: &Valuation,
         r: &AdjustmentRule,
-    ) -> Result<AdjustedPool, RatingError> {
+    ) -> Result<Arc<AdjustedPool>, RatingError> {
         if let Some((_, p)) = self.pools.iter().find(|(k, _)| k == r) {
-            return Ok(p.clone());
+            return Ok(Arc::clone(p));
         }
         let base = match &mut self.base {
             Some(b) if b.valuation() == at => b,
             slot => slot.insert(tape.adjust_base(at)?),
         };
-        let p = base.adjust(r);
-        self.pools.push((r.clone(), p.clone()));
+        let p = Arc::new(base.adjust(r));
+        self.pools.push((r.clone(), Arc::clone(&p)));
         Ok(p)
     }
 }
@@ -391,7 +393,7 @@ pub fn rate_with(
 ) -> Result<RatingResult, RatingError> {
     let at = valuation(deal);
     let market = Market::of(tape, deal, m)?;
-    let mut pools: Vec<AdjustedPool> = Vec::with_capacity(m.levels.len());
+    let mut pools: Vec<Arc<AdjustedPool>> = Vec::with_capacity(m.levels.len());
     for level in &m.levels {
         pools.push(cache.get(tape, &at, &rule(m, &level.stress))?);
     }

@@ -114,6 +114,9 @@ struct BaseLoan {
 pub struct AdjustBase {
     valuation: Valuation,
     loans: Vec<BaseLoan>,
+    /// Positions in `loans` by current LTV, highest first, ties by loan id; and by loan id.
+    by_ltv: Vec<usize>,
+    by_id: Vec<usize>,
 }
 
 pub(crate) fn base(df: &DataFrame, at: &Valuation) -> Result<AdjustBase, TapeError> {
@@ -179,9 +182,16 @@ pub(crate) fn base(df: &DataFrame, at: &Valuation) -> Result<AdjustBase, TapeErr
             })
         })
         .collect::<Result<Vec<_>, TapeError>>()?;
+    let mut by_id: Vec<usize> = (0..out.len()).collect();
+    by_id.sort_by(|&a, &b| out[a].loan_id.cmp(&out[b].loan_id));
+    let mut by_ltv = by_id.clone();
+    // Stable: equal LTVs stay in loan id order.
+    by_ltv.sort_by(|&a, &b| out[b].ltv.total_cmp(&out[a].ltv));
     Ok(AdjustBase {
         valuation: at.clone(),
         loans: out,
+        by_ltv,
+        by_id,
     })
 }
 
@@ -197,19 +207,17 @@ impl AdjustBase {
     /// limit, exactly.
     pub fn adjust(&self, rule: &AdjustmentRule) -> AdjustedPool {
         let forced = |l: &BaseLoan| l.rank < rule.top_obligor_defaults;
-        let mut order: Vec<&BaseLoan> = self.loans.iter().collect();
-        order.sort_by(|a, b| {
-            forced(b)
-                .cmp(&forced(a))
-                .then_with(|| {
-                    if rule.highest_ltv_first {
-                        b.ltv.total_cmp(&a.ltv)
-                    } else {
-                        std::cmp::Ordering::Equal
-                    }
-                })
-                .then_with(|| a.loan_id.cmp(&b.loan_id))
-        });
+        // The forced defaults first, each group in the rule's order.
+        let sorted = if rule.highest_ltv_first {
+            &self.by_ltv
+        } else {
+            &self.by_id
+        };
+        let in_order = || sorted.iter().map(|&i| &self.loans[i]);
+        let order: Vec<&BaseLoan> = in_order()
+            .filter(|l| forced(l))
+            .chain(in_order().filter(|l| !forced(l)))
+            .collect();
 
         let pool_balance: Decimal = order.iter().map(|l| l.principal).sum();
         let limit = rule.rounding.round(rule.obligor_limit * pool_balance);
