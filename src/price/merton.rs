@@ -6,7 +6,7 @@
 use rand::RngExt as _;
 use rand::rngs::ChaCha8Rng;
 
-use super::{SimPath, price, sampler};
+use super::{SimPath, sampler};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Merton {
@@ -27,17 +27,18 @@ pub struct Merton {
 const MAX_JUMPS: usize = 24;
 
 impl Merton {
-    pub(super) fn simulate(
-        &self,
-        start: f64,
-        days: usize,
-        rng: &mut ChaCha8Rng,
-        out: &mut SimPath,
-    ) {
+    /// Writes `ln(P_t / P_0)` into `out.prices[1..=days]` (`out.vol` already holds the constant
+    /// volatility).
+    pub(super) fn simulate(&self, days: usize, rng: &mut ChaCha8Rng, out: &mut SimPath) {
         // Like GBM, the drift is a product so that a path without jumps and with sigma = 0 is
         // exactly start * exp(mu * t).
         let p0 = (-self.lambda).exp();
         let normal = sampler::normal();
+        // Mean and sd of the sum of k jumps, k = 0..=MAX_JUMPS.
+        let mut sums = [(0.0, 0.0); MAX_JUMPS + 1];
+        for (k, s) in sums.iter_mut().enumerate() {
+            *s = (k as f64 * self.jump_mean, (k as f64).sqrt() * self.jump_sd);
+        }
         let mut w = 0.0;
         let mut jumps = 0.0;
         for (t, p) in out.prices.iter_mut().enumerate().skip(1).take(days) {
@@ -45,9 +46,10 @@ impl Merton {
             // Poisson by inversion: one uniform; almost always zero or one comparison.
             let u: f64 = rng.random();
             if u > p0 {
-                jumps += self.jump_sum(count_after_zero(u, p0, self.lambda), rng);
+                let (m, sd) = sums[count_after_zero(u, p0, self.lambda)];
+                jumps += m + sd * normal.sample(rng);
             }
-            *p = price(start, self.mu * t as f64 + self.sigma * w + jumps);
+            *p = self.mu * t as f64 + self.sigma * w + jumps;
         }
     }
 
