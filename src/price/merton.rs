@@ -39,16 +39,28 @@ impl Merton {
         for (k, s) in sums.iter_mut().enumerate() {
             *s = (k as f64 * self.jump_mean, (k as f64).sqrt() * self.jump_sd);
         }
+        // P(N <= k), k = 0..8, for a branch-free Poisson count (the same sums as
+        // `count_after_zero`, which takes over in the rare day with 8 jumps or more).
+        let mut cum = [0.0; 8];
+        let (mut pk, mut c) = (p0, p0);
+        for (k, slot) in cum.iter_mut().enumerate() {
+            *slot = c;
+            pk *= self.lambda / (k + 1) as f64;
+            c += pk;
+        }
         let mut w = 0.0;
         let mut jumps = 0.0;
         for (t, p) in out.prices.iter_mut().enumerate().skip(1).take(days) {
             w += normal.sample(rng);
-            // Poisson by inversion: one uniform; almost always zero or one comparison.
+            // Poisson by inversion, then the day's jump sum N(k m, k s^2), drawn every day (zero
+            // when k = 0): no unpredictable branch.
             let u: f64 = rng.random();
-            if u > p0 {
-                let (m, sd) = sums[count_after_zero(u, p0, self.lambda)];
-                jumps += m + sd * normal.sample(rng);
+            let mut k: usize = cum.iter().map(|c| usize::from(u > *c)).sum();
+            if k == cum.len() {
+                k = count_after_zero(u, p0, self.lambda);
             }
+            let (m, sd) = sums[k];
+            jumps += m + sd * normal.sample(rng);
             *p = self.mu * t as f64 + self.sigma * w + jumps;
         }
     }
