@@ -12,7 +12,7 @@ use std::sync::Arc;
 use rand::RngExt as _;
 use rand::rngs::ChaCha8Rng;
 
-use super::{SimPath, price};
+use super::SimPath;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bootstrap {
@@ -57,13 +57,9 @@ impl Bootstrap {
         self.sd
     }
 
-    pub(super) fn simulate(
-        &self,
-        start: f64,
-        days: usize,
-        rng: &mut ChaCha8Rng,
-        out: &mut SimPath,
-    ) {
+    /// Writes `ln(P_t / P_0)` into `out.prices[1..=days]` (`out.vol` already holds the constant
+    /// volatility).
+    pub(super) fn simulate(&self, days: usize, rng: &mut ChaCha8Rng, out: &mut SimPath) {
         let n = self.returns.len();
         if n == 0 {
             return;
@@ -83,7 +79,7 @@ impl Bootstrap {
                 };
             }
             x += self.returns[i];
-            *p = price(start, x);
+            *p = x;
         }
     }
 

@@ -9,7 +9,7 @@
 
 use rand::rngs::ChaCha8Rng;
 
-use super::{SimPath, price, sampler};
+use super::{SimPath, sampler};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GarchT {
@@ -63,13 +63,9 @@ impl GarchT {
         }
     }
 
-    pub(super) fn simulate(
-        &self,
-        start: f64,
-        days: usize,
-        rng: &mut ChaCha8Rng,
-        out: &mut SimPath,
-    ) {
+    /// Writes `ln(P_t / P_0)` into `out.prices[1..=days]` and each day's conditional sd into
+    /// `out.vol[1..=days]`.
+    pub(super) fn simulate(&self, days: usize, rng: &mut ChaCha8Rng, out: &mut SimPath) {
         // nu > 2 is checked when the model is built; a bad value gives a flat path, not a panic.
         if self.nu.partial_cmp(&2.0) != Some(std::cmp::Ordering::Greater) {
             return;
@@ -83,7 +79,7 @@ impl GarchT {
             let sd = h.sqrt();
             let e = sd * t.sample(rng);
             x += self.mu + e;
-            *p = price(start, x);
+            *p = x;
             *v = sd;
             h = self.omega + self.alpha * e * e + self.beta * h;
         }

@@ -3,7 +3,7 @@
 
 use rand::rngs::ChaCha8Rng;
 
-use super::{SimPath, price, sampler};
+use super::{SimPath, sampler};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Gbm {
@@ -14,20 +14,16 @@ pub struct Gbm {
 }
 
 impl Gbm {
-    pub(super) fn simulate(
-        &self,
-        start: f64,
-        days: usize,
-        rng: &mut ChaCha8Rng,
-        out: &mut SimPath,
-    ) {
+    /// Writes `ln(P_t / P_0)` into `out.prices[1..=days]` (`out.vol` already holds the constant
+    /// volatility).
+    pub(super) fn simulate(&self, days: usize, rng: &mut ChaCha8Rng, out: &mut SimPath) {
         // ln(P_t / P_0) = mu * t + sigma * W_t, the drift taken as a product rather than a running
         // sum, so that sigma = 0 gives exactly start * exp(mu * t).
         let normal = sampler::normal();
         let mut w = 0.0;
         for (t, p) in out.prices.iter_mut().enumerate().skip(1).take(days) {
             w += normal.sample(rng);
-            *p = price(start, self.mu * t as f64 + self.sigma * w);
+            *p = self.mu * t as f64 + self.sigma * w;
         }
     }
 

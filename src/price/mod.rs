@@ -91,11 +91,16 @@ impl PriceModel {
     /// same stream gives the same path.
     pub fn simulate(&self, start: f64, days: usize, rng: &mut ChaCha8Rng, out: &mut SimPath) {
         out.reset(days, start, self.start_vol());
+        // Each model writes the cumulative log move ln(P_t / P_0) into prices[1..]; the
+        // exponentials follow in a loop of their own (independent, so they pipeline).
         match self {
-            PriceModel::Gbm(m) => m.simulate(start, days, rng, out),
-            PriceModel::Merton(m) => m.simulate(start, days, rng, out),
-            PriceModel::GarchT(m) => m.simulate(start, days, rng, out),
-            PriceModel::Bootstrap(m) => m.simulate(start, days, rng, out),
+            PriceModel::Gbm(m) => m.simulate(days, rng, out),
+            PriceModel::Merton(m) => m.simulate(days, rng, out),
+            PriceModel::GarchT(m) => m.simulate(days, rng, out),
+            PriceModel::Bootstrap(m) => m.simulate(days, rng, out),
+        }
+        for p in out.prices.iter_mut().skip(1) {
+            *p = price(start, *p);
         }
     }
 

@@ -5,7 +5,7 @@
 //! (probability 1/8,192 together) the draw is inverted exactly. So every cell has exactly its
 //! probability, the tails beyond the 1/16,384 quantiles are exact, and a draw costs one random
 //! word and a table read (about 4 ns, against 11 ns for rand_distr's ziggurat normal and 38 ns
-//! for its Student-t on these machines: BENCHMARKS.md).
+//! for its Student-t on these machines: docs/price-models.md, Speed).
 //!
 //! The exact quantiles come from statrs (`Normal`, `StudentsT` `inverse_cdf`). A table is built
 //! once per distribution (a Student-t per `nu`) and shared.
