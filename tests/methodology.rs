@@ -223,11 +223,11 @@ fn changing_a_published_number_fails_the_check_and_names_the_file() {
         file.display(),
         Path::new(d).join("published.lock").display()
     );
-    // Every published file of the lock is checked.
+    // Every published methodology of the lock is checked (price models have their own check).
     let published = std::fs::read_to_string(Path::new(d).join("published.lock"))
         .unwrap()
         .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#') && !l.contains("  models/"))
         .count();
     assert!(
         r.stderr.starts_with(&format!(

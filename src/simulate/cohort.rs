@@ -22,8 +22,10 @@ use crate::tape::PoolLoan;
 /// How finely loans are grouped.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Grouping {
-    /// Width of an LTV band (0.01: loans within a point of LTV).
+    /// Width of an LTV band of the liquidation engine's cohorts (0.01: a point of LTV).
     pub ltv_band: f64,
+    /// Width of an LTV band of the period engine's positions, where LTV only orders defaults.
+    pub pool_ltv_band: f64,
     /// Days of maturity grouped together.
     pub maturity_days: u32,
 }
@@ -32,6 +34,7 @@ impl Grouping {
     /// The grouping `simulate` uses unless `--loan-level`.
     pub const DEFAULT: Grouping = Grouping {
         ltv_band: 0.01,
+        pool_ltv_band: 0.025,
         maturity_days: 14,
     };
 }
@@ -95,7 +98,7 @@ pub fn market_cohorts(
 /// flag and LTV in the same band merged into one position (balance summed, rate
 /// balance-weighted), in the order of their first loan (the default order is kept across bands).
 pub fn pool_cohorts(loans: &[PoolLoan], dates: &[NaiveDate], g: Grouping) -> Vec<PoolLoan> {
-    let band_ppm = ((g.ltv_band * 1e6) as u64).max(1);
+    let band_ppm = ((g.pool_ltv_band * 1e6) as u64).max(1);
     let period = |d: NaiveDate| dates.iter().position(|x| *x >= d).unwrap_or(dates.len());
     let mut order: Vec<(usize, u64, bool)> = Vec::new();
     let mut groups: BTreeMap<(usize, u64, bool), (PoolLoan, Decimal)> = BTreeMap::new();
