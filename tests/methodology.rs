@@ -166,7 +166,7 @@ fn a_billion_laughs_file_is_refused_within_a_second() {
 }
 
 /// A copy of the registry in a temporary directory.
-fn registry_copy() -> tempfile::TempDir {
+pub(crate) fn registry_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let id = "btc-backed-consumer-loans";
     std::fs::create_dir_all(dir.path().join(id)).unwrap();
@@ -176,6 +176,12 @@ fn registry_copy() -> tempfile::TempDir {
         format!("{id}/2.0.0.yaml"),
         "published.lock".to_string(),
     ] {
+        std::fs::copy(root().join("methodology").join(&f), dir.path().join(&f)).unwrap();
+    }
+    // The lock also lists the published price models: a published file is never removed.
+    for id in ["btc-gbm", "btc-merton", "btc-garch-t", "btc-bootstrap"] {
+        let f = format!("models/{id}/1.0.0.yaml");
+        std::fs::create_dir_all(dir.path().join("models").join(id)).unwrap();
         std::fs::copy(root().join("methodology").join(&f), dir.path().join(&f)).unwrap();
     }
     dir
