@@ -166,23 +166,19 @@ fn a_billion_laughs_file_is_refused_within_a_second() {
 }
 
 /// A copy of the registry in a temporary directory.
-pub(crate) fn registry_copy() -> tempfile::TempDir {
+fn registry_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let id = "btc-backed-consumer-loans";
-    std::fs::create_dir_all(dir.path().join(id)).unwrap();
-    for f in [
-        format!("{id}/1.0.0.yaml"),
-        format!("{id}/1.1.0.yaml"),
-        format!("{id}/2.0.0.yaml"),
-        "published.lock".to_string(),
-    ] {
-        std::fs::copy(root().join("methodology").join(&f), dir.path().join(&f)).unwrap();
-    }
-    // The lock also lists the published price models: a published file is never removed.
-    for id in ["btc-gbm", "btc-merton", "btc-garch-t", "btc-bootstrap"] {
-        let f = format!("models/{id}/1.0.0.yaml");
-        std::fs::create_dir_all(dir.path().join("models").join(id)).unwrap();
-        std::fs::copy(root().join("methodology").join(&f), dir.path().join(&f)).unwrap();
+    // Every file the lock lists (methodologies and price models), and the lock.
+    let lock = std::fs::read_to_string(root().join("methodology/published.lock")).unwrap();
+    let files = lock
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once("  ").map(|(_, f)| f.trim().to_string()))
+        .chain(["published.lock".to_string()]);
+    for f in files {
+        let to = dir.path().join(&f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(root().join("methodology").join(&f), to).unwrap();
     }
     dir
 }

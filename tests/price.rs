@@ -8,7 +8,6 @@ use absrate::price::{ModelFile, ModelLookup, PriceError, PriceModel, SimPath, lo
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 
-use crate::methodology::registry_copy;
 use crate::util::{absrate, root};
 
 const USAGE: i32 = 2;
@@ -197,21 +196,39 @@ fn published_models_load_by_name_by_version_and_by_path() {
     );
 }
 
+/// A registry copy (`<tmp>/methodology`) with the published lock and models.
+fn registry_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("methodology");
+    for id in ["btc-gbm", "btc-merton", "btc-garch-t", "btc-bootstrap"] {
+        std::fs::create_dir_all(to.join("models").join(id)).unwrap();
+        let key = format!("models/{id}/1.0.0.yaml");
+        std::fs::copy(root().join("methodology").join(&key), to.join(&key)).unwrap();
+    }
+    std::fs::copy(
+        root().join("methodology/published.lock"),
+        to.join("published.lock"),
+    )
+    .unwrap();
+    dir
+}
+
 #[test]
 fn a_changed_published_model_is_refused_naming_both_hashes() {
     let dir = registry_copy();
-    let file = dir.path().join("models/btc-gbm/1.0.0.yaml");
+    let file = dir.path().join("methodology/models/btc-gbm/1.0.0.yaml");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(
         &file,
         text.replacen("value: 0.040891", "value: 0.030891", 1),
     )
     .unwrap();
-    let lookup = ModelLookup::new(Some(dir.path()), dir.path());
-    let e = lookup.file("btc-gbm").unwrap_err();
+    let e = ModelLookup::new(None, dir.path())
+        .file("btc-gbm")
+        .unwrap_err();
     assert!(matches!(e, PriceError::Changed { .. }), "{e}");
     let e = e.to_string();
-    let lock = dir.path().join("published.lock");
+    let lock = dir.path().join("methodology/published.lock");
     assert!(
         e.starts_with(&format!(
             "{}: changed after publication: the lock file {} records sha256 ",
@@ -226,7 +243,9 @@ fn a_changed_published_model_is_refused_naming_both_hashes() {
     );
     // Without the lock entry, the built-in version of the same id@version still refuses it.
     std::fs::write(&lock, "").unwrap();
-    let e = lookup.file("btc-gbm@1.0.0").unwrap_err();
+    let e = ModelLookup::new(None, dir.path())
+        .file("btc-gbm@1.0.0")
+        .unwrap_err();
     assert!(matches!(e, PriceError::Conflict { .. }), "{e}");
 }
 
@@ -235,13 +254,17 @@ fn a_bootstrap_model_refuses_a_price_file_with_other_bytes_and_says_where_it_loo
     let dir = registry_copy();
     let other = tempfile::tempdir().unwrap();
     let prices = synthetic_prices(other.path(), &a_gbm(), 200, 3);
-    let lookup = ModelLookup::new(Some(dir.path()), dir.path());
+    let lookup = ModelLookup::new(None, dir.path());
     let e = lookup
         .clone()
         .with_prices(Some(prices.clone()))
         .resolve("btc-bootstrap")
         .unwrap_err();
-    let f = ModelFile::load(&dir.path().join("models/btc-bootstrap/1.0.0.yaml")).unwrap();
+    let f = ModelFile::load(
+        &dir.path()
+            .join("methodology/models/btc-bootstrap/1.0.0.yaml"),
+    )
+    .unwrap();
     assert_eq!(
         e.to_string(),
         format!(
