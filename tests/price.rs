@@ -66,7 +66,7 @@ fn simulate_fit_prints_a_model_file_that_reads_back_as_the_same_model() {
     let dir = tempfile::tempdir().unwrap();
     let prices = synthetic_prices(dir.path(), &a_gbm(), 600, 1);
     let sha = sha256(&prices);
-    for model in ["gbm", "garch-t", "bootstrap"] {
+    for model in ["gbm", "merton", "garch-t", "bootstrap"] {
         let r = fit(prices.to_str().unwrap(), model, &["--since", "2020-01-02"]);
         assert_eq!(r.code, 0, "{}", r.stderr);
         let f = ModelFile::from_bytes(Path::new("fit.yaml"), r.stdout.as_bytes()).unwrap();

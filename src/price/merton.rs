@@ -31,16 +31,20 @@ impl Merton {
     /// volatility).
     pub(super) fn simulate(&self, days: usize, rng: &mut ChaCha8Rng, out: &mut SimPath) {
         // Like GBM, the drift is a product so that a path without jumps and with sigma = 0 is
-        // exactly start * exp(mu * t).
+        // exactly start * exp(mu * t). Given the day's jump count k, the diffusion and the jumps
+        // together are one normal, N(k m, sigma^2 + k s^2): one draw a day besides the count.
         let p0 = (-self.lambda).exp();
         let normal = sampler::normal();
-        // Mean and sd of the sum of k jumps, k = 0..=MAX_JUMPS.
-        let mut sums = [(0.0, 0.0); MAX_JUMPS + 1];
-        for (k, s) in sums.iter_mut().enumerate() {
-            *s = (k as f64 * self.jump_mean, (k as f64).sqrt() * self.jump_sd);
+        let mut moves = [(0.0, 0.0); MAX_JUMPS + 1];
+        for (k, s) in moves.iter_mut().enumerate() {
+            let k = k as f64;
+            *s = (
+                k * self.jump_mean,
+                (self.sigma * self.sigma + k * self.jump_sd * self.jump_sd).sqrt(),
+            );
         }
         // P(N <= k), k = 0..8, for a branch-free Poisson count (the same sums as
-        // `count_after_zero`, which takes over in the rare day with 8 jumps or more).
+        // `count_after_zero`, which takes over on the rare day with 8 jumps or more).
         let mut cum = [0.0; 8];
         let (mut pk, mut c) = (p0, p0);
         for (k, slot) in cum.iter_mut().enumerate() {
@@ -48,20 +52,16 @@ impl Merton {
             pk *= self.lambda / (k + 1) as f64;
             c += pk;
         }
-        let mut w = 0.0;
-        let mut jumps = 0.0;
+        let mut acc = 0.0;
         for (t, p) in out.prices.iter_mut().enumerate().skip(1).take(days) {
-            w += normal.sample(rng);
-            // Poisson by inversion, then the day's jump sum N(k m, k s^2), drawn every day (zero
-            // when k = 0): no unpredictable branch.
             let u: f64 = rng.random();
             let mut k: usize = cum.iter().map(|c| usize::from(u > *c)).sum();
             if k == cum.len() {
                 k = count_after_zero(u, p0, self.lambda);
             }
-            let (m, sd) = sums[k];
-            jumps += m + sd * normal.sample(rng);
-            *p = self.mu * t as f64 + self.sigma * w + jumps;
+            let (m, sd) = moves[k];
+            acc += m + sd * normal.sample(rng);
+            *p = self.mu * t as f64 + acc;
         }
     }
 

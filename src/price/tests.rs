@@ -62,17 +62,27 @@ fn sample_moments(x: &[f64]) -> (f64, f64, f64) {
 
 #[test]
 fn gbm_with_zero_volatility_is_exactly_start_times_exp_mu_t_every_day() {
-    let m = PriceModel::Gbm(Gbm {
+    let gbm = PriceModel::Gbm(Gbm {
         mu: 0.0013,
         sigma: 0.0,
     });
-    let mut out = SimPath::default();
-    m.simulate(87_500.0, 365, &mut ChaCha8Rng::seed_from_u64(1), &mut out);
-    assert_eq!(out.prices.len(), 366);
-    for (t, p) in out.prices.iter().enumerate() {
-        assert_eq!(*p, 87_500.0 * (0.0013 * t as f64).exp(), "day {t}");
+    // Merton without jumps and without diffusion is the same deterministic path.
+    let merton = PriceModel::Merton(Merton {
+        mu: 0.0013,
+        sigma: 0.0,
+        lambda: 0.0,
+        jump_mean: -0.1,
+        jump_sd: 0.1,
+    });
+    for m in [gbm, merton] {
+        let mut out = SimPath::default();
+        m.simulate(87_500.0, 365, &mut ChaCha8Rng::seed_from_u64(1), &mut out);
+        assert_eq!(out.prices.len(), 366);
+        for (t, p) in out.prices.iter().enumerate() {
+            assert_eq!(*p, 87_500.0 * (0.0013 * t as f64).exp(), "{m:?} day {t}");
+        }
+        assert!(out.vol.iter().all(|v| *v == 0.0));
     }
-    assert!(out.vol.iter().all(|v| *v == 0.0));
 }
 
 #[test]
