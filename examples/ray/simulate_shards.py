@@ -27,7 +27,7 @@ a signal or could not be started; no merge is attempted when a shard failed. 2 f
 Example (from the root of an absrate checkout):
 
     python3 examples/ray/simulate_shards.py --paths 100000 --seed 42 --shards 8 \\
-        --deal pools/ledn-2026-1 --out-dir /tmp/absrate-shards
+        --deal pools/ledn-2026-1/deal.yaml --out-dir /tmp/absrate-shards
 """
 
 from __future__ import annotations
