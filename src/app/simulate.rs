@@ -760,7 +760,7 @@ pub fn text(s: &Summary) -> String {
     ]);
     for (name, d, places) in [
         ("loans liquidated", &s.pool.liquidated_share, 1),
-        ("loss on sales", &s.pool.loss, 3),
+        ("loss on sales", &s.pool.loss, 4),
     ] {
         pool.row([
             name.to_string(),
@@ -819,6 +819,10 @@ pub fn text(s: &Summary) -> String {
         ]);
     }
     o.push_str(&notes.render("  "));
+    let _ = writeln!(
+        o,
+        "  (P(interest short): a shortfall on some payment date; where a note's criterion is ultimate interest, interest deferred and paid later is no loss)"
+    );
     if s.notes
         .iter()
         .any(|n| !n.summary.expected_loss_rating.holds)
