@@ -52,7 +52,6 @@ struct Terms<A> {
     cash_drag_months: u32,
     new_loan_term_months: u32,
     rounding: Rounding,
-    twelve: A,
 }
 
 impl<A: Amount> Terms<A> {
@@ -75,7 +74,6 @@ impl<A: Amount> Terms<A> {
             cash_drag_months: t.cash_drag_months,
             new_loan_term_months: t.new_loan_term_months,
             rounding: r,
-            twelve: A::ratio(Decimal::from(12)),
         }
     }
 }
@@ -305,7 +303,6 @@ impl<A: Amount> CollateralModel<A> for BulletPool<A> {
 
         // 3. Interest on performing loans (30/360: a month is 1/12 of a year), part in cash, the
         //    rest capitalized onto the loan.
-        let twelve = self.terms.twelve;
         let rounding = self.terms.rounding;
         let cash_share = self.terms.interest_cash_share;
         let (mut interest_due, mut interest_cash) = (A::ZERO, A::ZERO);
@@ -314,7 +311,7 @@ impl<A: Amount> CollateralModel<A> for BulletPool<A> {
             .iter_mut()
             .filter(|p| p.balance.is_positive())
         {
-            let due = (p.balance * p.rate / twelve).round_by(rounding);
+            let due = (p.balance * p.rate).twelfth(rounding);
             let cash = (due * cash_share).round_by(rounding);
             interest_due += due;
             interest_cash += cash;

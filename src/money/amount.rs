@@ -61,6 +61,9 @@ pub trait Amount:
     /// Rounded by the money rule: every point where `docs/model.md` says `round`.
     fn round_by(self, r: Rounding) -> Self;
 
+    /// `round(self / 12)`: a month's part of an annual amount (30/360).
+    fn twelfth(self, r: Rounding) -> Self;
+
     /// Whether two sides of a reconciliation agree: exactly in `Decimal`; within one unit (a
     /// cent) in `f64`.
     fn reconciles(a: Self, b: Self) -> bool;
@@ -104,6 +107,10 @@ impl Amount for Decimal {
 
     fn round_by(self, r: Rounding) -> Decimal {
         r.round(self)
+    }
+
+    fn twelfth(self, r: Rounding) -> Decimal {
+        r.twelfth(self)
     }
 
     fn reconciles(a: Decimal, b: Decimal) -> bool {
@@ -165,8 +172,14 @@ impl Amount for f64 {
         }
     }
 
+    #[inline]
     fn round_by(self, r: Rounding) -> f64 {
         round_units(self, r.strategy)
+    }
+
+    #[inline]
+    fn twelfth(self, r: Rounding) -> f64 {
+        round_units(self / 12.0, r.strategy)
     }
 
     fn reconciles(a: f64, b: f64) -> bool {
@@ -204,6 +217,7 @@ fn to_f64(m: i128, s: u32) -> f64 {
 /// spacing at most. A value nearer than this to a midpoint without being one (a fraction of a
 /// cent that only the 15th significant digit tells apart) is the one case the two types may round
 /// a cent apart.
+#[inline]
 pub fn snap_tolerance(x: f64) -> f64 {
     (x.abs() * SNAP_RELATIVE).max(SNAP_ABSOLUTE)
 }
@@ -215,6 +229,7 @@ const SNAP_ABSOLUTE: f64 = 1e-9;
 /// value `x` stands for: representation noise is snapped first, so `1234.4999999998` is the exact
 /// midpoint 1234.5 (a tie, to even under half-even) and `1234.9999999998` is 1235 (also under
 /// `down`).
+#[inline]
 pub fn round_units(x: f64, strategy: RoundingStrategy) -> f64 {
     let a = x.abs();
     // Whole already (or not a number): beyond 2^52 every double is a whole number.
@@ -223,25 +238,27 @@ pub fn round_units(x: f64, strategy: RoundingStrategy) -> f64 {
     }
     let tol = snap_tolerance(a);
     // `floor` and `round` are library calls on baseline x86-64; a conversion is one instruction.
-    let n = a as u64;
+    let n = a as i64;
     let below = n as f64;
     let frac = a - below;
-    let r = if frac <= tol {
+    let r = if frac > tol && frac < 1.0 - tol && (frac - 0.5).abs() > tol {
+        // Clear of a whole number and of a midpoint: the common case.
+        match strategy {
+            RoundingStrategy::Down => below,
+            RoundingStrategy::HalfUp | RoundingStrategy::HalfEven => {
+                below + f64::from(u8::from(frac > 0.5))
+            }
+        }
+    } else if frac <= tol {
         below
-    } else if 1.0 - frac <= tol {
+    } else if frac >= 1.0 - tol {
         below + 1.0
-    } else if (frac - 0.5).abs() <= tol {
+    } else {
         // A midpoint.
         match strategy {
             RoundingStrategy::Down => below,
             RoundingStrategy::HalfUp => below + 1.0,
             RoundingStrategy::HalfEven => below + (n & 1) as f64,
-        }
-    } else {
-        match strategy {
-            RoundingStrategy::Down => below,
-            RoundingStrategy::HalfUp | RoundingStrategy::HalfEven if frac > 0.5 => below + 1.0,
-            RoundingStrategy::HalfUp | RoundingStrategy::HalfEven => below,
         }
     };
     if x < 0.0 { -r } else { r }

@@ -149,7 +149,6 @@ struct Terms<A> {
     trustee_fee_monthly: A,
     servicing_fee_rate: A,
     default_trigger: A,
-    twelve: A,
     revolving: Vec<Pay>,
     amortizing: Vec<Pay>,
 }
@@ -189,7 +188,6 @@ impl<A: Amount> Terms<A> {
             trustee_fee_monthly: A::money(r.round(deal.trustee_fee / Decimal::from(12)), r),
             servicing_fee_rate: A::ratio(terms.servicing_fee_rate),
             default_trigger: A::ratio(deal.cumulative_default_trigger),
-            twelve: A::ratio(Decimal::from(12)),
             revolving: steps(&deal.revolving_steps),
             amortizing: steps(&deal.amortizing_steps),
         }
@@ -465,7 +463,7 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
             A::ZERO
         };
         let opening_cash = self.state.collection_cash;
-        let fees_due = round(c.performing_start * k.servicing_fee_rate / k.twelve)
+        let fees_due = (c.performing_start * k.servicing_fee_rate).twelfth(rounding)
             + k.trustee_fee_monthly
             + self.state.fees_carried;
         let s = &mut self.state;
@@ -497,8 +495,8 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
                     s.fees_carried = fees_due - fees_paid;
                 }
                 Pay::Interest(n) => {
-                    let due =
-                        round(s.note_balances[n] * k.coupon[n] / k.twelve) + s.interest_carried[n];
+                    let due = (s.note_balances[n] * k.coupon[n]).twelfth(rounding)
+                        + s.interest_carried[n];
                     let mut paid = available.min(due);
                     available -= paid;
                     if paid < due && k.covered[n] {
