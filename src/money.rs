@@ -70,7 +70,11 @@ impl Rounding {
     /// `money_places` places.
     fn quotient(self, d: Decimal, p: u128) -> Decimal {
         let m = d.mantissa().unsigned_abs();
-        let (q, r) = (m / p, m % p);
+        // A 64-bit division where both fit (amounts of money and their products with rates).
+        let (q, r) = match (u64::try_from(m), u64::try_from(p)) {
+            (Ok(m), Ok(p)) => (u128::from(m / p), u128::from(m % p)),
+            _ => (m / p, m % p),
+        };
         let up = match self.strategy {
             RoundingStrategy::HalfEven => 2 * r > p || (2 * r == p && q % 2 == 1),
             RoundingStrategy::HalfUp => 2 * r >= p,

@@ -306,16 +306,18 @@ impl<A: Amount> CollateralModel<A> for BulletPool<A> {
         let rounding = self.terms.rounding;
         let cash_share = self.terms.interest_cash_share;
         let (mut interest_due, mut interest_cash) = (A::ZERO, A::ZERO);
-        for p in self
-            .positions
-            .iter_mut()
-            .filter(|p| p.balance.is_positive())
-        {
-            let due = (p.balance * p.rate).twelfth(rounding);
-            let cash = (due * cash_share).round_by(rounding);
-            interest_due += due;
-            interest_cash += cash;
-            p.balance += due - cash;
+        // The performing balance after capitalization, summed on the way (the pool's sums are
+        // the engine's costliest loops).
+        let mut performing_now = A::ZERO;
+        for p in self.positions.iter_mut() {
+            if p.balance.is_positive() {
+                let due = (p.balance * p.rate).twelfth(rounding);
+                let cash = (due * cash_share).round_by(rounding);
+                interest_due += due;
+                interest_cash += cash;
+                p.balance += due - cash;
+            }
+            performing_now += p.balance;
         }
         let interest_capitalized = interest_due - interest_cash;
 
@@ -323,14 +325,16 @@ impl<A: Amount> CollateralModel<A> for BulletPool<A> {
         //    balloon in the share `defaults still to come / performing balance` (computed once per
         //    period, after capitalization); the rest repays in full, capitalized interest
         //    included. In the final period everything still performing is taken to repay.
-        let performing_now = self.performing();
         let still_to_come = (self.terms.default_amount - self.defaulted - defaults).max(A::ZERO);
         let (mut maturities, mut balloon_defaults) = (A::ZERO, A::ZERO);
+        // What stays performing, summed on the way.
+        let mut performing_end = A::ZERO;
         self.positions.retain(|p| {
             if !p.balance.is_positive() {
                 return false;
             }
             if p.maturity > t && !ctx.final_period {
+                performing_end += p.balance;
                 return true;
             }
             let d = if ctx.final_period || performing_now.is_zero() {
@@ -370,7 +374,7 @@ impl<A: Amount> CollateralModel<A> for BulletPool<A> {
             scheduled_principal: maturities,
             unscheduled_principal: A::ZERO,
             recoveries,
-            performing_end: self.performing(),
+            performing_end,
         }
     }
 

@@ -152,9 +152,9 @@ impl Amount for f64 {
         let (m, s) = (d.mantissa(), d.scale());
         if s <= r.money_places {
             // A whole number of units: exact below 2^53.
-            match 10i128
+            match 10i64
                 .checked_pow(r.money_places - s)
-                .and_then(|p| m.checked_mul(p))
+                .and_then(|p| i64::try_from(m).ok()?.checked_mul(p))
             {
                 Some(units) => units as f64,
                 None => d.to_f64().unwrap_or(f64::NAN) * 10f64.powi(r.money_places as i32),
@@ -203,13 +203,19 @@ impl Amount for f64 {
 /// `f64` (|m| < 2^53, s <= 22), which covers every rate and share a methodology states.
 fn to_f64(m: i128, s: u32) -> f64 {
     if m.unsigned_abs() < 1 << 53 && s <= 22 {
-        m as f64 / 10f64.powi(s as i32)
+        m as i64 as f64 / POWERS_OF_TEN[s as usize]
     } else {
         Decimal::from_i128_with_scale(m, s)
             .to_f64()
             .unwrap_or(f64::NAN)
     }
 }
+
+/// 10^0 to 10^22: every one exact in `f64`.
+const POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
 
 /// How far a product may sit from a whole number or a midpoint and still be taken as exactly on
 /// it: 2^-48 of its size (16 times the spacing of doubles there), and at least a billionth of a

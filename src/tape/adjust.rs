@@ -13,6 +13,8 @@
 //!   start of the stress; then loans default by the level's order (highest LTV first, ties by
 //!   loan id, or pro rata).
 
+use std::sync::Arc;
+
 use polars::prelude::*;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -39,7 +41,8 @@ pub struct AdjustmentRule {
 /// One loan as the cash-flow engine sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolLoan {
-    pub loan_id: String,
+    /// Shared by every rule's pool (a count, not a copy).
+    pub loan_id: Arc<str>,
     /// Credited balance after the adjustments.
     pub balance: Decimal,
     pub rate: Decimal,
@@ -91,7 +94,7 @@ pub struct AdjustedPool {
 /// One loan of the tape with what every adjustment rule starts from.
 #[derive(Debug, Clone, PartialEq)]
 struct BaseLoan {
-    loan_id: String,
+    loan_id: Arc<str>,
     borrower_id: String,
     principal: Decimal,
     capitalized_interest: Decimal,
@@ -169,7 +172,7 @@ pub(crate) fn base(df: &DataFrame, at: &Valuation) -> Result<AdjustBase, TapeErr
         .map(|i| {
             let days = u64_at(&loans, "maturity_days", i).unwrap_or(0) as i64;
             Ok(BaseLoan {
-                loan_id: str_at(&loans, LOAN_ID, i)?,
+                loan_id: str_at(&loans, LOAN_ID, i)?.into(),
                 borrower_id: str_at(&loans, BORROWER_ID, i)?,
                 principal: decimal_at(&loans, PRINCIPAL, i)?,
                 capitalized_interest: decimal_at(&loans, CAPITALIZED_INTEREST, i)?,
@@ -256,7 +259,7 @@ impl AdjustBase {
             }
             report.credited_balance += balance;
             out.push(PoolLoan {
-                loan_id: l.loan_id.clone(),
+                loan_id: Arc::clone(&l.loan_id),
                 balance,
                 rate: l.rate,
                 maturity: l.maturity,
@@ -315,7 +318,7 @@ mod tests {
         let ids = |p: &AdjustedPool| {
             p.loans
                 .iter()
-                .map(|l| l.loan_id.clone())
+                .map(|l| l.loan_id.to_string())
                 .collect::<Vec<_>>()
         };
         // B1's loans first (by LTV: 0.5, 0.4), then 1.0, 0.6 and 0.6 (by id).
