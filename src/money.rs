@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 mod amount;
 
-pub use amount::{Amount, round_units, snap_tolerance};
+pub use amount::{Amount, DecimalTotal, Total, round_units, snap_tolerance};
 
 /// How money is rounded wherever a product or a ratio becomes an amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema, serde::Serialize)]

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use super::{CollateralModel, Collections, PeriodContext};
 use crate::methodology::DefaultOrder;
-use crate::money::{Amount, Rounding};
+use crate::money::{Amount, Rounding, Total};
 use crate::tape::PoolLoan;
 
 /// A level's terms for this collateral: how much defaults and when, what is recovered, how
@@ -305,21 +305,26 @@ impl<A: Amount> CollateralModel<A> for BulletPool<A> {
         //    rest capitalized onto the loan.
         let rounding = self.terms.rounding;
         let cash_share = self.terms.interest_cash_share;
-        let (mut interest_due, mut interest_cash) = (A::ZERO, A::ZERO);
-        // The performing balance after capitalization, summed on the way (the pool's sums are
-        // the engine's costliest loops).
-        let mut performing_now = A::ZERO;
+        // The performing balance after capitalization is summed on the way (the pool's sums are
+        // the engine's costliest loops: `Amount::Total`).
+        let (mut due_total, mut cash_total, mut now_total) = (
+            A::Total::default(),
+            A::Total::default(),
+            A::Total::default(),
+        );
         for p in self.positions.iter_mut() {
             if p.balance.is_positive() {
                 let due = (p.balance * p.rate).twelfth(rounding);
                 let cash = (due * cash_share).round_by(rounding);
-                interest_due += due;
-                interest_cash += cash;
+                due_total.add(due);
+                cash_total.add(cash);
                 p.balance += due - cash;
             }
-            performing_now += p.balance;
+            now_total.add(p.balance);
         }
+        let (interest_due, interest_cash) = (due_total.get(), cash_total.get());
         let interest_capitalized = interest_due - interest_cash;
+        let performing_now = now_total.get();
 
         // 4. Balloon maturities. While defaults are still to come, a maturing loan defaults on its
         //    balloon in the share `defaults still to come / performing balance` (computed once per
@@ -328,13 +333,13 @@ impl<A: Amount> CollateralModel<A> for BulletPool<A> {
         let still_to_come = (self.terms.default_amount - self.defaulted - defaults).max(A::ZERO);
         let (mut maturities, mut balloon_defaults) = (A::ZERO, A::ZERO);
         // What stays performing, summed on the way.
-        let mut performing_end = A::ZERO;
+        let mut end_total = A::Total::default();
         self.positions.retain(|p| {
             if !p.balance.is_positive() {
                 return false;
             }
             if p.maturity > t && !ctx.final_period {
-                performing_end += p.balance;
+                end_total.add(p.balance);
                 return true;
             }
             let d = if ctx.final_period || performing_now.is_zero() {
@@ -374,7 +379,7 @@ impl<A: Amount> CollateralModel<A> for BulletPool<A> {
             scheduled_principal: maturities,
             unscheduled_principal: A::ZERO,
             recoveries,
-            performing_end,
+            performing_end: end_total.get(),
         }
     }
 
@@ -401,7 +406,7 @@ impl<A: Amount> CollateralModel<A> for BulletPool<A> {
     }
 
     fn performing(&self) -> A {
-        self.positions.iter().map(|p| p.balance).sum()
+        A::Total::of(self.positions.iter().map(|p| p.balance))
     }
 }
 

@@ -24,7 +24,7 @@ use super::derive::{self, f};
 use super::error::TapeError;
 use super::schema::*;
 use super::value::{decimal_at, f64_at, str_at, u64_at};
-use crate::money::Rounding;
+use crate::money::{DecimalTotal, Rounding, Total};
 
 /// What a level's adjustments need to know (copied from its stress by the caller).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -222,19 +222,13 @@ impl AdjustBase {
             .chain(in_order().filter(|l| !forced(l)))
             .collect();
 
-        let pool_balance: Decimal = order.iter().map(|l| l.principal).sum();
+        let pool_balance = DecimalTotal::of(order.iter().map(|l| l.principal));
         let limit = rule.rounding.round(rule.obligor_limit * pool_balance);
-        let mut report = AdjustmentReport {
-            pool_balance,
-            capitalized_interest_disallowed: Decimal::ZERO,
-            obligor_limit_amount: limit,
-            borrowers_over_limit: 0,
-            obligor_excess_disallowed: Decimal::ZERO,
-            credited_balance: Decimal::ZERO,
-            top_obligors: rule.top_obligor_defaults,
-            top_obligor_balance: Decimal::ZERO,
-            capitalized_loans_balance: Decimal::ZERO,
-        };
+        let mut disallowed_total = DecimalTotal::default();
+        let mut excess_total = DecimalTotal::default();
+        let mut forced_total = DecimalTotal::default();
+        let mut capitalized_total = DecimalTotal::default();
+        let mut credited_total = DecimalTotal::default();
         let mut over_limit = std::collections::BTreeSet::new();
         let mut out = Vec::with_capacity(order.len());
         for l in order {
@@ -243,21 +237,21 @@ impl AdjustBase {
                 .rounding
                 .round((Decimal::ONE - rule.capitalized_interest_credit) * capitalized);
             let mut balance = l.principal - disallowed;
-            report.capitalized_interest_disallowed += disallowed;
+            disallowed_total.add(disallowed);
             if l.exposure > limit && l.exposure > Decimal::ZERO {
                 let kept = rule.rounding.round(balance * limit / l.exposure);
-                report.obligor_excess_disallowed += balance - kept;
+                excess_total.add(balance - kept);
                 balance = kept;
                 over_limit.insert(l.borrower_id.as_str());
             }
             let forced = forced(l);
             if forced {
-                report.top_obligor_balance += balance;
+                forced_total.add(balance);
             }
             if capitalized > Decimal::ZERO {
-                report.capitalized_loans_balance += balance;
+                capitalized_total.add(balance);
             }
-            report.credited_balance += balance;
+            credited_total.add(balance);
             out.push(PoolLoan {
                 loan_id: Arc::clone(&l.loan_id),
                 balance,
@@ -268,7 +262,17 @@ impl AdjustBase {
                 capitalized: capitalized > Decimal::ZERO,
             });
         }
-        report.borrowers_over_limit = over_limit.len() as u64;
+        let report = AdjustmentReport {
+            pool_balance,
+            capitalized_interest_disallowed: disallowed_total.get(),
+            obligor_limit_amount: limit,
+            borrowers_over_limit: over_limit.len() as u64,
+            obligor_excess_disallowed: excess_total.get(),
+            credited_balance: credited_total.get(),
+            top_obligors: rule.top_obligor_defaults,
+            top_obligor_balance: forced_total.get(),
+            capitalized_loans_balance: capitalized_total.get(),
+        };
         AdjustedPool { loans: out, report }
     }
 }
