@@ -5,6 +5,10 @@
 //! reinvestment. `docs/model.md` states the order of operations, day count and rounding points;
 //! every period checks, to the cent, that cash in equals cash paid out plus cash kept, and that the
 //! pool's balance follows from its flows.
+//!
+//! One engine, two number types ([`Amount`]): exact `Decimal` for ratings and every output (the
+//! checks exact), `f64` in whole cents for simulation and break-even searches (the checks to a
+//! cent). [`Engine::run_outcomes`] runs without building period rows.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -234,7 +238,8 @@ impl<A: Amount> Flows<A> {
 pub struct Engine<'a, C, A = Decimal> {
     deal: &'a Deal,
     terms: WaterfallTerms,
-    k: Terms<A>,
+    /// The deal's and the level's terms in `A`.
+    deal_terms: Terms<A>,
     dates: Vec<NaiveDate>,
     state: DealState<A>,
     collateral: C,
@@ -266,7 +271,7 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
         Ok(Engine {
             deal,
             terms,
-            k: Terms::of(deal, &terms),
+            deal_terms: Terms::of(deal, &terms),
             dates,
             state,
             collateral,
@@ -424,14 +429,14 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
         s.period = t;
         s.as_of = date;
         if s.phase == Phase::Revolving {
-            let target =
-                (self.k.reserve_target_share * s.note_total()).round_by(self.terms.rounding);
+            let target = (self.deal_terms.reserve_target_share * s.note_total())
+                .round_by(self.terms.rounding);
             let default_ratio = s
                 .cumulative_defaults
                 .checked_div(s.initial_pool)
                 .unwrap_or(A::ZERO);
             if t >= self.deal.revolving_months
-                || default_ratio > self.k.default_trigger
+                || default_ratio > self.deal_terms.default_trigger
                 || (self.deal.reserve_trigger && s.reserve < target)
             {
                 s.phase = Phase::Amortizing;
@@ -447,7 +452,7 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
     /// Steps 6-8: available funds, the phase's priority of payments, reconciliation. What was
     /// paid is left in `self.flows`.
     fn pay(&mut self, ctx: &PeriodContext, c: &Collections<A>) -> Result<(), WaterfallError> {
-        let k = &self.k;
+        let k = &self.deal_terms;
         let (t, final_period) = (ctx.period, ctx.final_period);
         let rounding = self.terms.rounding;
         let round = |a: A| a.round_by(rounding);
