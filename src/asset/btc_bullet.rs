@@ -456,21 +456,28 @@ mod tests {
             &dates(),
             BulletTerms {
                 default_amount: amount,
-                default_timing: vec![dec!(0.5), dec!(0.5)],
-                default_order: DefaultOrder::ProRata,
-                recovery_rate: dec!(0.5),
-                recovery_lag_months: 1,
-                interest_cash_share: Decimal::ONE,
-                reinvestment_yield: dec!(0.1),
-                reinvestment_ltv: dec!(0.5),
-                cash_drag_months: 0,
-                new_loan_term_months: 12,
-                rounding: Rounding {
-                    money_places: 2,
-                    strategy,
-                },
+                ..terms(DefaultOrder::ProRata, strategy)
             },
         )
+    }
+
+    fn terms(default_order: DefaultOrder, strategy: RoundingStrategy) -> BulletTerms {
+        BulletTerms {
+            default_amount: Decimal::ZERO,
+            default_timing: vec![dec!(0.5), dec!(0.5)],
+            default_order,
+            recovery_rate: dec!(0.5),
+            recovery_lag_months: 1,
+            interest_cash_share: Decimal::ONE,
+            reinvestment_yield: dec!(0.1),
+            reinvestment_ltv: dec!(0.5),
+            cash_drag_months: 0,
+            new_loan_term_months: 12,
+            rounding: Rounding {
+                money_places: 2,
+                strategy,
+            },
+        }
     }
 
     /// Three equal loans sharing a default of $0.02 each round up to a cent: the shares add to
@@ -522,7 +529,7 @@ mod tests {
             let loans: Vec<PoolLoan> = (0..rng.random_range(1..300))
                 .map(|i| PoolLoan {
                     loan_id: format!("L{i}").into(),
-                    balance: Decimal::new(rng.random_range(1..5_000_000_00), 2),
+                    balance: Decimal::new(rng.random_range(1..500_000_000), 2),
                     rate: Decimal::new(rng.random_range(500..1800), 4),
                     maturity: dates[rng.random_range(0..dates.len())],
                     ltv_ppm: rng.random_range(300_000..900_000),
@@ -531,25 +538,22 @@ mod tests {
                 })
                 .collect();
             let total: Decimal = loans.iter().map(|l| l.balance).sum();
+            let strategy = [
+                RoundingStrategy::HalfEven,
+                RoundingStrategy::HalfUp,
+                RoundingStrategy::Down,
+            ][case % 3];
+            let order = [DefaultOrder::ProRata, DefaultOrder::HighestLtvFirst][case % 2];
             let terms = BulletTerms {
                 default_amount: (total * Decimal::new(rng.random_range(0..=100), 2)).round_dp(2),
                 default_timing: vec![dec!(0.3), dec!(0.3), dec!(0.2), dec!(0.2)],
-                default_order: [DefaultOrder::ProRata, DefaultOrder::HighestLtvFirst][case % 2],
                 recovery_rate: Decimal::new(rng.random_range(0..=1_000_000), 6),
                 recovery_lag_months: rng.random_range(0..4),
                 interest_cash_share: dec!(0.8),
-                reinvestment_yield: dec!(0.1),
                 reinvestment_ltv: dec!(0.55),
                 cash_drag_months: 1,
                 new_loan_term_months: 6,
-                rounding: Rounding {
-                    money_places: 2,
-                    strategy: [
-                        RoundingStrategy::HalfEven,
-                        RoundingStrategy::HalfUp,
-                        RoundingStrategy::Down,
-                    ][case % 3],
-                },
+                ..terms(order, strategy)
             };
             let r = terms.rounding;
             let mut exact: BulletPool = BulletPool::new(&loans, &dates, terms.clone());
