@@ -1,16 +1,17 @@
 //! The full rating grid (16 notches) plus the break-evens of both notes on the bundled Ledn deal
-//! under 1.0.0 (default and recovery) and 2.0.0 (market value), and a comparison of two
-//! methodology versions.
+//! under 1.0.0 (default and recovery) and 2.0.0 (market value), a comparison of two methodology
+//! versions, and one level's run through the period engine in `Decimal` and in `f64`.
 //!
 //! Run: `cargo bench --bench rate`. Figures are recorded in BENCHMARKS.md.
 
 use std::path::Path;
 
 use absrate::deal::Deal;
-use absrate::methodology::Registry;
-use absrate::rating;
+use absrate::methodology::{Notch, Registry};
+use absrate::rating::{self, Rules, Vary};
 use absrate::tape::Tape;
 use criterion::{Criterion, criterion_group, criterion_main};
+use rust_decimal::Decimal;
 
 fn bench(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -45,6 +46,40 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let tape = Tape::read(&deal.pool.tape).expect("tape");
             absrate::compare::compare(&tape, &deal, &[m.clone(), v11.clone()]).expect("comparison")
+        })
+    });
+    group.finish();
+
+    // One level of 1.0.0 ('BBB-', 5,441 loans, 12 periods) through the period engine: exact with
+    // its period rows (what the grid runs), exact verdicts only (a break-even's confirmation),
+    // and f64 verdicts only (a break-even probe, a Monte Carlo path).
+    let level: Notch = "BBB-".parse().expect("notch");
+    let s = &m.level(level).stress;
+    let pool = tape
+        .adjust(&rating::valuation(&deal), &rating::rule(&m, s))
+        .expect("pool");
+    let sc = rating::scenario(&deal, &m, s, &pool, None, Vary::Nothing).expect("scenario");
+    let rules = Rules::of(&m);
+    let mut group = c.benchmark_group("engine");
+    group.bench_function("decimal_with_periods/ledn-2026-1-bbb-", |b| {
+        b.iter(|| {
+            rating::engine::<Decimal>(&deal, rules, s, &pool.loans, &sc)
+                .and_then(|e| e.run())
+                .expect("run")
+        })
+    });
+    group.bench_function("decimal_outcomes/ledn-2026-1-bbb-", |b| {
+        b.iter(|| {
+            rating::engine::<Decimal>(&deal, rules, s, &pool.loans, &sc)
+                .and_then(|e| e.run_outcomes())
+                .expect("run")
+        })
+    });
+    group.bench_function("f64_outcomes/ledn-2026-1-bbb-", |b| {
+        b.iter(|| {
+            rating::engine::<f64>(&deal, rules, s, &pool.loans, &sc)
+                .and_then(|e| e.run_outcomes())
+                .expect("run")
         })
     });
     group.finish();

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 mod amount;
 
-pub use amount::{Amount, round_units, snap_tolerance};
+pub use amount::{Amount, DecimalTotal, Total, round_units, snap_tolerance};
 
 /// How money is rounded wherever a product or a ratio becomes an amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema, serde::Serialize)]
@@ -45,13 +45,39 @@ impl Rounding {
         // group (a product divided by 12 carries 28 places); one 128-bit division by 10^(scale -
         // dp) gives the same quotient and remainder. Same value, scale and sign as rust_decimal's
         // (`the_fast_rounding_is_rust_decimals`).
-        let p = 10u128.pow(scale - dp);
+        self.quotient(d, 10u128.pow(scale - dp))
+    }
+
+    /// `round(d / 12)`: a month's part of an annual amount (30/360), as `docs/model.md` accrues
+    /// interest and fees. The same value, scale and sign as rounding rust_decimal's quotient
+    /// (`a_twelfth_is_rust_decimals`), computed with one 128-bit division where the quotient is
+    /// known to keep enough digits (see below), else through rust_decimal.
+    pub fn twelfth(self, d: Decimal) -> Decimal {
+        let (dp, scale) = (self.money_places, d.scale());
         let m = d.mantissa().unsigned_abs();
-        let (q, r) = (m / p, m % p);
-        let half = p / 2;
+        // With a mantissa below 2^64 and at most 25 places, rust_decimal's quotient keeps at least
+        // `scale + 3` places: exact when `d / 12` ends (at most `scale + 2` places), else its
+        // digits after `scale + 2` are a run of 3s or 6s cut at a nonzero digit, on the same
+        // side of any midpoint as the exact value. Rounding it to `dp < scale` places is then
+        // rounding the exact value.
+        if scale <= dp || scale > 25 || m >= 1 << 64 || m == 0 {
+            return self.round(d / Decimal::from(12));
+        }
+        self.quotient(d, 12 * 10u128.pow(scale - dp))
+    }
+
+    /// `d`'s mantissa divided by `p` (below 2^97), rounded by the strategy, with `d`'s sign and
+    /// `money_places` places.
+    fn quotient(self, d: Decimal, p: u128) -> Decimal {
+        let m = d.mantissa().unsigned_abs();
+        // A 64-bit division where both fit (amounts of money and their products with rates).
+        let (q, r) = match (u64::try_from(m), u64::try_from(p)) {
+            (Ok(m), Ok(p)) => (u128::from(m / p), u128::from(m % p)),
+            _ => (m / p, m % p),
+        };
         let up = match self.strategy {
-            RoundingStrategy::HalfEven => r > half || (r == half && q % 2 == 1),
-            RoundingStrategy::HalfUp => r >= half,
+            RoundingStrategy::HalfEven => 2 * r > p || (2 * r == p && q % 2 == 1),
+            RoundingStrategy::HalfUp => 2 * r >= p,
             RoundingStrategy::Down => false,
         };
         let q = q + u128::from(up);
@@ -60,7 +86,7 @@ impl Rounding {
             (q >> 32) as u32,
             (q >> 64) as u32,
             d.is_sign_negative(),
-            dp,
+            self.money_places,
         )
     }
 
@@ -219,6 +245,8 @@ pub mod json {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::rngs::ChaCha8Rng;
+    use rand::{RngExt, SeedableRng};
     use rust_decimal::dec;
 
     #[test]
@@ -230,12 +258,36 @@ mod tests {
         assert_eq!(usd_millions(dec!(356921521.35)), "$356.9M");
     }
 
+    /// Asserts that `fast` and `reference` give the same bits (value, scale, sign) for `d` at
+    /// `dp` places under every strategy.
+    fn same_bits(
+        d: Decimal,
+        dp: u32,
+        fast: impl Fn(Rounding, Decimal) -> Decimal,
+        reference: impl Fn(Rounding, Decimal) -> Decimal,
+    ) {
+        for strategy in [
+            RoundingStrategy::HalfEven,
+            RoundingStrategy::HalfUp,
+            RoundingStrategy::Down,
+        ] {
+            let r = Rounding {
+                money_places: dp,
+                strategy,
+            };
+            let (got, want) = (fast(r, d), reference(r, d));
+            assert_eq!(
+                got.serialize(),
+                want.serialize(),
+                "{d} to {dp} places by {strategy:?}: {got} against {want}"
+            );
+        }
+    }
+
     /// `Rounding::round` gives rust_decimal's `round_dp_with_strategy` to the bit (value, scale,
     /// sign) on random values of every size and scale, midpoints and negative values included.
     #[test]
     fn the_fast_rounding_is_rust_decimals() {
-        use rand::rngs::ChaCha8Rng;
-        use rand::{RngExt, SeedableRng};
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         for i in 0..300_000u32 {
             let bits = rng.random_range(1..=96u32);
@@ -252,23 +304,37 @@ mod tests {
             if i % 3 == 0 {
                 d.set_sign_negative(true);
             }
-            for strategy in [
-                RoundingStrategy::HalfEven,
-                RoundingStrategy::HalfUp,
-                RoundingStrategy::Down,
-            ] {
-                let r = Rounding {
-                    money_places: dp,
-                    strategy,
-                };
-                let want = d.round_dp_with_strategy(dp, r.midpoint());
-                let got = r.round(d);
-                assert_eq!(
-                    got.serialize(),
-                    want.serialize(),
-                    "{d} to {dp} by {strategy:?}: {got} against {want}"
-                );
+            same_bits(d, dp, Rounding::round, |r, d| {
+                d.round_dp_with_strategy(dp, r.midpoint())
+            });
+        }
+    }
+
+    /// `Rounding::twelfth` gives rust_decimal's `(d / 12)` rounded, to the bit, on the products
+    /// the engine divides (money x rate, up to 28 places), exact quotients and midpoints
+    /// included.
+    #[test]
+    fn a_twelfth_is_rust_decimals() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        for i in 0..300_000u32 {
+            // Mostly below 2^64 (the one-division path), some above.
+            let bits = rng.random_range(1..=72u32);
+            let mut m: u128 = rng.random::<u128>() >> (128 - bits);
+            match i % 4 {
+                // An exact quotient, and a midpoint at 2 places for scales of 4 and more.
+                0 => m = m / 12 * 12,
+                1 => m = (m / 1200 * 2 + 1) * 600,
+                _ => {}
             }
+            let scale = rng.random_range(0..=28u32);
+            let dp = [2, 2, 0, 3, 4][i as usize % 5];
+            let mut d = Decimal::from_i128_with_scale(m as i128, scale);
+            if i % 3 == 0 {
+                d.set_sign_negative(true);
+            }
+            same_bits(d, dp, Rounding::twelfth, |r, d| {
+                r.round(d / Decimal::from(12))
+            });
         }
     }
 

@@ -46,7 +46,7 @@ fn loans() -> impl Strategy<Value = Vec<PoolLoan>> {
         v.into_iter()
             .enumerate()
             .map(|(i, (cents, bp, months, ltv))| PoolLoan {
-                loan_id: format!("L{i}"),
+                loan_id: format!("L{i}").into(),
                 balance: (Decimal::new(cents, 2) * scale).round_dp(2),
                 rate: Decimal::new(bp as i64, 4),
                 maturity: start + Months::new(months),

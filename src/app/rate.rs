@@ -156,26 +156,28 @@ pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
     let tape = Tape::read(&deal.pool.tape)?;
     let result = rating::rate(&tape, &deal, &m)?;
 
-    let inputs = Inputs {
-        deal: deal.path.display().to_string(),
-        deal_sha256: sha256_of(&deal.path)?,
-        tape: deal.pool.tape.display().to_string(),
-        tape_sha256: sha256_of(&deal.pool.tape)?,
-        methodology: m.name(),
-        methodology_sha256: m.sha256.clone(),
-        engine: format!("absrate {}", env!("CARGO_PKG_VERSION")),
-    };
-    // Each output is built once, however many files and streams carry it.
-    let json_text = if a.want_json || a.out.is_some() || a.report.is_some() {
-        Some(json(&ResultJson {
+    // Each output is built once, however many files and streams carry it; the inputs' hashes
+    // (a pass over the tape) only where an output records them.
+    let (json_text, inputs) = if a.want_json || a.out.is_some() || a.report.is_some() {
+        let inputs = Inputs {
+            deal: deal.path.display().to_string(),
+            deal_sha256: sha256_of(&deal.path)?,
+            tape: deal.pool.tape.display().to_string(),
+            tape_sha256: sha256_of(&deal.pool.tape)?,
+            methodology: m.name(),
+            methodology_sha256: m.sha256.clone(),
+            engine: format!("absrate {}", env!("CARGO_PKG_VERSION")),
+        };
+        let text = json(&ResultJson {
             deal: &deal.name,
             inputs: &inputs,
             notes: notes_json(&deal, &result),
             levels: &result.levels,
             warnings: &result.warnings,
-        })?)
+        })?;
+        (Some(text), Some(inputs))
     } else {
-        None
+        (None, None)
     };
     let csv_text = if a.cashflows.is_some() || a.out.is_some() || a.report.is_some() {
         cashflows_csv(&deal, &result)
@@ -199,7 +201,7 @@ pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
             message: e.message,
         })?;
     }
-    if let Some(dir) = &a.report {
+    if let (Some(dir), Some(inputs)) = (&a.report, &inputs) {
         let at = rating::valuation(&deal);
         let summary = tape.summary(&at)?;
         let strats = tape.strats(&at)?;

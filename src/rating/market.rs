@@ -293,7 +293,7 @@ pub fn derive(
     derive_on(m, mk, deal, ms, credited_balance, &prices)
 }
 
-/// [`derive`] on a given daily path `prices` (day 0 at the cut-off) instead of the level's own:
+/// [`derive()`] on a given daily path `prices` (day 0 at the cut-off) instead of the level's own:
 /// the level's terms of sale and answer share apply; its path shape and trough do not (the
 /// outcome still records the level's `btc_trough`).
 pub fn derive_on(

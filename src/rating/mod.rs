@@ -148,7 +148,8 @@ pub fn valuation(deal: &Deal) -> Valuation {
     }
 }
 
-fn rule(m: &Methodology, s: &Stress) -> AdjustmentRule {
+/// The adjustment rule of a level's stress under `m`.
+pub fn rule(m: &Methodology, s: &Stress) -> AdjustmentRule {
     AdjustmentRule {
         rounding: m.rounding,
         obligor_limit: s.obligor_limit,

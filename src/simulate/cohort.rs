@@ -108,7 +108,7 @@ pub fn pool_cohorts(loans: &[PoolLoan], dates: &[NaiveDate], g: Grouping) -> Vec
             order.push(key);
             (
                 PoolLoan {
-                    loan_id: format!("cohort-{}", order.len()),
+                    loan_id: format!("cohort-{}", order.len()).into(),
                     balance: Decimal::ZERO,
                     ..l.clone()
                 },

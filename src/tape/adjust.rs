@@ -13,6 +13,8 @@
 //!   start of the stress; then loans default by the level's order (highest LTV first, ties by
 //!   loan id, or pro rata).
 
+use std::sync::Arc;
+
 use polars::prelude::*;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -22,7 +24,7 @@ use super::derive::{self, f};
 use super::error::TapeError;
 use super::schema::*;
 use super::value::{decimal_at, f64_at, str_at, u64_at};
-use crate::money::Rounding;
+use crate::money::{DecimalTotal, Rounding, Total};
 
 /// What a level's adjustments need to know (copied from its stress by the caller).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -39,7 +41,8 @@ pub struct AdjustmentRule {
 /// One loan as the cash-flow engine sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolLoan {
-    pub loan_id: String,
+    /// Shared by every rule's pool (a count, not a copy).
+    pub loan_id: Arc<str>,
     /// Credited balance after the adjustments.
     pub balance: Decimal,
     pub rate: Decimal,
@@ -91,7 +94,7 @@ pub struct AdjustedPool {
 /// One loan of the tape with what every adjustment rule starts from.
 #[derive(Debug, Clone, PartialEq)]
 struct BaseLoan {
-    loan_id: String,
+    loan_id: Arc<str>,
     borrower_id: String,
     principal: Decimal,
     capitalized_interest: Decimal,
@@ -169,7 +172,7 @@ pub(crate) fn base(df: &DataFrame, at: &Valuation) -> Result<AdjustBase, TapeErr
         .map(|i| {
             let days = u64_at(&loans, "maturity_days", i).unwrap_or(0) as i64;
             Ok(BaseLoan {
-                loan_id: str_at(&loans, LOAN_ID, i)?,
+                loan_id: str_at(&loans, LOAN_ID, i)?.into(),
                 borrower_id: str_at(&loans, BORROWER_ID, i)?,
                 principal: decimal_at(&loans, PRINCIPAL, i)?,
                 capitalized_interest: decimal_at(&loans, CAPITALIZED_INTEREST, i)?,
@@ -219,19 +222,13 @@ impl AdjustBase {
             .chain(in_order().filter(|l| !forced(l)))
             .collect();
 
-        let pool_balance: Decimal = order.iter().map(|l| l.principal).sum();
+        let pool_balance = DecimalTotal::of(order.iter().map(|l| l.principal));
         let limit = rule.rounding.round(rule.obligor_limit * pool_balance);
-        let mut report = AdjustmentReport {
-            pool_balance,
-            capitalized_interest_disallowed: Decimal::ZERO,
-            obligor_limit_amount: limit,
-            borrowers_over_limit: 0,
-            obligor_excess_disallowed: Decimal::ZERO,
-            credited_balance: Decimal::ZERO,
-            top_obligors: rule.top_obligor_defaults,
-            top_obligor_balance: Decimal::ZERO,
-            capitalized_loans_balance: Decimal::ZERO,
-        };
+        let mut disallowed_total = DecimalTotal::default();
+        let mut excess_total = DecimalTotal::default();
+        let mut forced_total = DecimalTotal::default();
+        let mut capitalized_total = DecimalTotal::default();
+        let mut credited_total = DecimalTotal::default();
         let mut over_limit = std::collections::BTreeSet::new();
         let mut out = Vec::with_capacity(order.len());
         for l in order {
@@ -240,23 +237,23 @@ impl AdjustBase {
                 .rounding
                 .round((Decimal::ONE - rule.capitalized_interest_credit) * capitalized);
             let mut balance = l.principal - disallowed;
-            report.capitalized_interest_disallowed += disallowed;
+            disallowed_total.add(disallowed);
             if l.exposure > limit && l.exposure > Decimal::ZERO {
                 let kept = rule.rounding.round(balance * limit / l.exposure);
-                report.obligor_excess_disallowed += balance - kept;
+                excess_total.add(balance - kept);
                 balance = kept;
                 over_limit.insert(l.borrower_id.as_str());
             }
             let forced = forced(l);
             if forced {
-                report.top_obligor_balance += balance;
+                forced_total.add(balance);
             }
             if capitalized > Decimal::ZERO {
-                report.capitalized_loans_balance += balance;
+                capitalized_total.add(balance);
             }
-            report.credited_balance += balance;
+            credited_total.add(balance);
             out.push(PoolLoan {
-                loan_id: l.loan_id.clone(),
+                loan_id: Arc::clone(&l.loan_id),
                 balance,
                 rate: l.rate,
                 maturity: l.maturity,
@@ -265,7 +262,17 @@ impl AdjustBase {
                 capitalized: capitalized > Decimal::ZERO,
             });
         }
-        report.borrowers_over_limit = over_limit.len() as u64;
+        let report = AdjustmentReport {
+            pool_balance,
+            capitalized_interest_disallowed: disallowed_total.get(),
+            obligor_limit_amount: limit,
+            borrowers_over_limit: over_limit.len() as u64,
+            obligor_excess_disallowed: excess_total.get(),
+            credited_balance: credited_total.get(),
+            top_obligors: rule.top_obligor_defaults,
+            top_obligor_balance: forced_total.get(),
+            capitalized_loans_balance: capitalized_total.get(),
+        };
         AdjustedPool { loans: out, report }
     }
 }
@@ -315,7 +322,7 @@ mod tests {
         let ids = |p: &AdjustedPool| {
             p.loans
                 .iter()
-                .map(|l| l.loan_id.clone())
+                .map(|l| l.loan_id.to_string())
                 .collect::<Vec<_>>()
         };
         // B1's loans first (by LTV: 0.5, 0.4), then 1.0, 0.6 and 0.6 (by id).

@@ -5,6 +5,10 @@
 //! reinvestment. `docs/model.md` states the order of operations, day count and rounding points;
 //! every period checks, to the cent, that cash in equals cash paid out plus cash kept, and that the
 //! pool's balance follows from its flows.
+//!
+//! One engine, two number types ([`Amount`]): exact `Decimal` for ratings and every output (the
+//! checks exact), `f64` in whole cents for simulation and break-even searches (the checks to a
+//! cent). [`Engine::run_outcomes`] runs without building period rows.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -149,7 +153,6 @@ struct Terms<A> {
     trustee_fee_monthly: A,
     servicing_fee_rate: A,
     default_trigger: A,
-    twelve: A,
     revolving: Vec<Pay>,
     amortizing: Vec<Pay>,
 }
@@ -189,7 +192,6 @@ impl<A: Amount> Terms<A> {
             trustee_fee_monthly: A::money(r.round(deal.trustee_fee / Decimal::from(12)), r),
             servicing_fee_rate: A::ratio(terms.servicing_fee_rate),
             default_trigger: A::ratio(deal.cumulative_default_trigger),
-            twelve: A::ratio(Decimal::from(12)),
             revolving: steps(&deal.revolving_steps),
             amortizing: steps(&deal.amortizing_steps),
         }
@@ -236,7 +238,8 @@ impl<A: Amount> Flows<A> {
 pub struct Engine<'a, C, A = Decimal> {
     deal: &'a Deal,
     terms: WaterfallTerms,
-    k: Terms<A>,
+    /// The deal's and the level's terms in `A`.
+    deal_terms: Terms<A>,
     dates: Vec<NaiveDate>,
     state: DealState<A>,
     collateral: C,
@@ -268,7 +271,7 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
         Ok(Engine {
             deal,
             terms,
-            k: Terms::of(deal, &terms),
+            deal_terms: Terms::of(deal, &terms),
             dates,
             state,
             collateral,
@@ -426,14 +429,14 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
         s.period = t;
         s.as_of = date;
         if s.phase == Phase::Revolving {
-            let target =
-                (self.k.reserve_target_share * s.note_total()).round_by(self.terms.rounding);
+            let target = (self.deal_terms.reserve_target_share * s.note_total())
+                .round_by(self.terms.rounding);
             let default_ratio = s
                 .cumulative_defaults
                 .checked_div(s.initial_pool)
                 .unwrap_or(A::ZERO);
             if t >= self.deal.revolving_months
-                || default_ratio > self.k.default_trigger
+                || default_ratio > self.deal_terms.default_trigger
                 || (self.deal.reserve_trigger && s.reserve < target)
             {
                 s.phase = Phase::Amortizing;
@@ -449,7 +452,7 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
     /// Steps 6-8: available funds, the phase's priority of payments, reconciliation. What was
     /// paid is left in `self.flows`.
     fn pay(&mut self, ctx: &PeriodContext, c: &Collections<A>) -> Result<(), WaterfallError> {
-        let k = &self.k;
+        let k = &self.deal_terms;
         let (t, final_period) = (ctx.period, ctx.final_period);
         let rounding = self.terms.rounding;
         let round = |a: A| a.round_by(rounding);
@@ -465,7 +468,7 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
             A::ZERO
         };
         let opening_cash = self.state.collection_cash;
-        let fees_due = round(c.performing_start * k.servicing_fee_rate / k.twelve)
+        let fees_due = (c.performing_start * k.servicing_fee_rate).twelfth(rounding)
             + k.trustee_fee_monthly
             + self.state.fees_carried;
         let s = &mut self.state;
@@ -497,8 +500,8 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
                     s.fees_carried = fees_due - fees_paid;
                 }
                 Pay::Interest(n) => {
-                    let due =
-                        round(s.note_balances[n] * k.coupon[n] / k.twelve) + s.interest_carried[n];
+                    let due = (s.note_balances[n] * k.coupon[n]).twelfth(rounding)
+                        + s.interest_carried[n];
                     let mut paid = available.min(due);
                     available -= paid;
                     if paid < due && k.covered[n] {
