@@ -18,3 +18,4 @@ mod simulate;
 mod simulate_report;
 mod tape_errors;
 mod tape_formats;
+mod transactions;

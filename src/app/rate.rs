@@ -118,13 +118,6 @@ fn json<T: Serialize>(v: &T) -> Result<String, Error> {
         .map_err(|e| Error::Argument(format!("cannot serialize the result: {e}")))
 }
 
-fn write(path: &std::path::Path, text: &str) -> Result<(), Error> {
-    crate::output::write_file(path, text.as_bytes()).map_err(|e| Error::Output {
-        path: e.path,
-        message: e.message,
-    })
-}
-
 /// Rates the deal and writes the outputs the request names.
 pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
     let mut deal = super::load_deal(&a.deal)?;
@@ -185,21 +178,22 @@ pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
         String::new()
     };
     let json_out = json_text.clone().unwrap_or_default();
+    // Every output of the run is one transaction: all written, or none (docs/reliability.md).
+    let mut tx = crate::output::Transaction::new();
+    tx.protect(&deal.path);
+    tx.protect(&deal.pool.tape);
+    tx.protect(&m.path);
     if let Some(path) = &a.cashflows {
-        write(path, &csv_text)?;
+        tx.add(path, csv_text.clone().into_bytes());
     }
     if let Some(dir) = &a.out {
-        crate::output::write_set(
+        tx.add_set(
             dir,
-            &[
+            vec![
                 ("result.json", json_out.clone().into_bytes()),
                 ("cashflows.csv", csv_text.clone().into_bytes()),
             ],
-        )
-        .map_err(|e| Error::Output {
-            path: e.path,
-            message: e.message,
-        })?;
+        );
     }
     if let (Some(dir), Some(inputs)) = (&a.report, &inputs) {
         let at = rating::valuation(&deal);
@@ -222,17 +216,21 @@ pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
         let (md, html) = report::render(&view, a.templates.as_deref())?;
         let xlsx = report::workbook(&deal, &result)
             .map_err(|e| report::ReportError::Workbook(e.to_string()))?;
-        report::write_all(
+        tx.add_set(
             dir,
-            &[
+            vec![
                 (report::MARKDOWN, md.into_bytes()),
                 (report::HTML, html.into_bytes()),
                 ("result.json", json_out.into_bytes()),
                 ("cashflows.csv", csv_text.into_bytes()),
                 ("cashflows.xlsx", xlsx),
             ],
-        )?;
+        );
     }
+    tx.commit().map_err(|e| Error::Output {
+        path: e.path,
+        message: e.message,
+    })?;
     let missed = missed_targets(&a.expect, &result);
     Ok(RateRun {
         deal,

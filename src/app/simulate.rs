@@ -19,7 +19,7 @@ use crate::rating::{self, BreakEvens, PoolCache};
 use crate::report::table::{Align, Table};
 use crate::simulate::summary::{self, NoteSummary, NoteTerms, PoolSummary};
 use crate::simulate::{Grouping, NotePath, PathResult, Setup, shard_range};
-use crate::tape::{NumericTable, Tape, read_numeric_table, write_numeric_table};
+use crate::tape::{NumericTable, Tape, numeric_table_bytes, read_numeric_table};
 
 /// The metadata key of a path table.
 pub const META_KEY: &str = "absrate.simulate";
@@ -425,6 +425,7 @@ pub fn simulate(a: &SimulateRequest) -> Result<SimulateRun, Error> {
         &summary,
         &results,
         a.shard,
+        &[&deal.path, &deal.pool.tape, &m.path, &loaded.file.path],
     )?;
     Ok(SimulateRun {
         summary,
@@ -519,25 +520,25 @@ fn write_outputs(
     summary: &Summary,
     results: &[PathResult],
     shard: Option<(u64, u64)>,
+    inputs: &[&Path],
 ) -> Result<(), Error> {
-    // The report is built first: nothing is written unless everything could be.
-    let report_files = match report {
-        Some(_) => Some(crate::report::simulation::render(summary, results)?),
-        None => None,
-    };
+    // Every output is built first, then written as one transaction: all or nothing.
+    let mut tx = crate::output::Transaction::new();
+    for i in inputs {
+        tx.protect(i);
+    }
     if let Some(path) = out {
-        write_numeric_table(path, &table_of(ctx, results, shard)?)?;
+        tx.add(path, numeric_table_bytes(&table_of(ctx, results, shard)?)?);
     }
-    if let (Some(dir), Some(files)) = (report, report_files) {
-        let json = crate::cli::json(summary)?;
-        let mut all: Vec<(&str, Vec<u8>)> = files;
-        all.push(("simulation.json", json.into_bytes()));
-        crate::output::write_set(dir, &all).map_err(|e| Error::Output {
-            path: e.path,
-            message: e.message,
-        })?;
+    if let Some(dir) = report {
+        let mut files = crate::report::simulation::render(summary, results)?;
+        files.push(("simulation.json", crate::cli::json(summary)?.into_bytes()));
+        tx.add_set(dir, files);
     }
-    Ok(())
+    tx.commit().map_err(|e| Error::Output {
+        path: e.path,
+        message: e.message,
+    })
 }
 
 /// `simulate merge`: shard tables of one run, combined.
@@ -686,7 +687,8 @@ pub fn merge(
     results.sort_by_key(|r| r.path);
     let ctx = meta.context;
     let summary = summarize(&ctx, &results, None);
-    write_outputs(out, report, &ctx, &summary, &results, None)?;
+    let inputs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    write_outputs(out, report, &ctx, &summary, &results, None, &inputs)?;
     Ok(SimulateRun {
         summary,
         context: ctx,

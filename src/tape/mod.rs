@@ -32,7 +32,7 @@ pub use read::Format;
 pub use schema::{COLUMNS, Column, Kind};
 pub use strat::{Strat, StratRow};
 pub use summary::{Concentration, PoolSummary, TriggerPrice};
-pub use table::{NumericTable, read_numeric_table, write_numeric_table};
+pub use table::{NumericTable, numeric_table_bytes, read_numeric_table, write_numeric_table};
 pub use write::{LoanRecord, write_tape};
 
 /// What the derived fields of a loan are computed at.
@@ -132,6 +132,12 @@ impl Tape {
     /// Writes one row per loan with the derived fields at `at` (LTV, trigger prices, remaining term,
     /// capitalized-interest share), CSV or Parquet by the extension of `out`, atomically.
     pub fn write_derived(&self, at: &Valuation, out: &Path) -> Result<(), TapeError> {
+        if crate::output::same_file(out, self.path()) {
+            return Err(TapeError::Argument(format!(
+                "--out {}: is the tape being read: refusing to overwrite it (write the derived fields elsewhere)",
+                out.display()
+            )));
+        }
         at.validate()?;
         let mut df = derive::loan_fields(&self.df, at)?;
         write::write_frame(&mut df, out)

@@ -19,15 +19,29 @@ pub struct NumericTable {
     pub metadata: Vec<(String, String)>,
 }
 
-/// Writes the table atomically (a failed write leaves nothing).
-pub fn write_numeric_table(out: &Path, t: &NumericTable) -> Result<(), TapeError> {
+/// The table as Parquet bytes (for a transaction of several outputs).
+pub fn numeric_table_bytes(t: &NumericTable) -> Result<Vec<u8>, TapeError> {
+    let mut df = frame(t)?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    ParquetWriter::new(&mut out)
+        .with_key_value_metadata(Some(KeyValueMetadata::from_static(t.metadata.clone())))
+        .finish(&mut df)
+        .map_err(TapeError::internal("writing the table"))?;
+    Ok(out.into_inner())
+}
+
+fn frame(t: &NumericTable) -> Result<DataFrame, TapeError> {
     let mut cols: Vec<Column> = Vec::with_capacity(t.columns.len() + 1);
     cols.push(Column::new(t.key_name.as_str().into(), t.keys.clone()));
     for (name, values) in &t.columns {
         cols.push(Column::new(name.as_str().into(), values.clone()));
     }
-    let mut df =
-        DataFrame::new_infer_height(cols).map_err(TapeError::internal("building the table"))?;
+    DataFrame::new_infer_height(cols).map_err(TapeError::internal("building the table"))
+}
+
+/// Writes the table atomically (a failed write leaves nothing).
+pub fn write_numeric_table(out: &Path, t: &NumericTable) -> Result<(), TapeError> {
+    let mut df = frame(t)?;
     let kv = KeyValueMetadata::from_static(t.metadata.clone());
     atomically(out, |tmp| {
         let file = File::create(tmp).map_err(|e| e.to_string())?;
@@ -108,5 +122,7 @@ mod tests {
         };
         write_numeric_table(&p, &t).unwrap();
         assert_eq!(read_numeric_table(&p).unwrap(), t);
+        // The bytes written by a transaction are the file's.
+        assert_eq!(numeric_table_bytes(&t).unwrap(), std::fs::read(&p).unwrap());
     }
 }
