@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Months, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
 
 use crate::pool::{PoolError, PoolFile};
 
@@ -26,9 +27,12 @@ pub enum DealError {
     #[error(transparent)]
     Pool(#[from] PoolError),
 
-    #[error("{}: {field}: {message}", path.display())]
+    /// A rule of `docs/deal.md` broken; located (line, column) where the value is a list item.
+    #[error("{}{}: {field}: {message}", path.display(), location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
     Invalid {
         path: PathBuf,
+        location: Option<(usize, usize)>,
+        /// `trustee_fee`, `notes[2].class`, `waterfall.revolving[3]`, ...
         field: String,
         message: String,
     },
@@ -37,9 +41,16 @@ pub enum DealError {
 fn invalid(path: &Path, field: &str, message: impl Into<String>) -> DealError {
     DealError::Invalid {
         path: path.to_path_buf(),
+        location: None,
         field: field.to_string(),
         message: message.into(),
     }
+}
+
+/// Where the parser found a value, when it knows.
+fn located<T>(s: &Spanned<T>) -> Option<(usize, usize)> {
+    let l = s.referenced;
+    (l.line() > 0).then(|| (l.line() as usize, l.column() as usize))
 }
 
 /// A number with the reason it was chosen (published fact or assumption).
@@ -130,11 +141,25 @@ pub enum Step {
     Residual,
 }
 
+/// The step as it is written in a deal file: `{ pay: interest, class: A }`.
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Fees => write!(f, "{{ pay: fees }}"),
+            Step::Interest { class } => write!(f, "{{ pay: interest, class: {class} }}"),
+            Step::ReserveTopUp => write!(f, "{{ pay: reserve_top_up }}"),
+            Step::Principal { class } => write!(f, "{{ pay: principal, class: {class} }}"),
+            Step::Reinvest => write!(f, "{{ pay: reinvest }}"),
+            Step::Residual => write!(f, "{{ pay: residual }}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WaterfallWire {
-    revolving: Vec<Step>,
-    amortizing: Vec<Step>,
+    revolving: Vec<Spanned<Step>>,
+    amortizing: Vec<Spanned<Step>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -319,70 +344,8 @@ impl Deal {
         if w.revolving.new_loan_term_months.value == 0 {
             return Err(invalid(p, "revolving.new_loan_term_months", "must be > 0"));
         }
-        for (phase, steps) in [
-            ("revolving", &w.waterfall.revolving),
-            ("amortizing", &w.waterfall.amortizing),
-        ] {
-            let field = format!("waterfall.{phase}");
-            for (i, s) in steps.iter().enumerate() {
-                match s {
-                    Step::Interest { class } | Step::Principal { class } if !known(class) => {
-                        return Err(invalid(
-                            p,
-                            &format!("{field}[{}]", i + 1),
-                            format!("unknown class `{class}` (classes: {class_list})"),
-                        ));
-                    }
-                    Step::Reinvest if phase == "amortizing" => {
-                        return Err(invalid(
-                            p,
-                            &format!("{field}[{}]", i + 1),
-                            "`reinvest` belongs to the revolving phase only",
-                        ));
-                    }
-                    Step::Residual if i + 1 != steps.len() => {
-                        return Err(invalid(
-                            p,
-                            &format!("{field}[{}]", i + 1),
-                            "`residual` must be the last step",
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-            if steps.last() != Some(&Step::Residual) {
-                return Err(invalid(p, &field, "must end with the `residual` step"));
-            }
-            for n in &notes {
-                if !steps
-                    .iter()
-                    .any(|s| matches!(s, Step::Interest { class } if *class == n.class))
-                {
-                    return Err(invalid(
-                        p,
-                        &field,
-                        format!("class {} is never paid interest", n.class),
-                    ));
-                }
-            }
-        }
-        for n in &notes {
-            if !w
-                .waterfall
-                .amortizing
-                .iter()
-                .any(|s| matches!(s, Step::Principal { class } if *class == n.class))
-            {
-                return Err(invalid(
-                    p,
-                    "waterfall.amortizing",
-                    format!(
-                        "class {} is never paid principal: the waterfall cannot address its {}",
-                        n.class, n.balance
-                    ),
-                ));
-            }
-        }
+        let revolving_steps = phase_steps(p, true, &w.waterfall.revolving, &notes)?;
+        let amortizing_steps = phase_steps(p, false, &w.waterfall.amortizing, &notes)?;
         Ok(Deal {
             path: path.to_path_buf(),
             name: w.name,
@@ -400,8 +363,101 @@ impl Deal {
             new_loan_term_months: w.revolving.new_loan_term_months.value,
             cumulative_default_trigger: w.triggers.cumulative_default_ratio.value,
             reserve_trigger: w.triggers.reserve_below_target.value,
-            revolving_steps: w.waterfall.revolving,
-            amortizing_steps: w.waterfall.amortizing,
+            revolving_steps,
+            amortizing_steps,
         })
     }
+}
+
+/// Checks the priority of payments of one phase, revolving or amortizing (`docs/deal.md`,
+/// Rules), and returns its steps.
+///
+/// A step listed twice is refused rather than given a meaning: the engine pays each step once
+/// per period, so a second `{ pay: fees }` or `{ pay: interest, class: A }` would either pay
+/// nothing or pay twice what is due, and a deal file that lists one twice is a mistake.
+fn phase_steps(
+    p: &Path,
+    revolving: bool,
+    steps: &[Spanned<Step>],
+    notes: &[Note],
+) -> Result<Vec<Step>, DealError> {
+    let field = if revolving {
+        "waterfall.revolving"
+    } else {
+        "waterfall.amortizing"
+    };
+    let at = |i: usize, message: String| DealError::Invalid {
+        path: p.to_path_buf(),
+        location: located(&steps[i]),
+        field: format!("{field}[{}]", i + 1),
+        message,
+    };
+    let class_list = notes
+        .iter()
+        .map(|n| n.class.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (i, s) in steps.iter().enumerate() {
+        let step = &s.value;
+        if let Some(first) = steps[..i].iter().position(|t| t.value == *step) {
+            return Err(at(
+                i,
+                format!(
+                    "`{step}` repeats {field}[{}]: list each step once per phase",
+                    first + 1
+                ),
+            ));
+        }
+        match step {
+            Step::Interest { class } | Step::Principal { class }
+                if !notes.iter().any(|n| n.class == *class) =>
+            {
+                return Err(at(
+                    i,
+                    format!("unknown class `{class}` (classes: {class_list})"),
+                ));
+            }
+            Step::Reinvest if !revolving => {
+                return Err(at(
+                    i,
+                    "`reinvest` belongs to the revolving phase only".into(),
+                ));
+            }
+            Step::Residual if i + 1 != steps.len() => {
+                return Err(at(i, "`residual` must be the last step".into()));
+            }
+            _ => {}
+        }
+    }
+    let steps: Vec<Step> = steps.iter().map(|s| s.value.clone()).collect();
+    if steps.last() != Some(&Step::Residual) {
+        return Err(invalid(p, field, "must end with the `residual` step"));
+    }
+    for n in notes {
+        if !steps
+            .iter()
+            .any(|s| matches!(s, Step::Interest { class } if *class == n.class))
+        {
+            return Err(invalid(
+                p,
+                field,
+                format!("class {} is never paid interest", n.class),
+            ));
+        }
+        if !revolving
+            && !steps
+                .iter()
+                .any(|s| matches!(s, Step::Principal { class } if *class == n.class))
+        {
+            return Err(invalid(
+                p,
+                field,
+                format!(
+                    "class {} is never paid principal: the waterfall cannot address its {}",
+                    n.class, n.balance
+                ),
+            ));
+        }
+    }
+    Ok(steps)
 }
