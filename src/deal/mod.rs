@@ -173,7 +173,7 @@ struct DealWire {
     dates: DatesWire,
     cash_at_closing: Sourced<Decimal>,
     coupon: CouponWire,
-    notes: Vec<NoteWire>,
+    notes: Vec<Spanned<NoteWire>>,
     reserve: ReserveWire,
     /// Annual fee of trustee, custodian and administrator, USD.
     trustee_fee: Sourced<Decimal>,
@@ -235,6 +235,16 @@ impl Deal {
         self.notes.iter().map(|n| n.balance).sum()
     }
 
+    /// Checks cash at closing, USD: not negative. The one check of it, for the deal file's
+    /// `cash_at_closing` and for `rate --cash-at-closing`; the caller names the value.
+    pub fn check_cash_at_closing(cash: Decimal) -> Result<Decimal, String> {
+        if cash < Decimal::ZERO {
+            Err(format!("must be >= 0, got {cash}"))
+        } else {
+            Ok(cash)
+        }
+    }
+
     pub fn load(path: &Path) -> Result<Deal, DealError> {
         let w: DealWire = yaml::load(path)?;
         let dir = path.parent().unwrap_or(Path::new(""));
@@ -265,33 +275,63 @@ impl Deal {
         if w.notes.is_empty() {
             return Err(invalid(p, "notes", "a deal needs at least one note"));
         }
-        let mut notes = Vec::new();
-        for n in &w.notes {
-            let field = format!("notes.{}", n.class);
-            if notes.iter().any(|x: &Note| x.class == n.class) {
-                return Err(invalid(p, &field, "class listed twice"));
+        let mut notes: Vec<Note> = Vec::new();
+        for (i, sn) in w.notes.iter().enumerate() {
+            let n = &sn.value;
+            // Each note's errors name its key within the note, `notes[2].balance`, at its line.
+            let at = |key: &str, message: String| DealError::Invalid {
+                path: p.to_path_buf(),
+                location: located(sn),
+                field: format!("notes[{}]{key}", i + 1),
+                message,
+            };
+            if let Some(first) = notes.iter().position(|x| x.class == n.class) {
+                return Err(at(
+                    ".class",
+                    format!(
+                        "class `{}` is listed twice (first as notes[{}])",
+                        n.class,
+                        first + 1
+                    ),
+                ));
             }
             if n.balance.value <= Decimal::ZERO {
-                return Err(invalid(p, &field, "balance must be > 0"));
+                return Err(at(
+                    ".balance",
+                    format!("must be > 0, got {}", n.balance.value),
+                ));
             }
             let coupon = match (&n.fixed_coupon, &n.spread) {
-                (Some(c), None) => c.value,
-                (None, Some(s)) => w.coupon.benchmark.value + s.value,
+                (Some(c), None) if unit(c.value) => c.value,
+                (Some(c), None) => {
+                    return Err(at(
+                        ".fixed_coupon",
+                        format!("must be within [0, 1], got {}", c.value),
+                    ));
+                }
+                (None, Some(s)) => {
+                    let b = w.coupon.benchmark.value;
+                    match b.checked_add(s.value) {
+                        Some(c) if unit(c) => c,
+                        sum => {
+                            return Err(at(
+                                ".spread",
+                                format!(
+                                    "the coupon, coupon.benchmark {b} + spread {}{}, must be within [0, 1]",
+                                    s.value,
+                                    sum.map(|c| format!(" = {c}")).unwrap_or_default()
+                                ),
+                            ));
+                        }
+                    }
+                }
                 _ => {
-                    return Err(invalid(
-                        p,
-                        &field,
-                        "give exactly one of `fixed_coupon` and `spread`",
+                    return Err(at(
+                        "",
+                        "give exactly one of `fixed_coupon` and `spread`".into(),
                     ));
                 }
             };
-            if !unit(coupon) {
-                return Err(invalid(
-                    p,
-                    &field,
-                    format!("coupon {coupon} must be within [0, 1]"),
-                ));
-            }
             notes.push(Note {
                 class: n.class.clone(),
                 balance: n.balance.value,
@@ -314,31 +354,53 @@ impl Deal {
             ));
         }
         if !unit(w.reserve.target_share.value) {
-            return Err(invalid(p, "reserve.target_share", "must be within [0, 1]"));
+            return Err(invalid(
+                p,
+                "reserve.target_share",
+                format!(
+                    "must be within [0, 1], got {}",
+                    w.reserve.target_share.value
+                ),
+            ));
         }
-        let known = |c: &str| notes.iter().any(|n| n.class == c);
         let class_list = notes
             .iter()
             .map(|n| n.class.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        for c in &w.reserve.covers {
-            if !known(c) {
+        for (i, c) in w.reserve.covers.iter().enumerate() {
+            if !notes.iter().any(|n| n.class == *c) {
                 return Err(invalid(
                     p,
                     "reserve.covers",
                     format!("unknown class `{c}` (classes: {class_list})"),
                 ));
             }
+            if w.reserve.covers[..i].contains(c) {
+                return Err(invalid(
+                    p,
+                    "reserve.covers",
+                    format!("class `{c}` is listed twice"),
+                ));
+            }
         }
-        if w.trustee_fee.value < Decimal::ZERO || w.cash_at_closing.value < Decimal::ZERO {
-            return Err(invalid(p, "trustee_fee", "fees and cash must be >= 0"));
+        Deal::check_cash_at_closing(w.cash_at_closing.value)
+            .map_err(|e| invalid(p, "cash_at_closing", e))?;
+        if w.trustee_fee.value < Decimal::ZERO {
+            return Err(invalid(
+                p,
+                "trustee_fee",
+                format!("must be >= 0, got {}", w.trustee_fee.value),
+            ));
         }
         if !unit(w.triggers.cumulative_default_ratio.value) {
             return Err(invalid(
                 p,
                 "triggers.cumulative_default_ratio",
-                "must be within [0, 1]",
+                format!(
+                    "must be within [0, 1], got {}",
+                    w.triggers.cumulative_default_ratio.value
+                ),
             ));
         }
         if w.revolving.new_loan_term_months.value == 0 {

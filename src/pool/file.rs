@@ -63,6 +63,32 @@ pub struct Market {
     pub liquidation_gap: Decimal,
 }
 
+impl Market {
+    /// Checks a margin-call answer share: a share of borrowers, within [0, 1] (NaN is not).
+    ///
+    /// The one check of this term, wherever it comes from: the pool file's
+    /// `market.margin_call_answer_share` when the file is loaded, `--answer-share` when given.
+    /// The caller names the value (its key or its flag) in front of the message.
+    pub fn check_answer_share(share: f64) -> Result<f64, String> {
+        if (0.0..=1.0).contains(&share) {
+            Ok(share)
+        } else {
+            Err(format!("must be within [0, 1], got {share}"))
+        }
+    }
+
+    /// Checks a liquidation gap: the fall from the reference price to the sale price, within
+    /// [0, 1) (a gap of 1 would sell for nothing). The one check of this term, as
+    /// [`Market::check_answer_share`] is of the answer share: `market.liquidation_gap`, `--gap`.
+    pub fn check_gap(gap: Decimal) -> Result<Decimal, String> {
+        if gap >= Decimal::ZERO && gap < Decimal::ONE {
+            Ok(gap)
+        } else {
+            Err(format!("must be within [0, 1), got {gap}"))
+        }
+    }
+}
+
 /// A published figure the generator must reproduce exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -231,6 +257,12 @@ impl PoolFile {
         }
         if wire.cutoff.btc_price <= Decimal::ZERO {
             return Err(invalid("cutoff.btc_price", "must be > 0".into()));
+        }
+        if let Some(m) = &wire.market {
+            Market::check_answer_share(m.margin_call_answer_share)
+                .map_err(|e| invalid("market.margin_call_answer_share", e))?;
+            Market::check_gap(m.liquidation_gap)
+                .map_err(|e| invalid("market.liquidation_gap", e))?;
         }
         if let Some(g) = &wire.generator {
             validate_generator(g).map_err(|(field, message)| invalid(&field, message))?;
