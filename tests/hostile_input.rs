@@ -164,3 +164,36 @@ fn each_money_field_of_a_deal_is_named_by_its_own_key() {
         "error: --cash-at-closing: must be >= 0, got -5\n"
     );
 }
+
+// Class 8: loose fields.
+
+#[test]
+fn a_class_name_that_would_break_a_csv_header_is_refused() {
+    assert_eq!(
+        rate("class_name_comma.yaml"),
+        "error: tests/fixtures/hostile-input/class_name_comma.yaml:13:5: notes[1].class: `A,x` \
+         has ',': a class name may hold only letters, digits, `-`, `_` and `.` (it heads columns \
+         of cashflows.csv)\n"
+    );
+}
+
+#[test]
+fn the_generator_refuses_a_negative_ltv_spread() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tape.csv");
+    assert_eq!(
+        refused(&[
+            "pool",
+            "generate",
+            "--profile",
+            &format!("{DIR}/negative_ltv_sd.yaml"),
+            "--seed",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ]),
+        "error: tests/fixtures/hostile-input/negative_ltv_sd.yaml: generator.origination.ltv_sd: \
+         must be a finite number >= 0, got -0.03\n"
+    );
+    assert!(!out.exists(), "nothing written");
+}

@@ -285,6 +285,7 @@ impl Deal {
                 field: format!("notes[{}]{key}", i + 1),
                 message,
             };
+            check_class_name(&n.class).map_err(|e| at(".class", e))?;
             if let Some(first) = notes.iter().position(|x| x.class == n.class) {
                 return Err(at(
                     ".class",
@@ -429,6 +430,34 @@ impl Deal {
             amortizing_steps,
         })
     }
+}
+
+/// Checks a class name: letters, digits, `-`, `_` and `.` (ASCII), at most 32 of them.
+///
+/// A class name heads columns of `cashflows.csv` and the workbook (`interest_paid_A`), is typed
+/// in `--expect A=BBB-` and appears in reports: a comma, a quote, `=`, a space or a line break
+/// would break one of them, so they are refused at load rather than escaped in each.
+fn check_class_name(name: &str) -> Result<(), String> {
+    const MAX: usize = 32;
+    if name.is_empty() {
+        return Err("a class needs a name (letters, digits, `-`, `_` and `.`)".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(format!(
+            "`{}` has {c:?}: a class name may hold only letters, digits, `-`, `_` and `.` (it heads columns of cashflows.csv)",
+            name.escape_debug()
+        ));
+    }
+    if name.len() > MAX {
+        return Err(format!(
+            "`{name}` is {} characters long: a class name has at most {MAX}",
+            name.len()
+        ));
+    }
+    Ok(())
 }
 
 /// Checks the priority of payments of one phase, revolving or amortizing (`docs/deal.md`,
