@@ -197,3 +197,273 @@ fn the_generator_refuses_a_negative_ltv_spread() {
     );
     assert!(!out.exists(), "nothing written");
 }
+
+// Class 7: messages in the user's terms, never the YAML library's advice to its caller.
+
+#[test]
+fn a_duplicate_key_names_both_lines() {
+    assert_eq!(
+        rate("duplicate_key.yaml"),
+        r#"error: tests/fixtures/hostile-input/duplicate_key.yaml:21:1: duplicate key `trustee_fee` at line 21 (first at line 20)
+  --> tests/fixtures/hostile-input/duplicate_key.yaml:21:1
+   |
+19 |   covers: [A]
+20 | trustee_fee: { value: "0", source: test }
+21 | trustee_fee: { value: "50000", source: test }
+   | ^ duplicate key `trustee_fee` at line 21 (first at line 20)
+22 | revolving:
+23 |   months: { value: 0, source: test }
+   |
+"#
+    );
+}
+
+#[test]
+fn a_second_yaml_document_is_refused_in_the_users_terms() {
+    assert_eq!(
+        rate("two_documents.yaml"),
+        r#"error: tests/fixtures/hostile-input/two_documents.yaml:31:1: a second YAML document starts here (after a `---` line): the file must hold one
+  --> tests/fixtures/hostile-input/two_documents.yaml:31:1
+   |
+29 |   amortizing: [ { pay: fees }, { pay: interest, class: A }, { pay…
+30 | ---
+31 | name: a second deal
+   | ^ a second YAML document starts here (after a `---` line): the file must hold one
+"#
+    );
+}
+
+#[test]
+fn more_aliases_than_the_budget_are_refused_in_the_users_terms() {
+    assert_eq!(
+        rate("alias_bomb.yaml"),
+        r#"error: tests/fixtures/hostile-input/alias_bomb.yaml:70:5: more than 1000 aliases: refused
+  --> tests/fixtures/hostile-input/alias_bomb.yaml:70:5
+   |
+68 |     *n, *n, *n, *n, *n, *n, *n, *n, *n, *n, *n, *n, *n, *n, *n, *n, *…
+69 |     *n, *n, *n, *n, *n, *n, *n, *n, *n, *n, *n, *n, *n, *n, *n, *n, *…
+70 |     *n
+   |     ^ more than 1000 aliases: refused
+71 |   ]
+72 | trustee_fee: { value: "0", source: test }
+   |
+"#
+    );
+}
+
+#[test]
+fn an_empty_value_where_text_is_needed_says_so() {
+    assert_eq!(
+        rate("empty_value.yaml"),
+        r#"error: tests/fixtures/hostile-input/empty_value.yaml:2:5: a value is needed here, not an empty one (null)
+ --> tests/fixtures/hostile-input/empty_value.yaml:2:5
+  |
+1 | # The hand-worked deal with an empty name.
+2 | name:
+  |     ^ a value is needed here, not an empty one (null)
+3 | methodology: hand
+4 | pool: ../rate/pool.yaml
+  |
+"#
+    );
+}
+
+#[test]
+fn a_file_with_nothing_in_it_is_called_empty() {
+    assert_eq!(
+        rate("empty.yaml"),
+        "error: tests/fixtures/hostile-input/empty.yaml: the file is empty\n"
+    );
+}
+
+/// A deal whose `pool` names a file that is not YAML: where parsing stopped, but no line of that
+/// file, in an excerpt or in the message (the parser would quote its first line as a key).
+#[test]
+fn a_file_that_is_not_yaml_is_never_quoted() {
+    let stderr = rate("pool_not_yaml.yaml");
+    assert_eq!(
+        stderr,
+        "error: tests/fixtures/hostile-input/not_yaml.txt:1:1: not YAML, or not the YAML expected \
+         here (the file's name does not end in .yaml or .yml: its lines are not shown)\n"
+    );
+    assert!(!stderr.contains("4242") && !stderr.contains("private"));
+}
+
+// A path that is a directory is "is a directory", for every input.
+
+#[test]
+fn a_deal_path_that_is_a_directory_says_so() {
+    assert_eq!(
+        refused(&["rate", "--deal", DIR, "--methodology", METHODOLOGY]),
+        "error: tests/fixtures/hostile-input: cannot read: is a directory\n"
+    );
+}
+
+#[test]
+fn a_pool_path_that_is_a_directory_says_so() {
+    assert_eq!(
+        rate("pool_is_a_directory.yaml"),
+        "error: tests/fixtures/hostile-input/../rate: cannot read: is a directory\n"
+    );
+    // A pool profile named by the path of a directory with no pool.yaml in it.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tape.csv");
+    assert_eq!(
+        refused(&[
+            "pool",
+            "generate",
+            "--profile",
+            DIR,
+            "--seed",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ]),
+        "error: tests/fixtures/hostile-input: cannot read: is a directory\n"
+    );
+}
+
+#[test]
+fn templates_that_are_not_files_or_not_a_directory_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report");
+    let run = |templates: &std::path::Path| {
+        refused(&[
+            "rate",
+            "--deal",
+            "tests/fixtures/rate/deal.yaml",
+            "--methodology",
+            METHODOLOGY,
+            "--report",
+            report.to_str().unwrap(),
+            "--templates",
+            templates.to_str().unwrap(),
+        ])
+    };
+    // A directory where the template file should be.
+    let templates = dir.path().join("templates");
+    std::fs::create_dir_all(templates.join("rationale.md")).unwrap();
+    assert_eq!(
+        run(&templates),
+        format!(
+            "error: {}: cannot read template: is a directory\n",
+            templates.join("rationale.md").display()
+        )
+    );
+    // An optional template (the comparison's) that is a directory is not silently replaced.
+    let optional = dir.path().join("optional");
+    std::fs::create_dir_all(optional.join("comparison.md")).unwrap();
+    for t in ["rationale.md", "rationale.html"] {
+        std::fs::copy(
+            crate::util::root().join("reports/templates").join(t),
+            optional.join(t),
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        run(&optional),
+        format!(
+            "error: {}: cannot read template: is a directory\n",
+            optional.join("comparison.md").display()
+        )
+    );
+    // A file, and nothing, where the directory should be.
+    let file = crate::util::root().join(DIR).join("not_yaml.txt");
+    assert_eq!(
+        run(&file),
+        format!(
+            "error: {}: not a directory (--templates names a directory of templates)\n",
+            file.display()
+        )
+    );
+    let missing = dir.path().join("missing");
+    assert_eq!(
+        run(&missing),
+        format!(
+            "error: {}: no such directory (--templates names a directory of templates)\n",
+            missing.display()
+        )
+    );
+    assert!(!report.exists(), "nothing written");
+}
+
+// Owned elsewhere (issue 13's other half): src/tape/read.rs, src/tape/prices.rs and
+// src/methodology/lookup.rs test `is_file()` and report a directory as missing. Each needs the
+// same one-line change: `crate::input::reason` or a test of `is_dir()` before "no such file".
+// The expected texts below are what these inputs should say; run with `--ignored`.
+
+#[test]
+#[ignore = "src/tape/read.rs reports a directory as `no such file`"]
+fn a_tape_path_that_is_a_directory_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let tape = dir.path().join("tape.csv");
+    std::fs::create_dir(&tape).unwrap();
+    assert_eq!(
+        refused(&["tape", "check", tape.to_str().unwrap()]),
+        format!("error: {}: cannot read: is a directory\n", tape.display())
+    );
+}
+
+#[test]
+#[ignore = "src/tape/prices.rs reports a directory as `no such file`"]
+fn a_price_path_that_is_a_directory_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let prices = dir.path().join("prices.csv");
+    std::fs::create_dir(&prices).unwrap();
+    assert_eq!(
+        refused(&[
+            "replay",
+            "--deal",
+            "tests/fixtures/replay/probe-deal.yaml",
+            "--prices",
+            prices.to_str().unwrap(),
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-02",
+        ]),
+        format!("error: {}: cannot read: is a directory\n", prices.display())
+    );
+}
+
+#[test]
+#[ignore = "src/methodology/lookup.rs looks a directory up as a methodology id"]
+fn a_methodology_path_that_is_a_directory_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("methodology.yaml");
+    std::fs::create_dir(&m).unwrap();
+    assert_eq!(
+        refused(&[
+            "rate",
+            "--deal",
+            "tests/fixtures/rate/deal.yaml",
+            "--methodology",
+            m.to_str().unwrap(),
+        ]),
+        format!("error: {}: cannot read: is a directory\n", m.display())
+    );
+}
+
+/// A price file with a row of three fields under a header of two. Today polars' advice reaches
+/// the user ("found more fields than defined in 'Schema' ... Consider setting
+/// 'truncate_ragged_lines=true'.") with no line; the price reader (src/tape/prices.rs, owned by
+/// the other half of issue 13) should say which line, in the file's terms.
+#[test]
+#[ignore = "src/tape/prices.rs passes polars' message through"]
+fn a_ragged_price_file_names_the_line() {
+    assert_eq!(
+        refused(&[
+            "replay",
+            "--deal",
+            "tests/fixtures/replay/probe-deal.yaml",
+            "--prices",
+            "tests/fixtures/hostile-input/ragged_prices.csv",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-03",
+        ]),
+        "error: tests/fixtures/hostile-input/ragged_prices.csv: line 3: 3 fields where the header \
+         has 2\n"
+    );
+}

@@ -281,8 +281,8 @@ impl PoolFile {
         })
     }
 
-    /// The pool file for a profile argument: a path to a YAML file, or the name of a directory
-    /// under `pools_dir` holding a `pool.yaml`.
+    /// The pool file for a profile argument: a path to a YAML file, the name of a directory
+    /// under `pools_dir` holding a `pool.yaml`, or the path of such a directory.
     pub fn resolve(profile: &str, pools_dir: &Path) -> Result<PoolFile, PoolError> {
         let as_path = Path::new(profile);
         if as_path.is_file() {
@@ -291,6 +291,11 @@ impl PoolFile {
         let expected = pools_dir.join(profile).join(FILE_NAME);
         if expected.is_file() {
             return PoolFile::load(&expected);
+        }
+        if as_path.is_dir() {
+            // A pool directory named by its path: its pool file, or "is a directory".
+            let inside = as_path.join(FILE_NAME);
+            return PoolFile::load(if inside.is_file() { &inside } else { as_path });
         }
         let mut available: Vec<String> = std::fs::read_dir(pools_dir)
             .into_iter()
