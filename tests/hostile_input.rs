@@ -46,6 +46,16 @@ fn interest_of_a_class_listed_twice_is_refused_at_load() {
     );
 }
 
+/// While there: every class the reserve covers is listed once, located like a step.
+#[test]
+fn a_class_the_reserve_covers_twice_is_refused_at_load() {
+    assert_eq!(
+        rate("covers_repeated.yaml"),
+        "error: tests/fixtures/hostile-input/covers_repeated.yaml:19:15: reserve.covers[2]: \
+         class `A` repeats reserve.covers[1]\n"
+    );
+}
+
 // Class 4: one validation path per input, and each message names its own key.
 
 /// The pool file's market terms are checked when it is loaded, so every command that reads the
@@ -303,7 +313,8 @@ fn a_deal_path_that_is_a_directory_says_so() {
 fn a_pool_path_that_is_a_directory_says_so() {
     assert_eq!(
         rate("pool_is_a_directory.yaml"),
-        "error: tests/fixtures/hostile-input/../rate: cannot read: is a directory\n"
+        "error: tests/fixtures/hostile-input/pool_is_a_directory.yaml: pool: ../rate: cannot read: \
+         is a directory\n"
     );
     // A pool profile named by the path of a directory with no pool.yaml in it.
     let dir = tempfile::tempdir().unwrap();
@@ -320,6 +331,16 @@ fn a_pool_path_that_is_a_directory_says_so() {
             out.to_str().unwrap(),
         ]),
         "error: tests/fixtures/hostile-input: cannot read: is a directory\n"
+    );
+}
+
+/// A pool file that cannot be opened is the deal's `pool` key's error: file, key, value.
+#[test]
+fn a_missing_pool_file_names_the_deals_key() {
+    assert_eq!(
+        rate("pool_missing.yaml"),
+        "error: tests/fixtures/hostile-input/pool_missing.yaml: pool: no_such_pool.yaml: cannot \
+         read: no such file\n"
     );
 }
 

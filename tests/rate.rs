@@ -161,7 +161,7 @@ fn a_deal_whose_waterfall_cannot_pay_a_class_is_refused() {
         ),
         (
             base.replace("covers: [A]", "covers: [C]"),
-            ": reserve.covers: unknown class `C` (classes: A)",
+            ":19:12: reserve.covers[1]: unknown class `C` (classes: A)",
         ),
     ];
     for (i, (text, message)) in cases.iter().enumerate() {

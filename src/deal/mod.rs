@@ -103,7 +103,7 @@ struct ReserveWire {
     /// Target as a share of the outstanding note balance.
     target_share: Sourced<Decimal>,
     /// Classes whose interest shortfalls the reserve covers, in order.
-    covers: Vec<String>,
+    covers: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -248,7 +248,16 @@ impl Deal {
     pub fn load(path: &Path) -> Result<Deal, DealError> {
         let w: DealWire = yaml::load(path)?;
         let dir = path.parent().unwrap_or(Path::new(""));
-        let pool = PoolFile::load(&dir.join(&w.pool))?;
+        // The pool file cannot be opened: the deal's `pool` key is what is wrong. Its contents'
+        // errors name the pool file and their own keys.
+        let pool = PoolFile::load(&dir.join(&w.pool)).map_err(|e| match e {
+            PoolError::Yaml(YamlError::Read { message, .. }) => invalid(
+                path,
+                "pool",
+                format!("{}: cannot read: {message}", w.pool.display()),
+            ),
+            e => e.into(),
+        })?;
         let p = path;
         if w.dates.closing < pool.cutoff.date {
             return Err(invalid(
@@ -370,19 +379,27 @@ impl Deal {
             .collect::<Vec<_>>()
             .join(", ");
         for (i, c) in w.reserve.covers.iter().enumerate() {
-            if !notes.iter().any(|n| n.class == *c) {
-                return Err(invalid(
-                    p,
-                    "reserve.covers",
-                    format!("unknown class `{c}` (classes: {class_list})"),
-                ));
+            let at = |message: String| DealError::Invalid {
+                path: p.to_path_buf(),
+                location: located(c),
+                field: format!("reserve.covers[{}]", i + 1),
+                message,
+            };
+            if !notes.iter().any(|n| n.class == c.value) {
+                return Err(at(format!(
+                    "unknown class `{}` (classes: {class_list})",
+                    c.value
+                )));
             }
-            if w.reserve.covers[..i].contains(c) {
-                return Err(invalid(
-                    p,
-                    "reserve.covers",
-                    format!("class `{c}` is listed twice"),
-                ));
+            if let Some(first) = w.reserve.covers[..i]
+                .iter()
+                .position(|x| x.value == c.value)
+            {
+                return Err(at(format!(
+                    "class `{}` repeats reserve.covers[{}]",
+                    c.value,
+                    first + 1
+                )));
             }
         }
         Deal::check_cash_at_closing(w.cash_at_closing.value)
@@ -420,7 +437,7 @@ impl Deal {
             cash_at_closing: w.cash_at_closing.value,
             notes,
             reserve_target_share: w.reserve.target_share.value,
-            reserve_covers: w.reserve.covers,
+            reserve_covers: w.reserve.covers.into_iter().map(|c| c.value).collect(),
             trustee_fee: w.trustee_fee.value,
             revolving_months: w.revolving.months.value,
             new_loan_term_months: w.revolving.new_loan_term_months.value,
