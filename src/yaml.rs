@@ -193,6 +193,18 @@ impl serde_saphyr::MessageFormatter for Messages<'_> {
             E::NullIntoString { .. } | E::InvalidCharNull { .. } => {
                 Cow::Borrowed("a value is needed here, not an empty one (null)")
             }
+            // "invalid u32": the Rust type the value was read into, said as the number it must be.
+            E::InvalidScalar { ty, .. } => Cow::Owned(match *ty {
+                "u8" => format!("expected a whole number from 0 to {}", u8::MAX),
+                "u16" => format!("expected a whole number from 0 to {}", u16::MAX),
+                "u32" => format!("expected a whole number from 0 to {}", u32::MAX),
+                "u64" | "usize" => format!("expected a whole number from 0 to {}", u64::MAX),
+                "i8" | "i16" | "i32" | "i64" | "isize" => "expected a whole number".into(),
+                "f32" | "f64" | "floating point" => "expected a number".into(),
+                "bool" | "boolean" => "expected true or false".into(),
+                "char" => "expected a single character".into(),
+                _ => "not a value of the kind expected here".into(),
+            }),
             E::NonFiniteFloat { value, .. } => {
                 Cow::Owned(format!("`{value}` is not a finite number"))
             }

@@ -46,6 +46,16 @@ fn interest_of_a_class_listed_twice_is_refused_at_load() {
     );
 }
 
+/// While there: a step that pays no class refuses one, rather than ignoring it.
+#[test]
+fn a_class_on_a_step_that_pays_none_is_refused() {
+    assert_eq!(
+        rate("step_with_a_class.yaml"),
+        "error: tests/fixtures/hostile-input/step_with_a_class.yaml:28:16: waterfall.revolving[1]: \
+         `{ pay: fees }` pays no class: remove `class: A`\n"
+    );
+}
+
 /// While there: every class the reserve covers is listed once, located like a step.
 #[test]
 fn a_class_the_reserve_covers_twice_is_refused_at_load() {
@@ -274,6 +284,25 @@ fn an_empty_value_where_text_is_needed_says_so() {
 3 | methodology: hand
 4 | pool: ../rate/pool.yaml
   |
+"#
+    );
+}
+
+/// "invalid u32", said as the number the key takes.
+#[test]
+fn a_number_out_of_its_type_says_which_numbers_are_taken() {
+    assert_eq!(
+        rate("negative_months.yaml"),
+        r#"error: tests/fixtures/hostile-input/negative_months.yaml:22:20: expected a whole number from 0 to 4294967295
+  --> tests/fixtures/hostile-input/negative_months.yaml:22:20
+   |
+20 | trustee_fee: { value: "0", source: test }
+21 | revolving:
+22 |   months: { value: -1, source: test }
+   |                    ^ expected a whole number from 0 to 4294967295
+23 |   new_loan_term_months: { value: 12, source: test }
+24 | triggers:
+   |
 "#
     );
 }

@@ -123,9 +123,9 @@ struct TriggersWire {
     reserve_below_target: Sourced<bool>,
 }
 
-/// One step of a priority of payments.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, tag = "pay", rename_all = "snake_case")]
+/// One step of a priority of payments. Read from a deal file as a [`StepWire`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "pay", rename_all = "snake_case")]
 pub enum Step {
     /// Servicing and trustee fees due this period.
     Fees,
@@ -139,6 +139,57 @@ pub enum Step {
     Reinvest,
     /// Whatever is left, to the residual holder. Must be last.
     Residual,
+}
+
+/// A step as written: `pay`, and `class` for `interest` and `principal`. Read through this
+/// struct rather than as a tagged enum, whose unit variants would take `{ pay: fees, class: A }`
+/// and ignore the class: here a class where none belongs is an error, as a missing one is.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepWire {
+    pay: Pay,
+    #[serde(default)]
+    class: Option<String>,
+}
+
+/// What a step pays (`pay:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Pay {
+    Fees,
+    Interest,
+    ReserveTopUp,
+    Principal,
+    Reinvest,
+    Residual,
+}
+
+impl StepWire {
+    /// The step, or why it is not one.
+    fn step(&self) -> Result<Step, String> {
+        let name = match self.pay {
+            Pay::Fees => "fees",
+            Pay::Interest => "interest",
+            Pay::ReserveTopUp => "reserve_top_up",
+            Pay::Principal => "principal",
+            Pay::Reinvest => "reinvest",
+            Pay::Residual => "residual",
+        };
+        match (self.pay, &self.class) {
+            (Pay::Interest, Some(c)) => Ok(Step::Interest { class: c.clone() }),
+            (Pay::Principal, Some(c)) => Ok(Step::Principal { class: c.clone() }),
+            (Pay::Interest | Pay::Principal, None) => {
+                Err(format!("`{{ pay: {name} }}` needs the `class` it pays"))
+            }
+            (_, Some(c)) => Err(format!(
+                "`{{ pay: {name} }}` pays no class: remove `class: {c}`"
+            )),
+            (Pay::Fees, None) => Ok(Step::Fees),
+            (Pay::ReserveTopUp, None) => Ok(Step::ReserveTopUp),
+            (Pay::Reinvest, None) => Ok(Step::Reinvest),
+            (Pay::Residual, None) => Ok(Step::Residual),
+        }
+    }
 }
 
 /// The step as it is written in a deal file: `{ pay: interest, class: A }`.
@@ -158,8 +209,8 @@ impl std::fmt::Display for Step {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WaterfallWire {
-    revolving: Vec<Spanned<Step>>,
-    amortizing: Vec<Spanned<Step>>,
+    revolving: Vec<Spanned<StepWire>>,
+    amortizing: Vec<Spanned<StepWire>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -486,7 +537,7 @@ fn check_class_name(name: &str) -> Result<(), String> {
 fn phase_steps(
     p: &Path,
     revolving: bool,
-    steps: &[Spanned<Step>],
+    wire: &[Spanned<StepWire>],
     notes: &[Note],
 ) -> Result<Vec<Step>, DealError> {
     let field = if revolving {
@@ -496,18 +547,22 @@ fn phase_steps(
     };
     let at = |i: usize, message: String| DealError::Invalid {
         path: p.to_path_buf(),
-        location: located(&steps[i]),
+        location: located(&wire[i]),
         field: format!("{field}[{}]", i + 1),
         message,
     };
+    let steps = wire
+        .iter()
+        .enumerate()
+        .map(|(i, s)| s.value.step().map_err(|e| at(i, e)))
+        .collect::<Result<Vec<Step>, DealError>>()?;
     let class_list = notes
         .iter()
         .map(|n| n.class.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    for (i, s) in steps.iter().enumerate() {
-        let step = &s.value;
-        if let Some(first) = steps[..i].iter().position(|t| t.value == *step) {
+    for (i, step) in steps.iter().enumerate() {
+        if let Some(first) = steps[..i].iter().position(|t| t == step) {
             return Err(at(
                 i,
                 format!(
@@ -537,7 +592,6 @@ fn phase_steps(
             _ => {}
         }
     }
-    let steps: Vec<Step> = steps.iter().map(|s| s.value.clone()).collect();
     if steps.last() != Some(&Step::Residual) {
         return Err(invalid(p, field, "must end with the `residual` step"));
     }
