@@ -2,8 +2,10 @@
 //!
 //! `pools/<name>/deal.yaml` is read strictly (unknown keys are located errors) into a wire struct,
 //! then checked into a [`Deal`]: every class the notes name is paid interest and principal by the
-//! amortizing waterfall, every step names a class or account that exists, dates run in order.
-//! Documented field by field in `docs/deal.md`.
+//! amortizing waterfall, every step names a class or account that exists and appears once in its
+//! phase, class names are plain (letters, digits, `-`, `_`, `.`), dates run in order. Each error
+//! names the file and its own key, and the line of a note or step. Documented field by field in
+//! `docs/deal.md`.
 
 use std::path::{Path, PathBuf};
 
