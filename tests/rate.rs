@@ -150,18 +150,18 @@ fn a_deal_whose_waterfall_cannot_pay_a_class_is_refused() {
     let cases = [
         (
             base.replace("{ pay: principal, class: A }, ", ""),
-            "waterfall.amortizing: class A is never paid principal: the waterfall cannot address its 2000.00",
+            ": waterfall.amortizing: class A is never paid principal: the waterfall cannot address its 2000.00",
         ),
         (
             base.replace(
                 "{ pay: interest, class: A }, { pay: reinvest }",
                 "{ pay: interest, class: Z }, { pay: reinvest }",
             ),
-            "waterfall.revolving[2]: unknown class `Z` (classes: A)",
+            ":28:31: waterfall.revolving[2]: unknown class `Z` (classes: A)",
         ),
         (
             base.replace("covers: [A]", "covers: [C]"),
-            "reserve.covers: unknown class `C` (classes: A)",
+            ":19:12: reserve.covers[1]: unknown class `C` (classes: A)",
         ),
     ];
     for (i, (text, message)) in cases.iter().enumerate() {
@@ -177,7 +177,7 @@ fn a_deal_whose_waterfall_cannot_pay_a_class_is_refused() {
             "tests/fixtures/rate/methodology.yaml",
         ]);
         assert_eq!(r.code, 3, "{}", r.stderr);
-        assert_eq!(r.stderr, format!("error: {p}: {message}\n"));
+        assert_eq!(r.stderr, format!("error: {p}{message}\n"));
     }
     // An unknown key is located.
     let path = dir.path().join("typo.yaml");

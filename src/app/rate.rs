@@ -130,12 +130,8 @@ pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
         deal.pool.tape = tape.clone();
     }
     if let Some(cash) = a.cash_at_closing {
-        if cash < Decimal::ZERO {
-            return Err(Error::Argument(format!(
-                "--cash-at-closing must be >= 0, got {cash}"
-            )));
-        }
-        deal.cash_at_closing = cash;
+        deal.cash_at_closing = Deal::check_cash_at_closing(cash)
+            .map_err(|e| Error::Argument(format!("--cash-at-closing: {e}")))?;
     }
     let registry = Lookup::for_deal(a.methodology_dir.as_deref(), &deal.path);
     let m = registry.resolve(a.methodology.as_deref().unwrap_or(&deal.methodology))?;

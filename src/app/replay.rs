@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 
 use crate::deal::Deal;
 use crate::error::Error;
-use crate::pool::{Cutoff, FILE_NAME, PoolFileOut};
+use crate::pool::{Cutoff, FILE_NAME, Market, PoolFileOut};
 use crate::rating::MarketPool;
 use crate::stress::{Execution, ReplayParams, ReplayResult, replay};
 use crate::tape::{Tape, read_prices, write_tape};
@@ -44,24 +44,23 @@ pub fn run(a: &ReplayRequest) -> Result<ReplayRun, Error> {
     let deal = super::load_deal(&a.deal)?;
     let pool = &deal.pool;
     let market = pool.market.as_ref();
-    let answer_share = a
-        .answer_share
-        .or(market.map(|m| m.margin_call_answer_share))
-        .ok_or_else(|| Error::Argument("no margin-call answer share: pass --answer-share or give `market` in the pool file".into()))?;
-    if !(0.0..=1.0).contains(&answer_share) {
-        return Err(Error::Argument(format!(
-            "--answer-share must be within [0, 1], got {answer_share}"
-        )));
-    }
-    let gap = a
-        .gap
-        .or(market.map(|m| m.liquidation_gap))
-        .unwrap_or(Decimal::ZERO);
-    if gap < Decimal::ZERO || gap >= Decimal::ONE {
-        return Err(Error::Argument(format!(
-            "--gap must be within [0, 1), got {gap}"
-        )));
-    }
+    // The pool file's terms were checked when it was loaded; a flag goes through the same check.
+    let flag = |name: &str, e: String| Error::Argument(format!("{name}: {e}"));
+    let answer_share = match (a.answer_share, market) {
+        (Some(s), _) => Market::check_answer_share(s).map_err(|e| flag("--answer-share", e))?,
+        (None, Some(m)) => m.margin_call_answer_share,
+        (None, None) => {
+            return Err(Error::Argument(
+                "no margin-call answer share: pass --answer-share or give `market` in the pool file"
+                    .into(),
+            ));
+        }
+    };
+    let gap = match (a.gap, market) {
+        (Some(g), _) => Market::check_gap(g).map_err(|e| flag("--gap", e))?,
+        (None, Some(m)) => m.liquidation_gap,
+        (None, None) => Decimal::ZERO,
+    };
     let pool_out = a.out_tape.as_ref().map(|t| t.with_file_name(FILE_NAME));
     if let (Some(tape), Some(yaml)) = (&a.out_tape, &pool_out) {
         refuse_overwrite(

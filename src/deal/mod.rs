@@ -2,14 +2,17 @@
 //!
 //! `pools/<name>/deal.yaml` is read strictly (unknown keys are located errors) into a wire struct,
 //! then checked into a [`Deal`]: every class the notes name is paid interest and principal by the
-//! amortizing waterfall, every step names a class or account that exists, dates run in order.
-//! Documented field by field in `docs/deal.md`.
+//! amortizing waterfall, every step names a class or account that exists and appears once in its
+//! phase, class names are plain (letters, digits, `-`, `_`, `.`), dates run in order. Each error
+//! names the file and its own key, and the line of a note or step. Documented field by field in
+//! `docs/deal.md`.
 
 use std::path::{Path, PathBuf};
 
 use chrono::{Months, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
 
 use crate::pool::{PoolError, PoolFile};
 
@@ -26,9 +29,12 @@ pub enum DealError {
     #[error(transparent)]
     Pool(#[from] PoolError),
 
-    #[error("{}: {field}: {message}", path.display())]
+    /// A rule of `docs/deal.md` broken; located (line, column) where the value is a list item.
+    #[error("{}{}: {field}: {message}", path.display(), location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
     Invalid {
         path: PathBuf,
+        location: Option<(usize, usize)>,
+        /// `trustee_fee`, `notes[2].class`, `waterfall.revolving[3]`, ...
         field: String,
         message: String,
     },
@@ -37,9 +43,16 @@ pub enum DealError {
 fn invalid(path: &Path, field: &str, message: impl Into<String>) -> DealError {
     DealError::Invalid {
         path: path.to_path_buf(),
+        location: None,
         field: field.to_string(),
         message: message.into(),
     }
+}
+
+/// Where the parser found a value, when it knows.
+fn located<T>(s: &Spanned<T>) -> Option<(usize, usize)> {
+    let l = s.referenced;
+    (l.line() > 0).then(|| (l.line() as usize, l.column() as usize))
 }
 
 /// A number with the reason it was chosen (published fact or assumption).
@@ -92,7 +105,7 @@ struct ReserveWire {
     /// Target as a share of the outstanding note balance.
     target_share: Sourced<Decimal>,
     /// Classes whose interest shortfalls the reserve covers, in order.
-    covers: Vec<String>,
+    covers: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -112,9 +125,9 @@ struct TriggersWire {
     reserve_below_target: Sourced<bool>,
 }
 
-/// One step of a priority of payments.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, tag = "pay", rename_all = "snake_case")]
+/// One step of a priority of payments. Read from a deal file as a [`StepWire`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "pay", rename_all = "snake_case")]
 pub enum Step {
     /// Servicing and trustee fees due this period.
     Fees,
@@ -130,11 +143,76 @@ pub enum Step {
     Residual,
 }
 
+/// A step as written: `pay`, and `class` for `interest` and `principal`. Read through this
+/// struct rather than as a tagged enum, whose unit variants would take `{ pay: fees, class: A }`
+/// and ignore the class: here a class where none belongs is an error, as a missing one is.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepWire {
+    pay: Pay,
+    #[serde(default)]
+    class: Option<String>,
+}
+
+/// What a step pays (`pay:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Pay {
+    Fees,
+    Interest,
+    ReserveTopUp,
+    Principal,
+    Reinvest,
+    Residual,
+}
+
+impl StepWire {
+    /// The step, or why it is not one.
+    fn step(&self) -> Result<Step, String> {
+        let name = match self.pay {
+            Pay::Fees => "fees",
+            Pay::Interest => "interest",
+            Pay::ReserveTopUp => "reserve_top_up",
+            Pay::Principal => "principal",
+            Pay::Reinvest => "reinvest",
+            Pay::Residual => "residual",
+        };
+        match (self.pay, &self.class) {
+            (Pay::Interest, Some(c)) => Ok(Step::Interest { class: c.clone() }),
+            (Pay::Principal, Some(c)) => Ok(Step::Principal { class: c.clone() }),
+            (Pay::Interest | Pay::Principal, None) => {
+                Err(format!("`{{ pay: {name} }}` needs the `class` it pays"))
+            }
+            (_, Some(c)) => Err(format!(
+                "`{{ pay: {name} }}` pays no class: remove `class: {c}`"
+            )),
+            (Pay::Fees, None) => Ok(Step::Fees),
+            (Pay::ReserveTopUp, None) => Ok(Step::ReserveTopUp),
+            (Pay::Reinvest, None) => Ok(Step::Reinvest),
+            (Pay::Residual, None) => Ok(Step::Residual),
+        }
+    }
+}
+
+/// The step as it is written in a deal file: `{ pay: interest, class: A }`.
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Fees => write!(f, "{{ pay: fees }}"),
+            Step::Interest { class } => write!(f, "{{ pay: interest, class: {class} }}"),
+            Step::ReserveTopUp => write!(f, "{{ pay: reserve_top_up }}"),
+            Step::Principal { class } => write!(f, "{{ pay: principal, class: {class} }}"),
+            Step::Reinvest => write!(f, "{{ pay: reinvest }}"),
+            Step::Residual => write!(f, "{{ pay: residual }}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WaterfallWire {
-    revolving: Vec<Step>,
-    amortizing: Vec<Step>,
+    revolving: Vec<Spanned<StepWire>>,
+    amortizing: Vec<Spanned<StepWire>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -148,7 +226,7 @@ struct DealWire {
     dates: DatesWire,
     cash_at_closing: Sourced<Decimal>,
     coupon: CouponWire,
-    notes: Vec<NoteWire>,
+    notes: Vec<Spanned<NoteWire>>,
     reserve: ReserveWire,
     /// Annual fee of trustee, custodian and administrator, USD.
     trustee_fee: Sourced<Decimal>,
@@ -210,10 +288,29 @@ impl Deal {
         self.notes.iter().map(|n| n.balance).sum()
     }
 
+    /// Checks cash at closing, USD: not negative. The one check of it, for the deal file's
+    /// `cash_at_closing` and for `rate --cash-at-closing`; the caller names the value.
+    pub fn check_cash_at_closing(cash: Decimal) -> Result<Decimal, String> {
+        if cash < Decimal::ZERO {
+            Err(format!("must be >= 0, got {cash}"))
+        } else {
+            Ok(cash)
+        }
+    }
+
     pub fn load(path: &Path) -> Result<Deal, DealError> {
         let w: DealWire = yaml::load(path)?;
         let dir = path.parent().unwrap_or(Path::new(""));
-        let pool = PoolFile::load(&dir.join(&w.pool))?;
+        // The pool file cannot be opened: the deal's `pool` key is what is wrong. Its contents'
+        // errors name the pool file and their own keys.
+        let pool = PoolFile::load(&dir.join(&w.pool)).map_err(|e| match e {
+            PoolError::Yaml(YamlError::Read { message, .. }) => invalid(
+                path,
+                "pool",
+                format!("{}: cannot read: {message}", w.pool.display()),
+            ),
+            e => e.into(),
+        })?;
         let p = path;
         if w.dates.closing < pool.cutoff.date {
             return Err(invalid(
@@ -240,33 +337,64 @@ impl Deal {
         if w.notes.is_empty() {
             return Err(invalid(p, "notes", "a deal needs at least one note"));
         }
-        let mut notes = Vec::new();
-        for n in &w.notes {
-            let field = format!("notes.{}", n.class);
-            if notes.iter().any(|x: &Note| x.class == n.class) {
-                return Err(invalid(p, &field, "class listed twice"));
+        let mut notes: Vec<Note> = Vec::new();
+        for (i, sn) in w.notes.iter().enumerate() {
+            let n = &sn.value;
+            // Each note's errors name its key within the note, `notes[2].balance`, at its line.
+            let at = |key: &str, message: String| DealError::Invalid {
+                path: p.to_path_buf(),
+                location: located(sn),
+                field: format!("notes[{}]{key}", i + 1),
+                message,
+            };
+            check_class_name(&n.class).map_err(|e| at(".class", e))?;
+            if let Some(first) = notes.iter().position(|x| x.class == n.class) {
+                return Err(at(
+                    ".class",
+                    format!(
+                        "class `{}` is listed twice (first as notes[{}])",
+                        n.class,
+                        first + 1
+                    ),
+                ));
             }
             if n.balance.value <= Decimal::ZERO {
-                return Err(invalid(p, &field, "balance must be > 0"));
+                return Err(at(
+                    ".balance",
+                    format!("must be > 0, got {}", n.balance.value),
+                ));
             }
             let coupon = match (&n.fixed_coupon, &n.spread) {
-                (Some(c), None) => c.value,
-                (None, Some(s)) => w.coupon.benchmark.value + s.value,
+                (Some(c), None) if unit(c.value) => c.value,
+                (Some(c), None) => {
+                    return Err(at(
+                        ".fixed_coupon",
+                        format!("must be within [0, 1], got {}", c.value),
+                    ));
+                }
+                (None, Some(s)) => {
+                    let b = w.coupon.benchmark.value;
+                    match b.checked_add(s.value) {
+                        Some(c) if unit(c) => c,
+                        sum => {
+                            return Err(at(
+                                ".spread",
+                                format!(
+                                    "the coupon, coupon.benchmark {b} + spread {}{}, must be within [0, 1]",
+                                    s.value,
+                                    sum.map(|c| format!(" = {c}")).unwrap_or_default()
+                                ),
+                            ));
+                        }
+                    }
+                }
                 _ => {
-                    return Err(invalid(
-                        p,
-                        &field,
-                        "give exactly one of `fixed_coupon` and `spread`",
+                    return Err(at(
+                        "",
+                        "give exactly one of `fixed_coupon` and `spread`".into(),
                     ));
                 }
             };
-            if !unit(coupon) {
-                return Err(invalid(
-                    p,
-                    &field,
-                    format!("coupon {coupon} must be within [0, 1]"),
-                ));
-            }
             notes.push(Note {
                 class: n.class.clone(),
                 balance: n.balance.value,
@@ -289,100 +417,68 @@ impl Deal {
             ));
         }
         if !unit(w.reserve.target_share.value) {
-            return Err(invalid(p, "reserve.target_share", "must be within [0, 1]"));
+            return Err(invalid(
+                p,
+                "reserve.target_share",
+                format!(
+                    "must be within [0, 1], got {}",
+                    w.reserve.target_share.value
+                ),
+            ));
         }
-        let known = |c: &str| notes.iter().any(|n| n.class == c);
         let class_list = notes
             .iter()
             .map(|n| n.class.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        for c in &w.reserve.covers {
-            if !known(c) {
-                return Err(invalid(
-                    p,
-                    "reserve.covers",
-                    format!("unknown class `{c}` (classes: {class_list})"),
-                ));
+        for (i, c) in w.reserve.covers.iter().enumerate() {
+            let at = |message: String| DealError::Invalid {
+                path: p.to_path_buf(),
+                location: located(c),
+                field: format!("reserve.covers[{}]", i + 1),
+                message,
+            };
+            if !notes.iter().any(|n| n.class == c.value) {
+                return Err(at(format!(
+                    "unknown class `{}` (classes: {class_list})",
+                    c.value
+                )));
+            }
+            if let Some(first) = w.reserve.covers[..i]
+                .iter()
+                .position(|x| x.value == c.value)
+            {
+                return Err(at(format!(
+                    "class `{}` repeats reserve.covers[{}]",
+                    c.value,
+                    first + 1
+                )));
             }
         }
-        if w.trustee_fee.value < Decimal::ZERO || w.cash_at_closing.value < Decimal::ZERO {
-            return Err(invalid(p, "trustee_fee", "fees and cash must be >= 0"));
+        Deal::check_cash_at_closing(w.cash_at_closing.value)
+            .map_err(|e| invalid(p, "cash_at_closing", e))?;
+        if w.trustee_fee.value < Decimal::ZERO {
+            return Err(invalid(
+                p,
+                "trustee_fee",
+                format!("must be >= 0, got {}", w.trustee_fee.value),
+            ));
         }
         if !unit(w.triggers.cumulative_default_ratio.value) {
             return Err(invalid(
                 p,
                 "triggers.cumulative_default_ratio",
-                "must be within [0, 1]",
+                format!(
+                    "must be within [0, 1], got {}",
+                    w.triggers.cumulative_default_ratio.value
+                ),
             ));
         }
         if w.revolving.new_loan_term_months.value == 0 {
             return Err(invalid(p, "revolving.new_loan_term_months", "must be > 0"));
         }
-        for (phase, steps) in [
-            ("revolving", &w.waterfall.revolving),
-            ("amortizing", &w.waterfall.amortizing),
-        ] {
-            let field = format!("waterfall.{phase}");
-            for (i, s) in steps.iter().enumerate() {
-                match s {
-                    Step::Interest { class } | Step::Principal { class } if !known(class) => {
-                        return Err(invalid(
-                            p,
-                            &format!("{field}[{}]", i + 1),
-                            format!("unknown class `{class}` (classes: {class_list})"),
-                        ));
-                    }
-                    Step::Reinvest if phase == "amortizing" => {
-                        return Err(invalid(
-                            p,
-                            &format!("{field}[{}]", i + 1),
-                            "`reinvest` belongs to the revolving phase only",
-                        ));
-                    }
-                    Step::Residual if i + 1 != steps.len() => {
-                        return Err(invalid(
-                            p,
-                            &format!("{field}[{}]", i + 1),
-                            "`residual` must be the last step",
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-            if steps.last() != Some(&Step::Residual) {
-                return Err(invalid(p, &field, "must end with the `residual` step"));
-            }
-            for n in &notes {
-                if !steps
-                    .iter()
-                    .any(|s| matches!(s, Step::Interest { class } if *class == n.class))
-                {
-                    return Err(invalid(
-                        p,
-                        &field,
-                        format!("class {} is never paid interest", n.class),
-                    ));
-                }
-            }
-        }
-        for n in &notes {
-            if !w
-                .waterfall
-                .amortizing
-                .iter()
-                .any(|s| matches!(s, Step::Principal { class } if *class == n.class))
-            {
-                return Err(invalid(
-                    p,
-                    "waterfall.amortizing",
-                    format!(
-                        "class {} is never paid principal: the waterfall cannot address its {}",
-                        n.class, n.balance
-                    ),
-                ));
-            }
-        }
+        let revolving_steps = phase_steps(p, true, &w.waterfall.revolving, &notes)?;
+        let amortizing_steps = phase_steps(p, false, &w.waterfall.amortizing, &notes)?;
         Ok(Deal {
             path: path.to_path_buf(),
             name: w.name,
@@ -394,14 +490,138 @@ impl Deal {
             cash_at_closing: w.cash_at_closing.value,
             notes,
             reserve_target_share: w.reserve.target_share.value,
-            reserve_covers: w.reserve.covers,
+            reserve_covers: w.reserve.covers.into_iter().map(|c| c.value).collect(),
             trustee_fee: w.trustee_fee.value,
             revolving_months: w.revolving.months.value,
             new_loan_term_months: w.revolving.new_loan_term_months.value,
             cumulative_default_trigger: w.triggers.cumulative_default_ratio.value,
             reserve_trigger: w.triggers.reserve_below_target.value,
-            revolving_steps: w.waterfall.revolving,
-            amortizing_steps: w.waterfall.amortizing,
+            revolving_steps,
+            amortizing_steps,
         })
     }
+}
+
+/// Checks a class name: letters, digits, `-`, `_` and `.` (ASCII), at most 32 of them.
+///
+/// A class name heads columns of `cashflows.csv` and the workbook (`interest_paid_A`), is typed
+/// in `--expect A=BBB-` and appears in reports: a comma, a quote, `=`, a space or a line break
+/// would break one of them, so they are refused at load rather than escaped in each.
+fn check_class_name(name: &str) -> Result<(), String> {
+    const MAX: usize = 32;
+    if name.is_empty() {
+        return Err("a class needs a name (letters, digits, `-`, `_` and `.`)".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(format!(
+            "`{}` has {c:?}: a class name may hold only letters, digits, `-`, `_` and `.` (it heads columns of cashflows.csv)",
+            name.escape_debug()
+        ));
+    }
+    if name.len() > MAX {
+        return Err(format!(
+            "`{name}` is {} characters long: a class name has at most {MAX}",
+            name.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the priority of payments of one phase, revolving or amortizing (`docs/deal.md`,
+/// Rules), and returns its steps.
+///
+/// A step listed twice is refused rather than given a meaning: the engine pays each step once
+/// per period, so a second `{ pay: fees }` or `{ pay: interest, class: A }` would either pay
+/// nothing or pay twice what is due, and a deal file that lists one twice is a mistake.
+fn phase_steps(
+    p: &Path,
+    revolving: bool,
+    wire: &[Spanned<StepWire>],
+    notes: &[Note],
+) -> Result<Vec<Step>, DealError> {
+    let field = if revolving {
+        "waterfall.revolving"
+    } else {
+        "waterfall.amortizing"
+    };
+    let at = |i: usize, message: String| DealError::Invalid {
+        path: p.to_path_buf(),
+        location: located(&wire[i]),
+        field: format!("{field}[{}]", i + 1),
+        message,
+    };
+    let steps = wire
+        .iter()
+        .enumerate()
+        .map(|(i, s)| s.value.step().map_err(|e| at(i, e)))
+        .collect::<Result<Vec<Step>, DealError>>()?;
+    let class_list = notes
+        .iter()
+        .map(|n| n.class.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (i, step) in steps.iter().enumerate() {
+        if let Some(first) = steps[..i].iter().position(|t| t == step) {
+            return Err(at(
+                i,
+                format!(
+                    "`{step}` repeats {field}[{}]: list each step once per phase",
+                    first + 1
+                ),
+            ));
+        }
+        match step {
+            Step::Interest { class } | Step::Principal { class }
+                if !notes.iter().any(|n| n.class == *class) =>
+            {
+                return Err(at(
+                    i,
+                    format!("unknown class `{class}` (classes: {class_list})"),
+                ));
+            }
+            Step::Reinvest if !revolving => {
+                return Err(at(
+                    i,
+                    "`reinvest` belongs to the revolving phase only".into(),
+                ));
+            }
+            Step::Residual if i + 1 != steps.len() => {
+                return Err(at(i, "`residual` must be the last step".into()));
+            }
+            _ => {}
+        }
+    }
+    if steps.last() != Some(&Step::Residual) {
+        return Err(invalid(p, field, "must end with the `residual` step"));
+    }
+    for n in notes {
+        if !steps
+            .iter()
+            .any(|s| matches!(s, Step::Interest { class } if *class == n.class))
+        {
+            return Err(invalid(
+                p,
+                field,
+                format!("class {} is never paid interest", n.class),
+            ));
+        }
+        if !revolving
+            && !steps
+                .iter()
+                .any(|s| matches!(s, Step::Principal { class } if *class == n.class))
+        {
+            return Err(invalid(
+                p,
+                field,
+                format!(
+                    "class {} is never paid principal: the waterfall cannot address its {}",
+                    n.class, n.balance
+                ),
+            ));
+        }
+    }
+    Ok(steps)
 }

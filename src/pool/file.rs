@@ -63,6 +63,32 @@ pub struct Market {
     pub liquidation_gap: Decimal,
 }
 
+impl Market {
+    /// Checks a margin-call answer share: a share of borrowers, within [0, 1] (NaN is not).
+    ///
+    /// The one check of this term, wherever it comes from: the pool file's
+    /// `market.margin_call_answer_share` when the file is loaded, `--answer-share` when given.
+    /// The caller names the value (its key or its flag) in front of the message.
+    pub fn check_answer_share(share: f64) -> Result<f64, String> {
+        if (0.0..=1.0).contains(&share) {
+            Ok(share)
+        } else {
+            Err(format!("must be within [0, 1], got {share}"))
+        }
+    }
+
+    /// Checks a liquidation gap: the fall from the reference price to the sale price, within
+    /// [0, 1) (a gap of 1 would sell for nothing). The one check of this term, as
+    /// [`Market::check_answer_share`] is of the answer share: `market.liquidation_gap`, `--gap`.
+    pub fn check_gap(gap: Decimal) -> Result<Decimal, String> {
+        if gap >= Decimal::ZERO && gap < Decimal::ONE {
+            Ok(gap)
+        } else {
+            Err(format!("must be within [0, 1), got {gap}"))
+        }
+    }
+}
+
 /// A published figure the generator must reproduce exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -232,6 +258,12 @@ impl PoolFile {
         if wire.cutoff.btc_price <= Decimal::ZERO {
             return Err(invalid("cutoff.btc_price", "must be > 0".into()));
         }
+        if let Some(m) = &wire.market {
+            Market::check_answer_share(m.margin_call_answer_share)
+                .map_err(|e| invalid("market.margin_call_answer_share", e))?;
+            Market::check_gap(m.liquidation_gap)
+                .map_err(|e| invalid("market.liquidation_gap", e))?;
+        }
         if let Some(g) = &wire.generator {
             validate_generator(g).map_err(|(field, message)| invalid(&field, message))?;
         }
@@ -249,8 +281,8 @@ impl PoolFile {
         })
     }
 
-    /// The pool file for a profile argument: a path to a YAML file, or the name of a directory
-    /// under `pools_dir` holding a `pool.yaml`.
+    /// The pool file for a profile argument: a path to a YAML file, the name of a directory
+    /// under `pools_dir` holding a `pool.yaml`, or the path of such a directory.
     pub fn resolve(profile: &str, pools_dir: &Path) -> Result<PoolFile, PoolError> {
         let as_path = Path::new(profile);
         if as_path.is_file() {
@@ -259,6 +291,11 @@ impl PoolFile {
         let expected = pools_dir.join(profile).join(FILE_NAME);
         if expected.is_file() {
             return PoolFile::load(&expected);
+        }
+        if as_path.is_dir() {
+            // A pool directory named by its path: its pool file, or "is a directory".
+            let inside = as_path.join(FILE_NAME);
+            return PoolFile::load(if inside.is_file() { &inside } else { as_path });
         }
         let mut available: Vec<String> = std::fs::read_dir(pools_dir)
             .into_iter()
@@ -282,6 +319,43 @@ impl PoolFile {
     }
 }
 
+/// A spread, a weight or a sigma: a finite number >= 0.
+fn non_negative(field: &str, v: f64) -> Result<(), (String, String)> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err((
+            format!("generator.{field}"),
+            format!("must be a finite number >= 0, got {v}"),
+        ))
+    }
+}
+
+/// Relative weights: at least one, each finite and >= 0, not all zero. `key` names a weight
+/// within its entry (`.weight`), or is empty where the entries are the weights.
+fn weights(
+    field: &str,
+    key: &str,
+    ws: impl ExactSizeIterator<Item = f64>,
+) -> Result<(), (String, String)> {
+    let n = ws.len();
+    let mut total = 0.0;
+    for (i, w) in ws.enumerate() {
+        non_negative(&format!("{field}[{}]{key}", i + 1), w)?;
+        total += w;
+    }
+    if n == 0 || total <= 0.0 {
+        return Err((
+            format!("generator.{field}"),
+            "need at least one entry with a weight > 0".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a generator profile: every term in its range, so that `generate` draws from
+/// well-formed distributions (a negative spread, a NaN or an all-zero set of weights is refused
+/// here, named by its key, never reported by the sampling library).
 fn validate_generator(g: &GeneratorProfile) -> Result<(), (String, String)> {
     let err = |f: &str, m: &str| Err((format!("generator.{f}"), m.to_string()));
     let t = &g.targets;
@@ -295,19 +369,21 @@ fn validate_generator(g: &GeneratorProfile) -> Result<(), (String, String)> {
         return err("targets.wa_interest_rate", "must be a decimal in (0, 1)");
     }
     let o = &g.origination;
-    if o.months.is_empty()
-        || o.months
-            .iter()
-            .any(|m| m.weight < 0.0 || m.btc_price <= Decimal::ZERO)
-    {
+    weights(
+        "origination.months",
+        ".weight",
+        o.months.iter().map(|m| m.weight),
+    )?;
+    if let Some(i) = o.months.iter().position(|m| m.btc_price <= Decimal::ZERO) {
         return err(
-            "origination.months",
-            "need at least one month, weights >= 0 and prices > 0",
+            &format!("origination.months[{}].btc_price", i + 1),
+            "must be > 0",
         );
     }
     if !(0.0 < o.ltv_min && o.ltv_min <= o.ltv_mean && o.ltv_mean <= o.ltv_max && o.ltv_max < 1.0) {
         return err("origination", "need 0 < ltv_min <= ltv_mean <= ltv_max < 1");
     }
+    non_negative("origination.ltv_sd", o.ltv_sd)?;
     if o.term_months == 0 {
         return err("origination.term_months", "must be > 0");
     }
@@ -315,28 +391,35 @@ fn validate_generator(g: &GeneratorProfile) -> Result<(), (String, String)> {
         return err("max_cutoff_ltv", "must be a decimal in (0, 1)");
     }
     let s = &g.loan_size;
-    if !(0.0 < s.min && s.min <= s.median && s.median <= s.max && s.sigma >= 0.0) {
-        return err("loan_size", "need 0 < min <= median <= max and sigma >= 0");
+    if !(0.0 < s.min && s.min <= s.median && s.median <= s.max && s.max.is_finite()) {
+        return err("loan_size", "need 0 < min <= median <= max, all finite");
     }
+    non_negative("loan_size.sigma", s.sigma)?;
+    non_negative("borrowers.activity_sigma", g.borrowers.activity_sigma)?;
     let r = &g.renewals;
     if !(0.0..=1.0).contains(&r.share) || !(0.0..=1.0).contains(&r.capitalized) {
         return err("renewals", "share and capitalized must be in [0, 1]");
     }
-    if r.count_weights.is_empty() || r.count_weights.iter().any(|w| *w < 0.0) {
+    weights(
+        "renewals.count_weights",
+        "",
+        r.count_weights.iter().copied(),
+    )?;
+    weights(
+        "interest_rates",
+        ".weight",
+        g.interest_rates.iter().map(|w| w.weight),
+    )?;
+    if let Some(i) = g
+        .interest_rates
+        .iter()
+        .position(|w| w.value < Decimal::ZERO || w.value >= Decimal::ONE)
+    {
         return err(
-            "renewals.count_weights",
-            "need at least one weight, all >= 0",
+            &format!("interest_rates[{}].value", i + 1),
+            "must be in [0, 1)",
         );
     }
-    if g.interest_rates.is_empty()
-        || g.interest_rates
-            .iter()
-            .any(|w| w.weight < 0.0 || w.value < Decimal::ZERO || w.value >= Decimal::ONE)
-    {
-        return err("interest_rates", "need rates in [0, 1) with weights >= 0");
-    }
-    if g.states.is_empty() || g.states.iter().any(|w| w.weight < 0.0) {
-        return err("states", "need at least one state, weights >= 0");
-    }
+    weights("states", ".weight", g.states.iter().map(|w| w.weight))?;
     Ok(())
 }

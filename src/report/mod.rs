@@ -42,6 +42,9 @@ const DEFAULT_SIMULATION_HTML: &str = include_str!("../../reports/templates/simu
 pub enum ReportError {
     #[error("{}: cannot read template: {message}", path.display())]
     Template { path: PathBuf, message: String },
+    /// `--templates` names something other than a directory.
+    #[error("{}: {message} (--templates names a directory of templates)", path.display())]
+    TemplatesDir { path: PathBuf, message: String },
     #[error("cannot render {template}: {message}")]
     Render { template: String, message: String },
     #[error("{}: cannot write: {message}", path.display())]
@@ -54,12 +57,26 @@ impl ReportError {
     pub fn is_invalid_input(&self) -> bool {
         matches!(
             self,
-            ReportError::Template { .. } | ReportError::Render { .. }
+            ReportError::Template { .. }
+                | ReportError::TemplatesDir { .. }
+                | ReportError::Render { .. }
         )
     }
 }
 
 fn tera(templates: Option<&Path>) -> Result<tera::Tera, ReportError> {
+    if let Some(dir) = templates
+        && !dir.is_dir()
+    {
+        return Err(ReportError::TemplatesDir {
+            path: dir.to_path_buf(),
+            message: if dir.exists() {
+                "not a directory".into()
+            } else {
+                "no such directory".into()
+            },
+        });
+    }
     let mut t = tera::Tera::new();
     for (name, default) in [
         (MARKDOWN, DEFAULT_MARKDOWN),
@@ -70,14 +87,15 @@ fn tera(templates: Option<&Path>) -> Result<tera::Tera, ReportError> {
         (simulation::HTML, DEFAULT_SIMULATION_HTML),
     ] {
         let text = match templates {
-            Some(dir) if OPTIONAL.contains(&name) && !dir.join(name).is_file() => {
+            // Left out, not merely unreadable: a directory in its place is an error below.
+            Some(dir) if OPTIONAL.contains(&name) && !dir.join(name).exists() => {
                 default.to_string()
             }
             Some(dir) => {
                 let path = dir.join(name);
                 std::fs::read_to_string(&path).map_err(|e| ReportError::Template {
                     path,
-                    message: e.to_string(),
+                    message: crate::input::reason(&e),
                 })?
             }
             None => default.to_string(),
