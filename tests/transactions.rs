@@ -144,3 +144,34 @@ fn rate_refuses_to_write_over_its_own_tape() {
     );
     assert_eq!(std::fs::read(&tape).unwrap(), before);
 }
+
+#[test]
+fn replay_writes_no_tape_when_its_pool_file_cannot_be_written() {
+    let prices = crate::util::root().join("../shared/data/btc-usd-daily.csv");
+    if !prices.is_file() {
+        eprintln!("skipped: {} is absent", prices.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let after = dir.path().join("after");
+    // pool.yaml cannot be written beside the tape: a directory of that name is in the way.
+    std::fs::create_dir_all(after.join("pool.yaml/x")).unwrap();
+    let r = absrate(&[
+        "replay",
+        "--prices",
+        prices.to_str().unwrap(),
+        "--from",
+        "2025-12-31",
+        "--to",
+        "2026-02-18",
+        "--out-tape",
+        after.join("tape.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("pool.yaml: cannot write: is a directory"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(names(&after), ["pool.yaml"]);
+}

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::pool::{Cutoff, FILE_NAME, Market, PoolFileOut};
 use crate::rating::MarketPool;
 use crate::stress::{Execution, ReplayParams, ReplayResult, replay};
-use crate::tape::{Tape, read_prices, write_tape};
+use crate::tape::{Tape, read_prices, tape_bytes};
 
 /// What `absrate replay` was asked for.
 #[derive(Debug, Clone)]
@@ -88,7 +88,8 @@ pub fn run(a: &ReplayRequest) -> Result<ReplayRun, Error> {
     };
     let r = replay(&records, &loans, &prices, &params).map_err(Error::Argument)?;
     if let (Some(out), Some(path)) = (&a.out_tape, &pool_out) {
-        write_tape(&r.survivors, out)?;
+        // The tape and its pool.yaml are one transaction: both written, or neither.
+        let tape = tape_bytes(&r.survivors, out)?;
         let after = PoolFileOut {
             name: format!("{}-after-{}", pool.name, r.to),
             title: format!("{} after the replay to {}", pool.title, r.to),
@@ -109,7 +110,16 @@ pub fn run(a: &ReplayRequest) -> Result<ReplayRun, Error> {
             message,
         };
         let text = after.to_yaml(&comment).map_err(|e| err(e.to_string()))?;
-        crate::output::write_file(path, text.as_bytes()).map_err(|e| err(e.message))?;
+        let mut tx = crate::output::Transaction::new();
+        tx.protect(&deal.path);
+        tx.protect(&deal.pool.tape);
+        tx.protect(&a.prices);
+        tx.add(out, tape);
+        tx.add(path, text.into_bytes());
+        tx.commit().map_err(|e| Error::Output {
+            path: e.path,
+            message: e.message,
+        })?;
     }
     Ok(ReplayRun {
         deal,

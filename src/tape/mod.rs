@@ -33,7 +33,7 @@ pub use schema::{COLUMNS, Column, Kind};
 pub use strat::{Strat, StratRow};
 pub use summary::{Concentration, PoolSummary, TriggerPrice};
 pub use table::{NumericTable, numeric_table_bytes, read_numeric_table, write_numeric_table};
-pub use write::{LoanRecord, write_tape};
+pub use write::{LoanRecord, tape_bytes, write_tape};
 
 /// What the derived fields of a loan are computed at.
 #[derive(Debug, Clone, PartialEq, Eq)]

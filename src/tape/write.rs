@@ -54,6 +54,30 @@ pub fn write_tape(loans: &[LoanRecord], out: &Path) -> Result<(), TapeError> {
     }
 }
 
+/// A tape's bytes in the schema's column order, CSV or Parquet by the extension of `out` (for a
+/// transaction of several outputs, [`crate::output::Transaction`]).
+pub fn tape_bytes(loans: &[LoanRecord], out: &Path) -> Result<Vec<u8>, TapeError> {
+    match Format::of(out)? {
+        Format::Csv => {
+            let mut v = Vec::new();
+            write_csv_to(loans, &mut v).map_err(|e| TapeError::Internal {
+                context: "writing the tape",
+                message: e.to_string(),
+            })?;
+            Ok(v)
+        }
+        Format::Parquet => {
+            let mut df = frame(loans).map_err(TapeError::internal("building the tape frame"))?;
+            let mut c = std::io::Cursor::new(Vec::new());
+            ParquetWriter::new(&mut c)
+                .with_compression(ParquetCompression::Lz4Raw)
+                .finish(&mut df)
+                .map_err(TapeError::internal("writing the tape"))?;
+            Ok(c.into_inner())
+        }
+    }
+}
+
 /// Writes any frame, CSV or Parquet by the extension of `out`.
 pub(crate) fn write_frame(df: &mut DataFrame, out: &Path) -> Result<(), TapeError> {
     let format = Format::of(out)?;
@@ -80,7 +104,10 @@ fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<(), String> {
 }
 
 fn write_csv(loans: &[LoanRecord], path: &Path) -> std::io::Result<()> {
-    let mut w = BufWriter::new(fs::File::create(path)?);
+    write_csv_to(loans, BufWriter::new(fs::File::create(path)?))
+}
+
+fn write_csv_to(loans: &[LoanRecord], mut w: impl Write) -> std::io::Result<()> {
     let header: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
     writeln!(w, "{}", header.join(","))?;
     for l in loans {
