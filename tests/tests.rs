@@ -5,6 +5,7 @@ mod util;
 
 mod compare;
 mod generator;
+mod hostile;
 mod install;
 mod ledn_pool;
 mod market;
