@@ -5,6 +5,7 @@ mod util;
 
 mod compare;
 mod generator;
+mod harsher;
 mod hostile;
 mod install;
 mod ledn_pool;
