@@ -83,6 +83,14 @@ pub const MULTIPLIER_MAX: Decimal = dec!(100);
 /// [`MULTIPLIER_MAX`] as messages print it.
 pub const MULTIPLIER_MAX_TEXT: &str = "100";
 
+/// A price model's daily log-return parameters (`mu`, `sigma`, Merton's `jump_mean` and
+/// `jump_sd` in absolute value; GARCH's `omega`, a daily variance), inclusive: 1, a day's move
+/// of 172% (BTC's largest daily log return is about 0.4, its daily standard deviation 0.04).
+pub const DAILY_LOG_RETURN_MAX: f64 = 1.0;
+
+/// A bootstrap's mean block length, days, inclusive: [`HORIZON_DAYS_MAX`].
+pub const BLOCK_DAYS_MAX: f64 = HORIZON_DAYS_MAX as f64;
+
 /// The largest amount the period engine holds in any account, balance or carried amount,
 /// USD, exclusive: $10 trillion. Below 2^53 cents an `f64` engine counts cents exactly, and the
 /// product of two amounts (a loan's share of the period's defaults) stays far inside `Decimal`'s
