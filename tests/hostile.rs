@@ -278,3 +278,25 @@ fn a_pool_capitalizing_past_ten_trillion_dollars_is_refused_in_the_period_it_get
         "error: AAA: period 21 (2027-11-20): the pool's performing balance is 10740723226294.58, beyond absrate's limit of 10000000000000 on an amount in a run (docs/reliability.md)\n"
     );
 }
+
+// ---- the valuation: the price a tape is valued at has the price file's limits ----
+
+#[test]
+fn a_valuation_price_outside_the_limits_is_refused() {
+    for price in ["1000000000", "0.00001"] {
+        assert_eq!(
+            refused(&[
+                "tape",
+                "summary",
+                "tests/fixtures/tape/valid.csv",
+                "--price",
+                price,
+                "--as-of",
+                "2026-01-01",
+            ]),
+            format!(
+                "error: the BTC price must be at least 0.0001 and below 1000000000 (absrate's limits, docs/reliability.md), got {price}\n"
+            )
+        );
+    }
+}
