@@ -91,7 +91,7 @@ impl Error {
         match self {
             Error::Tape(TapeError::Write { .. }) | Error::Output { .. } => Exit::Output,
             Error::Tape(e) if !e.is_invalid_input() => Exit::Internal,
-            Error::Rating(RatingError::Tape(e)) if e.is_invalid_input() => Exit::InvalidInput,
+            Error::Rating(e) if e.is_invalid_input() => Exit::InvalidInput,
             Error::Rating(_) => Exit::Internal,
             Error::Report(e) if e.is_invalid_input() => Exit::InvalidInput,
             Error::Report(ReportError::Workbook(_)) => Exit::Internal,

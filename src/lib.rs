@@ -17,6 +17,7 @@ pub mod compare;
 pub mod deal;
 pub mod error;
 pub mod input;
+pub mod limits;
 pub mod methodology;
 pub mod money;
 pub mod output;

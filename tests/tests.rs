@@ -5,6 +5,8 @@ mod util;
 
 mod compare;
 mod generator;
+mod harsher;
+mod hostile;
 mod hostile_input;
 mod install;
 mod ledn_pool;

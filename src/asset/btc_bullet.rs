@@ -157,7 +157,8 @@ impl<A: Amount> BulletPool<A> {
                 let pos = Position {
                     balance: amount,
                     rate: self.terms.reinvestment_yield,
-                    maturity: t + self.terms.new_loan_term_months,
+                    // Saturating: a term past the last period repays in the final period.
+                    maturity: t.saturating_add(self.terms.new_loan_term_months),
                     ltv_ppm: self.terms.reinvestment_ltv_ppm,
                 };
                 // After every loan of equal or higher LTV (highest LTV first), or last (pro rata).

@@ -16,6 +16,7 @@ use super::wire::{
     BaseCase, Interpolation, MarketFile, MethodologyFile, Mode, PassCriteria, Rounding,
     SimulationFile,
 };
+use crate::limits;
 use crate::stress::path::Shape;
 use crate::yaml::{self, YamlError};
 
@@ -376,10 +377,14 @@ fn check_market(path: &Path, file: &MethodologyFile) -> Result<(), MethodologyEr
         (Mode::DefaultAndRecovery, None) => return Ok(()),
     };
     let bad = |field: &str, message: String| Err(invalid(path, "market", field, message));
-    if m.horizon_days.value == 0 || m.horizon_days.value > 3660 {
+    if m.horizon_days.value == 0 || m.horizon_days.value > limits::HORIZON_DAYS_MAX {
         return bad(
             "horizon_days",
-            format!("must be within [1, 3660], got {}", m.horizon_days.value),
+            format!(
+                "must be within [1, {}], got {}",
+                limits::HORIZON_DAYS_MAX,
+                m.horizon_days.value
+            ),
         );
     }
     let cure = m.cure_ltv.value;
@@ -389,18 +394,51 @@ fn check_market(path: &Path, file: &MethodologyFile) -> Result<(), MethodologyEr
             format!("must be within (0, 1), got {}", cure.normalize()),
         );
     }
-    for (name, v) in [
-        ("impact_coefficient", m.impact_coefficient.value),
-        ("daily_volatility", m.daily_volatility.value),
+    // Impact is `coefficient x daily volatility x sqrt(sold / volume)`: a coefficient up to the
+    // multiplier limit, a daily volatility up to 100%, a day's volume below the money limit.
+    for (name, v, max, max_text) in [
+        (
+            "impact_coefficient",
+            m.impact_coefficient.value,
+            limits::MULTIPLIER_MAX,
+            limits::MULTIPLIER_MAX_TEXT,
+        ),
+        (
+            "daily_volatility",
+            m.daily_volatility.value,
+            Decimal::ONE,
+            "1",
+        ),
     ] {
         if v < Decimal::ZERO {
             return bad(name, format!("must be >= 0, got {}", v.normalize()));
+        }
+        if v > max {
+            return bad(
+                name,
+                format!(
+                    "must be at most {max_text} ({}), got {}",
+                    stress::LIMIT,
+                    v.normalize()
+                ),
+            );
         }
     }
     if m.daily_volume_usd.value <= Decimal::ZERO {
         return bad(
             "daily_volume_usd",
             format!("must be > 0, got {}", m.daily_volume_usd.value.normalize()),
+        );
+    }
+    if m.daily_volume_usd.value >= limits::MONEY_MAX {
+        return bad(
+            "daily_volume_usd",
+            format!(
+                "must be below {} ({}), got {}",
+                limits::MONEY_MAX_TEXT,
+                stress::LIMIT,
+                m.daily_volume_usd.value.normalize()
+            ),
         );
     }
     for (name, shape) in &m.shapes {

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::error::MethodologyError;
 use super::notch::{Notch, SCALE};
+use super::stress::{self, Value};
 use super::wire::{IdealizedMeasure, Mode, SimulationFile};
+use crate::limits;
 
 /// An idealized table resolved onto the scale: one row per notch, 'AAA' first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,12 +102,10 @@ pub fn check(
     )?;
     share("slippage", t.slippage.value)?;
     share("margin_call_answer_share", t.margin_call_answer_share.value)?;
-    if t.crowding.value < Decimal::ONE {
-        return Err(invalid(
-            path,
-            "terms.crowding",
-            format!("must be at least 1, got {}", t.crowding.value.normalize()),
-        ));
+    if let Some(why) =
+        stress::out_of_range(stress::Kind::Multiplier, &Value::Decimal(t.crowding.value))
+    {
+        return Err(invalid(path, "terms.crowding", why));
     }
     let w = t.execution_window_hours.value;
     if w <= Decimal::ZERO || w > Decimal::from(24) {
@@ -119,20 +119,26 @@ pub fn check(
         ("recovery_lag_months", t.recovery_lag_months.value),
         ("cash_drag_months", t.cash_drag_months.value),
     ] {
-        if v > 120 {
+        if v > limits::MONTHS_MAX {
             return Err(invalid(
                 path,
                 &format!("terms.{name}"),
-                format!("must be at most 120 months, got {v}"),
+                format!(
+                    "must be at most {} months ({}), got {v}",
+                    limits::MONTHS_MAX,
+                    stress::LIMIT
+                ),
             ));
         }
     }
-    if t.liquidation_lag_days.value > 30 {
+    if t.liquidation_lag_days.value > limits::SIMULATION_SALE_LAG_DAYS_MAX {
         return Err(invalid(
             path,
             "terms.liquidation_lag_days",
             format!(
-                "must be at most 30 days, got {}",
+                "must be at most {} days ({}), got {}",
+                limits::SIMULATION_SALE_LAG_DAYS_MAX,
+                stress::LIMIT,
                 t.liquidation_lag_days.value
             ),
         ));

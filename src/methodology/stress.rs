@@ -8,6 +8,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
 use super::wire::{DefaultOrder, Mode, Sourced, StressFile};
+use crate::limits;
 use crate::stress::liquidation::Balloon;
 
 /// Which way a parameter gets harsher.
@@ -24,9 +25,9 @@ pub enum Harsher {
 pub enum Kind {
     /// A share in [0, 1].
     Share,
-    /// A whole number.
-    Count,
-    /// A decimal of at least 1.
+    /// A whole number, at most the limit it holds (`crate::limits`).
+    Count(u32),
+    /// A decimal of at least 1, at most [`limits::MULTIPLIER_MAX`].
     Multiplier,
     /// Non-negative shares summing to 1.
     Curve,
@@ -195,21 +196,21 @@ pub const FIELDS: &[Field] = &[
     f(DR, "default_timing", Curve, Unordered, Defaults, "timing", Unit::MonthlyShares),
     f(Both, "default_order", Order, Unordered, Defaults, "order", Unit::Choice),
     f(DR, "recovery_rate", Share, Lower, Defaults, "recovery", Unit::Fraction),
-    f(Both, "recovery_lag_months", Count, Higher, Defaults, "lag (mo)", Unit::Months),
+    f(Both, "recovery_lag_months", Count(limits::MONTHS_MAX), Higher, Defaults, "lag (mo)", Unit::Months),
     f(Both, "interest_cash_share", Share, Lower, Collections, "cash int.", Unit::Fraction),
     f(Both, "servicing_fee_rate", Share, Higher, Collections, "serv. fee", Unit::FractionPerYear),
     f(Both, "reinvestment_yield", Share, Lower, Collections, "reinv. yield", Unit::FractionPerYear),
     f(Both, "reinvestment_ltv", Share, Higher, Collections, "reinv. LTV", Unit::Fraction),
-    f(Both, "cash_drag_months", Count, Higher, Collections, "drag (mo)", Unit::Months),
-    f(Both, "top_obligor_defaults", Count, Higher, Obligors, "top obligors", Unit::Loans),
+    f(Both, "cash_drag_months", Count(limits::MONTHS_MAX), Higher, Collections, "drag (mo)", Unit::Months),
+    f(Both, "top_obligor_defaults", Count(limits::TOP_OBLIGORS_MAX), Higher, Obligors, "top obligors", Unit::Loans),
     f(Both, "obligor_limit", Share, Lower, Obligors, "obligor limit", Unit::Fraction),
     f(Both, "capitalized_interest_credit", Share, Lower, Capitalized, "cap. credit", Unit::Fraction),
     f(DR, "capitalized_interest_default_multiplier", Multiplier, Higher, Capitalized, "cap. multiplier", Unit::Times),
     f(MV, "btc_trough", Share, Higher, Path, "BTC trough", Unit::Fraction),
-    f(MV, "days_to_trough", Count, Lower, Path, "days to trough", Unit::Days),
+    f(MV, "days_to_trough", Count(limits::HORIZON_DAYS_MAX), Lower, Path, "days to trough", Unit::Days),
     f(MV, "path_shape", Text, Unordered, Path, "shape", Unit::Choice),
     f(MV, "liquidation_gap", Share, Higher, Sale, "gap", Unit::Fraction),
-    f(MV, "liquidation_lag_days", Count, Higher, Sale, "lag (days)", Unit::Days),
+    f(MV, "liquidation_lag_days", Count(limits::SALE_LAG_DAYS_MAX), Higher, Sale, "lag (days)", Unit::Days),
     f(MV, "slippage", Share, Higher, Sale, "slippage", Unit::Fraction),
     f(MV, "crowding", Multiplier, Higher, Sale, "crowding", Unit::Times),
     f(MV, "margin_call_answer_share", Share, Lower, Behaviour, "answer share", Unit::Fraction),
@@ -382,6 +383,14 @@ pub fn partial(s: &StressFile) -> Partial {
 /// Why a value is out of its range, if it is.
 pub fn out_of_range(kind: Kind, v: &Value) -> Option<String> {
     match (kind, v) {
+        (Kind::Count(max), Value::Count(n)) if *n > max => {
+            Some(format!("must be at most {max} ({LIMIT}), got {n}"))
+        }
+        (Kind::Multiplier, Value::Decimal(d)) if *d > limits::MULTIPLIER_MAX => Some(format!(
+            "must be at most {} ({LIMIT}), got {}",
+            limits::MULTIPLIER_MAX_TEXT,
+            d.normalize()
+        )),
         (Kind::Share, Value::Decimal(d)) if *d < Decimal::ZERO || *d > Decimal::ONE => {
             Some(format!("must be within [0, 1], got {}", d.normalize()))
         }
@@ -401,6 +410,9 @@ pub fn out_of_range(kind: Kind, v: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+/// Where a limit of `crate::limits` is explained, as messages cite it.
+pub const LIMIT: &str = "absrate's limit, docs/reliability.md";
 
 /// Linear interpolation between the values of two anchors, `t` of the way from `hi` to `lo`.
 pub fn interpolate(hi: &Value, lo: &Value, t: Decimal) -> Value {

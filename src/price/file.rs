@@ -40,6 +40,7 @@ use super::gbm::Gbm;
 use super::history::sha256_hex;
 use super::merton::Merton;
 use super::{History, PriceModel};
+use crate::limits;
 
 // ---- wire structs: exactly what the file may hold ----
 
@@ -539,27 +540,38 @@ fn spec_of(path: &Path, kind: ModelKind, params: &[Param]) -> Result<Spec, Price
             ))
         }
     };
-    let any = |_: f64| true;
+    // Daily log returns: a mean within [-1, 1], a spread within [0, 1] (absrate's limits).
+    let max = limits::DAILY_LOG_RETURN_MAX;
+    let mean = |x: f64| (-max..=max).contains(&x);
+    let spread = |x: f64| (0.0..=max).contains(&x);
+    const MEAN: &str = "from -1 to 1 (absrate's limit on a daily log return, docs/reliability.md)";
+    const SPREAD: &str = "from 0 to 1 (absrate's limit on a daily log return, docs/reliability.md)";
     Ok(match kind {
         ModelKind::Gbm => Spec::Gbm(Gbm {
-            mu: value("mu", "finite", &any)?,
-            sigma: value("sigma", ">= 0", &|x| x >= 0.0)?,
+            mu: value("mu", MEAN, &mean)?,
+            sigma: value("sigma", SPREAD, &spread)?,
         }),
         ModelKind::Merton => Spec::Merton(Merton {
-            mu: value("mu", "finite", &any)?,
-            sigma: value("sigma", ">= 0", &|x| x >= 0.0)?,
+            mu: value("mu", MEAN, &mean)?,
+            sigma: value("sigma", SPREAD, &spread)?,
             lambda: value("lambda", "from 0 to 1 (jumps per day)", &|x| {
                 (0.0..=1.0).contains(&x)
             })?,
-            jump_mean: value("jump_mean", "finite", &any)?,
-            jump_sd: value("jump_sd", ">= 0", &|x| x >= 0.0)?,
+            jump_mean: value("jump_mean", MEAN, &mean)?,
+            jump_sd: value("jump_sd", SPREAD, &spread)?,
         }),
         ModelKind::GarchT => {
             let g = GarchT {
-                mu: value("mu", "finite", &any)?,
-                omega: value("omega", "> 0", &|x| x > 0.0)?,
+                mu: value("mu", MEAN, &mean)?,
+                omega: value(
+                    "omega",
+                    "> 0 and at most 1 (absrate's limit on a daily variance, docs/reliability.md)",
+                    &|x| x > 0.0 && x <= max,
+                )?,
                 alpha: value("alpha", ">= 0", &|x| x >= 0.0)?,
                 beta: value("beta", ">= 0", &|x| x >= 0.0)?,
+                // No upper bound: a fit to normal returns drives `nu` to millions (a Student t
+                // tends to the normal), which is a model, not a typo.
                 nu: value("nu", "> 2 (a finite variance)", &|x| x > 2.0)?,
                 start: StartVariance::Unconditional,
             };
@@ -578,7 +590,11 @@ fn spec_of(path: &Path, kind: ModelKind, params: &[Param]) -> Result<Spec, Price
             Spec::GarchT(g)
         }
         ModelKind::Bootstrap => Spec::Bootstrap {
-            mean_block_length: value("mean_block_length", ">= 1 (days)", &|x| x >= 1.0)?,
+            mean_block_length: value(
+                "mean_block_length",
+                "from 1 to 3660 days (absrate's limit, docs/reliability.md)",
+                &|x| (1.0..=limits::BLOCK_DAYS_MAX).contains(&x),
+            )?,
         },
     })
 }

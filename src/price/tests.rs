@@ -374,7 +374,11 @@ fn an_unknown_field_is_a_located_error_naming_the_expected_fields() {
 fn a_value_out_of_range_is_an_error_at_its_line_and_column() {
     assert_eq!(
         error_of(&GBM_FILE.replace("value: 0.04", "value: -0.04")),
-        "m.yaml:20:14: model.gbm.sigma: -0.04 is out of range: it must be >= 0"
+        "m.yaml:20:14: model.gbm.sigma: -0.04 is out of range: it must be from 0 to 1 (absrate's limit on a daily log return, docs/reliability.md)"
+    );
+    assert_eq!(
+        error_of(&GBM_FILE.replace("value: 0.04", "value: 2.5")),
+        "m.yaml:20:14: model.gbm.sigma: 2.5 is out of range: it must be from 0 to 1 (absrate's limit on a daily log return, docs/reliability.md)"
     );
     assert_eq!(
         error_of(&GBM_FILE.replace("observations: 10", "observations: 11")),

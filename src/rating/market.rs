@@ -228,7 +228,10 @@ impl Tally {
                 t.sold += l.principal;
                 t.recovered += sale.proceeds.min(l.principal);
                 t.losses += sale.loss;
-                t.max_execution_ltv = t.max_execution_ltv.max(sale.execution_ltv);
+                // A sale for nothing (a 100% gap) has no execution LTV (balance / 0).
+                if sale.proceeds > 0.0 {
+                    t.max_execution_ltv = t.max_execution_ltv.max(sale.execution_ltv);
+                }
                 let month = ((f64::from(sale.sale_day) / (365.0 / 12.0)) as usize).min(months - 1);
                 t.by_month[month] += l.principal;
             }

@@ -42,9 +42,25 @@ pub enum RatingError {
         notch: Notch,
         source: WaterfallError,
     },
+    /// A Monte Carlo path's run (`absrate simulate`).
+    #[error("path {index}: {source}")]
+    Path { index: u64, source: WaterfallError },
     /// A state validation rules out: a bug.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl RatingError {
+    /// True when the inputs are at fault rather than absrate.
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            RatingError::Tape(e) => e.is_invalid_input(),
+            RatingError::Waterfall { source, .. } | RatingError::Path { source, .. } => {
+                source.is_invalid_input()
+            }
+            RatingError::Internal(_) => false,
+        }
+    }
 }
 
 /// One notch of the grid.

@@ -228,7 +228,7 @@ impl<'a> Setup<'a> {
         let sc = tally.scenario(self.credited, self.rules.rounding);
         let notes = self
             .project::<f64>(&sc)
-            .map_err(|e| RatingError::Internal(format!("path {index}: {e}")))?;
+            .map_err(|source| RatingError::Path { index, source })?;
         Ok(PathResult {
             path: index,
             pool_loss: tally.losses,

@@ -56,7 +56,8 @@ pub struct ReplayResult {
     pub loans_liquidated_without_a_call: u64,
     pub liquidated_balance: Decimal,
     pub proceeds: Decimal,
-    /// Balance / proceeds, mean and max over the loans sold; `None` when none was.
+    /// Balance / proceeds, mean and max over the loans sold for at least a cent (a sale whose
+    /// proceeds round to nothing has no execution LTV); `None` when none was.
     pub mean_execution_ltv: Option<Decimal>,
     pub max_execution_ltv: Option<Decimal>,
     pub losses: Decimal,
@@ -170,7 +171,7 @@ pub fn replay(
         surviving_balance: Decimal::ZERO,
         survivors: Vec::new(),
     };
-    let (mut ltv_sum, mut ltv_max) = (0.0f64, f64::NEG_INFINITY);
+    let (mut ltv_sum, mut ltv_max, mut ltv_count) = (0.0f64, f64::NEG_INFINITY, 0u64);
     for ((record, loan), o) in records.iter().zip(&exposed).zip(&outcomes) {
         r.margin_calls += u64::from(o.margin_calls);
         r.calls_answered += u64::from(o.answered);
@@ -191,8 +192,13 @@ pub fn replay(
                 r.losses += balance - repaid;
                 r.surplus_returned += proceeds - repaid;
                 r.cash += repaid;
-                ltv_sum += sale.execution_ltv;
-                ltv_max = ltv_max.max(sale.execution_ltv);
+                // balance / 0 is no LTV: a sale for nothing (a gap that rounds to 100%) is left
+                // out, so the figures stay finite and reportable.
+                if proceeds > Decimal::ZERO {
+                    ltv_sum += sale.execution_ltv;
+                    ltv_max = ltv_max.max(sale.execution_ltv);
+                    ltv_count += 1;
+                }
             }
             End::Outstanding | End::Repaid { .. } => {
                 let balance = exact(loan.balance_at(days as u32), 2)?;
@@ -206,8 +212,8 @@ pub fn replay(
             }
         }
     }
-    if r.loans_liquidated > 0 {
-        r.mean_execution_ltv = Some(exact(ltv_sum / r.loans_liquidated as f64, 6)?);
+    if ltv_count > 0 {
+        r.mean_execution_ltv = Some(exact(ltv_sum / ltv_count as f64, 6)?);
         r.max_execution_ltv = Some(exact(ltv_max, 6)?);
     }
     Ok(r)

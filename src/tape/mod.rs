@@ -25,6 +25,8 @@ use chrono::NaiveDate;
 use polars::prelude::DataFrame;
 use rust_decimal::Decimal;
 
+use crate::limits;
+
 pub use adjust::{AdjustBase, AdjustedPool, AdjustmentReport, AdjustmentRule, PoolLoan};
 pub use error::{RuleCount, TapeError, ValidationReport, Violation};
 pub use prices::{PriceSeries, read_prices};
@@ -53,6 +55,14 @@ impl Valuation {
         if self.btc_price <= Decimal::ZERO {
             return Err(TapeError::Argument(format!(
                 "the BTC price must be > 0, got {}",
+                self.btc_price
+            )));
+        }
+        if self.btc_price < limits::PRICE_MIN || self.btc_price >= limits::PRICE_MAX {
+            return Err(TapeError::Argument(format!(
+                "the BTC price must be at least {} and below {} (absrate's limits, docs/reliability.md), got {}",
+                limits::PRICE_MIN_TEXT,
+                limits::PRICE_MAX_TEXT,
                 self.btc_price
             )));
         }

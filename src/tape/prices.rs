@@ -1,6 +1,7 @@
 //! Daily BTC price files: any CSV with a date column and a price column (names configurable).
-//! A gap (a missing day), an unsorted or duplicated date, or a non-positive price is an error
-//! naming the line.
+//! A gap (a missing day), an unsorted or duplicated date, or a price that is not positive or is
+//! outside absrate's limits (`crate::limits`: at least $0.0001, below $1e9) is an error naming
+//! the line.
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ use rust_decimal::Decimal;
 use super::error::TapeError;
 use super::read::pl_path;
 use super::value::str_at;
+use crate::limits;
 
 /// A daily price series, one price per calendar day, in date order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +43,49 @@ fn bad(path: &Path, message: String) -> TapeError {
         message,
     }
 }
+
+/// A price as written: `Ok(None)` when it is not a number, `Err` (the rule, as a message ends)
+/// when it is one outside the limits of `crate::limits`.
+fn price_of(text: &str) -> Result<Option<Decimal>, String> {
+    let price = match text.parse().or_else(|_| Decimal::from_scientific(text)) {
+        Ok(d) => d,
+        // A number too large (or with too many places) for a decimal is still a number.
+        Err(_) => match text.parse::<f64>() {
+            Ok(x) if x.is_finite() && x > 0.0 => {
+                return Err(if x < 1.0 {
+                    format!(
+                        "must be at least {} ({LIMIT}), got {text}",
+                        limits::PRICE_MIN_TEXT
+                    )
+                } else {
+                    format!(
+                        "must be below {} ({LIMIT}), got {text}",
+                        limits::PRICE_MAX_TEXT
+                    )
+                });
+            }
+            _ => return Ok(None),
+        },
+    };
+    if price <= Decimal::ZERO {
+        Err(format!("must be > 0, got {price}"))
+    } else if price < limits::PRICE_MIN {
+        Err(format!(
+            "must be at least {} ({LIMIT}), got {price}",
+            limits::PRICE_MIN_TEXT
+        ))
+    } else if price >= limits::PRICE_MAX {
+        Err(format!(
+            "must be below {} ({LIMIT}), got {price}",
+            limits::PRICE_MAX_TEXT
+        ))
+    } else {
+        Ok(Some(price))
+    }
+}
+
+/// Where a limit is explained.
+const LIMIT: &str = "absrate's limit, docs/reliability.md";
 
 /// Reads and checks a price file.
 pub fn read_prices(
@@ -91,17 +136,9 @@ pub fn read_prices(
             )
         })?;
         let p = str_at(&df, "p", i)?;
-        let price: Decimal = p
-            .trim()
-            .parse()
-            .or_else(|_| Decimal::from_scientific(p.trim()))
-            .map_err(|_| bad(path, format!("line {line}: `{p}` is not a price")))?;
-        if price <= Decimal::ZERO {
-            return Err(bad(
-                path,
-                format!("line {line}: the price on {date} must be > 0, got {price}"),
-            ));
-        }
+        let price = price_of(p.trim())
+            .map_err(|why| bad(path, format!("line {line}: the price on {date} {why}")))?
+            .ok_or_else(|| bad(path, format!("line {line}: `{p}` is not a price")))?;
         if let Some(prev) = prev {
             if date == prev {
                 return Err(bad(path, format!("line {line}: {date} appears twice")));

@@ -8,9 +8,13 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
 use super::Tape;
 use super::error::{RuleCount, TapeError, ValidationReport, Violation};
 use super::schema::{self, COLUMNS, Column, Kind};
+use crate::limits;
 
 const ROW: &str = "__row";
 
@@ -227,6 +231,17 @@ fn zero() -> Expr {
     lit(0)
 }
 
+/// A whole-number limit as a literal (the limits on tape columns are whole numbers).
+fn whole(limit: Decimal) -> Expr {
+    lit(limit.to_i64().unwrap_or(i64::MAX))
+}
+
+// The limits of `crate::limits` as the rules print them (a test checks they agree).
+const MONEY_RULE: &str = "must be < 1000000000000 (absrate's limit, docs/reliability.md)";
+const BTC_RULE: &str = "must be < 10000000 (absrate's limit, docs/reliability.md)";
+const LTV_RULE: &str = "must be <= 5 (absrate's limit, docs/reliability.md)";
+const RENEWALS_RULE: &str = "must be <= 1000 (absrate's limit, docs/reliability.md)";
+
 /// The rules of `docs/tape.md`, for the columns present. Order here is the order of reports.
 fn rules(present: &[Present], ids_unique: bool) -> Vec<Rule> {
     let has = |name: &str| present.iter().any(|p| p.column.name == name);
@@ -273,6 +288,11 @@ fn rules(present: &[Present], ids_unique: bool) -> Vec<Rule> {
         violated: col(PRINCIPAL).lt_eq(zero()),
     });
     rules.push(Rule {
+        column: PRINCIPAL,
+        text: MONEY_RULE,
+        violated: col(PRINCIPAL).gt_eq(whole(limits::MONEY_MAX)),
+    });
+    rules.push(Rule {
         column: INTEREST_RATE,
         text: "must be >= 0 and < 1",
         violated: col(INTEREST_RATE).lt(zero()),
@@ -286,6 +306,11 @@ fn rules(present: &[Present], ids_unique: bool) -> Vec<Rule> {
         column: COLLATERAL_BTC,
         text: "must be > 0",
         violated: col(COLLATERAL_BTC).lt_eq(zero()),
+    });
+    rules.push(Rule {
+        column: COLLATERAL_BTC,
+        text: BTC_RULE,
+        violated: col(COLLATERAL_BTC).gt_eq(whole(limits::BTC_MAX)),
     });
     rules.push(Rule {
         column: MATURITY_DATE,
@@ -306,12 +331,22 @@ fn rules(present: &[Present], ids_unique: bool) -> Vec<Rule> {
                 .gt(zero())
                 .and(col(CAPITALIZED_INTEREST).gt(col(PRINCIPAL))),
         });
+        rules.push(Rule {
+            column: CAPITALIZED_INTEREST,
+            text: MONEY_RULE,
+            violated: col(CAPITALIZED_INTEREST).gt_eq(whole(limits::MONEY_MAX)),
+        });
     }
     if has(ORIGINAL_PRINCIPAL) {
         rules.push(Rule {
             column: ORIGINAL_PRINCIPAL,
             text: "must be > 0",
             violated: col(ORIGINAL_PRINCIPAL).lt_eq(zero()),
+        });
+        rules.push(Rule {
+            column: ORIGINAL_PRINCIPAL,
+            text: MONEY_RULE,
+            violated: col(ORIGINAL_PRINCIPAL).gt_eq(whole(limits::MONEY_MAX)),
         });
     }
     if has(ACCRUED_INTEREST) {
@@ -320,12 +355,29 @@ fn rules(present: &[Present], ids_unique: bool) -> Vec<Rule> {
             text: "must be >= 0",
             violated: col(ACCRUED_INTEREST).lt(zero()),
         });
+        rules.push(Rule {
+            column: ACCRUED_INTEREST,
+            text: MONEY_RULE,
+            violated: col(ACCRUED_INTEREST).gt_eq(whole(limits::MONEY_MAX)),
+        });
     }
     if has(ORIGINATION_LTV) {
         rules.push(Rule {
             column: ORIGINATION_LTV,
             text: "must be > 0",
             violated: col(ORIGINATION_LTV).lt_eq(zero()),
+        });
+        rules.push(Rule {
+            column: ORIGINATION_LTV,
+            text: LTV_RULE,
+            violated: col(ORIGINATION_LTV).gt(whole(limits::LTV_MAX)),
+        });
+    }
+    if has(RENEWAL_COUNT) {
+        rules.push(Rule {
+            column: RENEWAL_COUNT,
+            text: RENEWALS_RULE,
+            violated: col(RENEWAL_COUNT).gt(lit(limits::RENEWALS_MAX)),
         });
     }
     rules
@@ -476,4 +528,21 @@ fn finish(present: &[Present]) -> Vec<Expr> {
             e.alias(c.name)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_rules_print_the_limits() {
+        for (rule, limit) in [
+            (MONEY_RULE, format!("< {}", limits::MONEY_MAX_TEXT)),
+            (BTC_RULE, format!("< {}", limits::BTC_MAX_TEXT)),
+            (LTV_RULE, format!("<= {}", limits::LTV_MAX_TEXT)),
+            (RENEWALS_RULE, format!("<= {}", limits::RENEWALS_MAX)),
+        ] {
+            assert!(rule.starts_with(&format!("must be {limit} ")), "{rule}");
+        }
+    }
 }

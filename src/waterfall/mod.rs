@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::asset::{CollateralModel, Collections, PeriodContext};
 use crate::deal::{Deal, DealState, Phase, Seniority, Step};
+use crate::limits;
 use crate::methodology::{InterestCriterion, PassCriteria};
 use crate::money::{Amount, Rounding};
 
@@ -47,6 +48,25 @@ pub enum WaterfallError {
     NoPeriods,
     #[error("the deal state has {state} note balances, the deal {deal} classes")]
     StateShape { state: usize, deal: usize },
+    /// An amount of the run beyond [`limits::ENGINE_MONEY_MAX`]: the inputs are too large (a
+    /// pool of trillions) or grow too far (interest capitalized for decades) to compute exactly.
+    #[error(
+        "{when}: {what} is {amount}, beyond absrate's limit of {} on an amount in a run (docs/reliability.md)",
+        limits::ENGINE_MONEY_MAX_TEXT
+    )]
+    OutOfRange {
+        /// `at closing`, or `period 12 (2030-01-20)`.
+        when: String,
+        what: &'static str,
+        amount: Decimal,
+    },
+}
+
+impl WaterfallError {
+    /// True when the inputs are at fault (too large for the engine), not absrate.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(self, WaterfallError::OutOfRange { .. })
+    }
 }
 
 /// One period's flows, as written to `cashflows.csv` (columns: docs/outputs.md).
@@ -268,7 +288,7 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
                 deal: n,
             });
         }
-        Ok(Engine {
+        let engine = Engine {
             deal,
             terms,
             deal_terms: Terms::of(deal, &terms),
@@ -276,7 +296,49 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
             state,
             collateral,
             flows: Flows::new(n),
-        })
+        };
+        let pool = engine.state.initial_pool;
+        engine.check_range(pool, || match engine.state.period {
+            0 => "at closing".to_string(),
+            t => format!("after period {t}"),
+        })?;
+        Ok(engine)
+    }
+
+    /// Every amount the run holds is below [`limits::ENGINE_MONEY_MAX`]: checked when the engine
+    /// is built and after every period. A period grows an amount by less than a third (interest
+    /// below 100% a year, a month at a time), so no sum or product inside the next period leaves
+    /// the range of a `Decimal`, and an `f64` run stays exact to the cent.
+    fn check_range(&self, pool: A, when: impl Fn() -> String) -> Result<(), WaterfallError> {
+        let r = self.terms.rounding;
+        let limit = A::money(limits::ENGINE_MONEY_MAX, r);
+        let s = &self.state;
+        let amounts = [
+            ("the pool's performing balance", pool),
+            (
+                "the cash awaiting reinvestment",
+                self.collateral.awaiting_reinvestment(),
+            ),
+            ("the notes' balance", s.note_total()),
+            (
+                "the notes' carried interest",
+                s.interest_carried.iter().copied().sum(),
+            ),
+            ("the carried fees", s.fees_carried),
+            ("the reserve", s.reserve),
+            ("the collection account", s.collection_cash),
+            ("the cumulative defaults", s.cumulative_defaults),
+        ];
+        // Not below the limit, or not comparable (a NaN in an `f64` run): out of range.
+        let beyond = |a: &A| a.partial_cmp(&limit) != Some(std::cmp::Ordering::Less);
+        match amounts.into_iter().find(|(_, a)| beyond(a)) {
+            None => Ok(()),
+            Some((what, amount)) => Err(WaterfallError::OutOfRange {
+                when: when(),
+                what,
+                amount: amount.to_money(r),
+            }),
+        }
     }
 
     pub fn terms(&self) -> WaterfallTerms {
@@ -423,6 +485,7 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
             });
         }
         self.pay(&ctx, &c)?;
+        self.check_range(c.performing_end, || format!("period {t} ({date})"))?;
 
         // 9. Triggers, tested after the waterfall; they end revolving from the next period.
         let s = &mut self.state;

@@ -1,0 +1,302 @@
+//! Hostile input (issue 13): values near the largest decimal, counts that would wrap, a price of a
+//! cent on one day. One fixture per case under `tests/fixtures/hostile/`, the exact text a user
+//! sees, exit code 3 (invalid input), never 101 (a panic) or 1 (an internal error), and nothing
+//! on stdout. The limits themselves are `src/limits.rs`, listed in docs/reliability.md.
+
+use crate::util::{absrate, ok};
+
+const INVALID_INPUT: i32 = 3;
+
+const DIR: &str = "tests/fixtures/hostile";
+
+/// Runs absrate and returns stderr, requiring the invalid-input exit code and no output.
+fn refused(args: &[&str]) -> String {
+    let r = absrate(args);
+    assert_eq!(
+        r.code, INVALID_INPUT,
+        "{args:?}: stdout {}\nstderr {}",
+        r.stdout, r.stderr
+    );
+    assert_eq!(r.stdout, "", "{args:?}: nothing on stdout");
+    r.stderr
+}
+
+fn fixture(name: &str) -> String {
+    format!("{DIR}/{name}")
+}
+
+// ---- the tape: every amount, BTC, LTV and count within its limit ----
+
+#[test]
+fn a_loan_of_1e26_is_refused_at_its_row() {
+    let tape = fixture("loan_1e26.csv");
+    assert_eq!(
+        refused(&["tape", "check", &tape]),
+        format!(
+            "error: {tape}: 1 invalid value in 1 of 2 rows
+  row 1, loan L1, principal = \"100000000000000000000000000.00\": must be < 1000000000000 (absrate's limit, docs/reliability.md)
+violations per rule:
+  1  principal: must be < 1000000000000 (absrate's limit, docs/reliability.md)
+"
+        )
+    );
+    // And by every command that reads it, not only `tape check`.
+    let summary = refused(&[
+        "tape",
+        "summary",
+        &tape,
+        "--price",
+        "100000",
+        "--as-of",
+        "2026-01-01",
+    ]);
+    assert!(summary.starts_with(&format!("error: {tape}: 1 invalid value")));
+}
+
+#[test]
+fn each_limit_of_the_tape_is_checked_and_a_value_just_below_it_passes() {
+    let tape = fixture("tape_limits.csv");
+    let limit = "(absrate's limit, docs/reliability.md)";
+    assert_eq!(
+        refused(&["tape", "check", &tape]),
+        format!(
+            "error: {tape}: 8 invalid values in 7 of 8 rows
+  row 2, loan P, principal = \"1000000000000.00\": must be < 1000000000000 {limit}
+  row 3, loan C, collateral_btc = \"10000000\": must be < 10000000 {limit}
+  row 4, loan O, original_principal = \"1000000000000\": must be < 1000000000000 {limit}
+  row 5, loan K, principal = \"1000000000000.00\": must be < 1000000000000 {limit}
+  row 5, loan K, capitalized_interest = \"1000000000000.00\": must be < 1000000000000 {limit}
+  row 6, loan R, renewal_count = \"1001\": must be <= 1000 {limit}
+  row 7, loan A, accrued_interest = \"1000000000000\": must be < 1000000000000 {limit}
+  row 8, loan V, origination_ltv = \"5.000001\": must be <= 5 {limit}
+violations per rule:
+  2  principal: must be < 1000000000000 {limit}
+  1  collateral_btc: must be < 10000000 {limit}
+  1  capitalized_interest: must be < 1000000000000 {limit}
+  1  original_principal: must be < 1000000000000 {limit}
+  1  accrued_interest: must be < 1000000000000 {limit}
+  1  origination_ltv: must be <= 5 {limit}
+  1  renewal_count: must be <= 1000 {limit}
+"
+        )
+    );
+}
+
+// ---- the price file: each day's price within [0.0001, 1e9), a cent allowed ----
+
+/// `replay` of the fixture deal `path` (tests/fixtures/replay) over a hostile price file.
+fn replay(prices: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "replay",
+        "--deal",
+        "tests/fixtures/replay/path-deal.yaml",
+        "--prices",
+        prices,
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-01-05",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn run_replay(prices: &str, extra: &[&str]) -> String {
+    let args = replay(prices, extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&args)
+}
+
+fn refuse_replay(prices: &str) -> String {
+    let args = replay(prices, &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    refused(&args)
+}
+
+#[test]
+fn a_price_of_1e30_is_refused_at_its_line_after_a_day_at_a_cent() {
+    let prices = fixture("prices_0.01_and_1e30.csv");
+    assert_eq!(
+        refuse_replay(&prices),
+        format!(
+            "error: {prices}: line 4: the price on 2026-01-03 must be below 1000000000 (absrate's limit, docs/reliability.md), got 1e30\n"
+        )
+    );
+}
+
+#[test]
+fn a_price_below_a_hundredth_of_a_cent_and_a_billion_dollars_are_refused() {
+    let below = fixture("prices_below_limit.csv");
+    assert_eq!(
+        refuse_replay(&below),
+        format!(
+            "error: {below}: line 3: the price on 2026-01-02 must be at least 0.0001 (absrate's limit, docs/reliability.md), got 0.00001\n"
+        )
+    );
+    let at = fixture("prices_at_limit.csv");
+    assert_eq!(
+        refuse_replay(&at),
+        format!(
+            "error: {at}: line 3: the price on 2026-01-02 must be below 1000000000 (absrate's limit, docs/reliability.md), got 1000000000\n"
+        )
+    );
+}
+
+#[test]
+fn a_day_at_a_cent_is_a_price_like_any_other() {
+    // 2026-01-04 at $0.01: every loan still open is sold for cents, at execution LTVs in the
+    // millions of percent; the run completes and reports them.
+    let out = run_replay(&fixture("prices_0.01.csv"), &["--execution", "close"]);
+    assert!(
+        out.contains("(trough $0.01 on 2026-01-04, -100.0% from the start)"),
+        "the cent is the trough:\n{out}"
+    );
+    assert!(
+        out.contains(
+            "execution LTV           mean 423032892.73%, max 680000000.00%; proceeds $100,000.04"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_sale_whose_proceeds_round_to_nothing_has_no_execution_ltv() {
+    // A gap that is 1 in f64: proceeds of exactly 0, balance / 0 = infinity. The sales for
+    // nothing are left out of the execution LTV (none is left: `-`), not reported as an error.
+    let out = run_replay(
+        "tests/fixtures/replay/prices.csv",
+        &["--gap", "0.99999999999999999999"],
+    );
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("execution LTV"))
+        .unwrap_or_else(|| panic!("no execution LTV line:\n{out}"));
+    assert_eq!(
+        line.trim(),
+        "execution LTV           mean -, max -; proceeds $0.00"
+    );
+}
+
+// ---- methodologies: month and day counts, multipliers, market facts ----
+
+#[test]
+fn each_count_and_multiplier_of_a_methodology_is_bounded() {
+    let limit = "(absrate's limit, docs/reliability.md)";
+    let cases = [
+        (
+            "lag_4294967295.yaml",
+            format!("common: recovery_lag_months: must be at most 120 {limit}, got 4294967295"),
+        ),
+        (
+            "cash_drag_4294967295.yaml",
+            format!("common: cash_drag_months: must be at most 120 {limit}, got 4294967295"),
+        ),
+        (
+            "top_obligors_4294967295.yaml",
+            format!(
+                "common: top_obligor_defaults: must be at most 1000000 {limit}, got 4294967295"
+            ),
+        ),
+        (
+            "multiplier_7e28.yaml",
+            format!(
+                "common: capitalized_interest_default_multiplier: must be at most 100 {limit}, got 70000000000000000000000000000"
+            ),
+        ),
+        (
+            "liquidation_lag_4294967295.yaml",
+            format!("common: liquidation_lag_days: must be at most 365 {limit}, got 4294967295"),
+        ),
+        (
+            "crowding_1e20.yaml",
+            format!("common: crowding: must be at most 100 {limit}, got 100000000000000000000"),
+        ),
+        (
+            "daily_volume_1e12.yaml",
+            format!(
+                "market: daily_volume_usd: must be below 1000000000000 {limit}, got 1000000000000"
+            ),
+        ),
+    ];
+    for (name, message) in cases {
+        let path = fixture(name);
+        assert_eq!(
+            refused(&["methodology", "show", &path]),
+            format!("error: {path}: {message}\n"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_lag_of_4294967295_months_is_refused_by_rate_before_anything_runs() {
+    let path = fixture("lag_4294967295.yaml");
+    let err = refused(&[
+        "rate",
+        "--deal",
+        "tests/fixtures/rate/deal.yaml",
+        "--methodology",
+        &path,
+    ]);
+    assert_eq!(
+        err,
+        format!(
+            "error: {path}: common: recovery_lag_months: must be at most 120 (absrate's limit, docs/reliability.md), got 4294967295\n"
+        )
+    );
+}
+
+// ---- the period engine: amounts beyond $10 trillion, at closing or grown ----
+
+#[test]
+fn a_pool_of_eleven_trillion_dollars_is_refused_at_closing() {
+    assert_eq!(
+        refused(&[
+            "rate",
+            "--deal",
+            &fixture("trillions/deal.yaml"),
+            "--methodology",
+            "tests/fixtures/rate/methodology.yaml",
+        ]),
+        "error: AAA: at closing: the pool's performing balance is 10999999999999.89, beyond absrate's limit of 10000000000000 on an amount in a run (docs/reliability.md)\n"
+    );
+}
+
+#[test]
+fn a_pool_capitalizing_past_ten_trillion_dollars_is_refused_in_the_period_it_gets_there() {
+    assert_eq!(
+        refused(&[
+            "rate",
+            "--deal",
+            &fixture("growth/deal.yaml"),
+            "--methodology",
+            &fixture("growth/methodology.yaml"),
+        ]),
+        "error: AAA: period 21 (2027-11-20): the pool's performing balance is 10740723226294.58, beyond absrate's limit of 10000000000000 on an amount in a run (docs/reliability.md)\n"
+    );
+}
+
+// ---- the valuation: the price a tape is valued at has the price file's limits ----
+
+#[test]
+fn a_valuation_price_outside_the_limits_is_refused() {
+    for price in ["1000000000", "0.00001"] {
+        assert_eq!(
+            refused(&[
+                "tape",
+                "summary",
+                "tests/fixtures/tape/valid.csv",
+                "--price",
+                price,
+                "--as-of",
+                "2026-01-01",
+            ]),
+            format!(
+                "error: the BTC price must be at least 0.0001 and below 1000000000 (absrate's limits, docs/reliability.md), got {price}\n"
+            )
+        );
+    }
+}
