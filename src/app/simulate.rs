@@ -831,7 +831,7 @@ pub fn text(s: &Summary) -> String {
     {
         let _ = writeln!(
             o,
-            "  * the rating changes within two standard errors of the expected loss: run more paths to settle it"
+            "  * the rating changes within two standard errors of the expected loss (or, where no path loses, below the rule-of-three bound 3 / paths): run more paths to settle it"
         );
     }
     let _ = writeln!(

@@ -308,6 +308,15 @@ fn sentence(n: &NoteView, paths: u64, paths_with_loss: usize) -> String {
     };
     let settled = if el.holds {
         String::new()
+    } else if paths_with_loss == 0 {
+        format!(
+            ", but no loss in {} paths bounds the expected loss only below {} (the rule of three, at 95%), which supports '{}' and not yet '{}': {} paths do not settle the notch",
+            count(paths),
+            percent(el.expected_loss_upper, 4),
+            notch_text(el.rating_plus_2se),
+            notch_text(el.rating),
+            count(paths)
+        )
     } else {
         format!(
             ", but two standard errors either side span '{}' to '{}', so {} paths do not settle the notch",

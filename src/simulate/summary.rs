@@ -147,8 +147,13 @@ pub struct ElRating {
     pub rating: Option<Notch>,
     /// The rating of the expected loss less two standard errors (the better case).
     pub rating_minus_2se: Option<Notch>,
-    /// The rating of the expected loss plus two standard errors (the worse case).
+    /// The rating of the expected loss plus two standard errors (the worse case). When no path
+    /// loses anything the standard error is zero and says nothing: the worse case is then the
+    /// rule of three, an expected loss of `3 / paths` (95% confidence that fewer than 3 in
+    /// `paths` lose, each losing at most everything).
     pub rating_plus_2se: Option<Notch>,
+    /// The expected loss the worse case was rated at.
+    pub expected_loss_upper: f64,
     /// Both of the above equal `rating`: the simulation has enough paths to tell this notch.
     pub holds: bool,
     /// The table's allowance at the rating (at the horizon).
@@ -156,15 +161,28 @@ pub struct ElRating {
 }
 
 impl ElRating {
-    pub fn of(table: &IdealizedTable, el: f64, se: f64, horizon: f64) -> ElRating {
+    pub fn of(
+        table: &IdealizedTable,
+        el: f64,
+        se: f64,
+        horizon: f64,
+        paths: usize,
+        losing_paths: usize,
+    ) -> ElRating {
         let rating = table.rating(el, horizon);
         let minus = table.rating((el - 2.0 * se).max(0.0), horizon);
-        let plus = table.rating(el + 2.0 * se, horizon);
+        let upper = if losing_paths == 0 {
+            3.0 / paths.max(1) as f64
+        } else {
+            el + 2.0 * se
+        };
+        let plus = table.rating(upper, horizon);
         ElRating {
             horizon_years: horizon,
             rating,
             rating_minus_2se: minus,
             rating_plus_2se: plus,
+            expected_loss_upper: upper,
             holds: minus == rating && plus == rating,
             allowance: rating.map(|n| table.at(n, horizon)),
         }
@@ -239,8 +257,16 @@ pub fn summarize(
                 results.iter().filter(|r| f(&of(r))).count() as f64 / n
             };
             let wal = mean(&results.iter().map(|r| of(r).wal_years).collect::<Vec<_>>());
+            let losing = losses.iter().filter(|x| **x > 0.0).count();
             let loss = Distribution::of(losses);
-            let el = ElRating::of(table, loss.mean, loss.standard_error, wal);
+            let el = ElRating::of(
+                table,
+                loss.mean,
+                loss.standard_error,
+                wal,
+                results.len(),
+                losing,
+            );
             NoteSummary {
                 class: t.class.clone(),
                 balance: t.balance,
