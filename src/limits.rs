@@ -193,12 +193,6 @@ impl Written {
             )),
         }
     }
-
-    /// Any number within `Decimal`'s range, checked by the caller (a share, a ratio).
-    pub fn decimal(&self) -> Result<Decimal, String> {
-        self.decimal
-            .ok_or_else(|| format!("{} is beyond the range of a decimal number", self.text))
-    }
 }
 
 impl<'de> serde::Deserialize<'de> for Written {
