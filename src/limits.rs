@@ -9,7 +9,8 @@
 //!
 //! The deal file and the pool file state money and rates too: they use the same limits
 //! ([`MONEY_MAX`] for amounts, [`RATE_MAX`] for annual rates, [`BTC_MAX`], [`PRICE_MIN`] and
-//! [`PRICE_MAX`] for prices, [`MONTHS_MAX`] for month counts).
+//! [`PRICE_MAX`] for prices, [`MONTHS_MAX`] for month counts), reading their numbers as
+//! [`Written`] so that one beyond a decimal's range is refused by its field's limit too.
 
 use rust_decimal::{Decimal, dec};
 
