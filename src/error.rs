@@ -74,6 +74,15 @@ pub enum Error {
     Output { path: PathBuf, message: String },
 }
 
+impl From<crate::output::OutputError> for Error {
+    fn from(e: crate::output::OutputError) -> Self {
+        Error::Output {
+            path: e.path,
+            message: e.message,
+        }
+    }
+}
+
 impl From<MethodologyError> for Error {
     fn from(e: MethodologyError) -> Self {
         Error::Methodology(Box::new(e))

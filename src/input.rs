@@ -21,3 +21,43 @@ pub fn reason(e: &Error) -> String {
         _ => e.to_string(),
     }
 }
+
+/// Checks that `path` can be opened as a file: the operating system's error otherwise, with a
+/// directory refused as [`ErrorKind::IsADirectory`] (on Unix a directory opens, and reading it
+/// fails later, or, for a library that only scans it, not at all). Callers that let another
+/// library read the file (polars) check it here first.
+pub fn check(path: &std::path::Path) -> Result<(), Error> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.is_dir() {
+        return Err(Error::from(ErrorKind::IsADirectory));
+    }
+    Ok(())
+}
+
+/// The whole of an input file, or the [`reason`] it cannot be read.
+pub fn read(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    check(path).map_err(|e| reason(&e))?;
+    std::fs::read(path).map_err(|e| reason(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_and_a_missing_file_are_said_in_words() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert_eq!(read(dir.path()), Err(IS_A_DIRECTORY.to_string()));
+        assert_eq!(
+            read(&dir.path().join("absent")),
+            Err("no such file".to_string())
+        );
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"x").expect("write");
+        assert_eq!(read(&file), Ok(b"x".to_vec()));
+        assert_eq!(
+            read(&file.join("below")).map_err(|m| m.starts_with("no such file")),
+            Err(true)
+        );
+    }
+}

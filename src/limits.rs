@@ -9,7 +9,8 @@
 //!
 //! The deal file and the pool file state money and rates too: they use the same limits
 //! ([`MONEY_MAX`] for amounts, [`RATE_MAX`] for annual rates, [`BTC_MAX`], [`PRICE_MIN`] and
-//! [`PRICE_MAX`] for prices, [`MONTHS_MAX`] for month counts).
+//! [`PRICE_MAX`] for prices, [`MONTHS_MAX`] for month counts), reading their numbers as
+//! [`Written`] so that one beyond a decimal's range is refused by its field's limit too.
 
 use rust_decimal::{Decimal, dec};
 
@@ -100,9 +101,166 @@ pub const ENGINE_MONEY_MAX: Decimal = dec!(10_000_000_000_000);
 /// [`ENGINE_MONEY_MAX`] as messages print it.
 pub const ENGINE_MONEY_MAX_TEXT: &str = "10000000000000";
 
+/// Where a limit is explained, as messages cite it: `must be below 1000000000000 (absrate's
+/// limit, docs/reliability.md), got 1e30`.
+pub const CITE: &str = "(absrate's limit, docs/reliability.md)";
+
+/// A decimal number as a deal or pool file writes it (quoted or not), kept even when it is beyond
+/// the range of a `Decimal` (about 7.9e28): the loader then refuses it against its field's limit,
+/// naming the key, instead of the parser's "expected a Decimal type". In range, the value is what
+/// `rust_decimal` reads (`"0.0525"` and `0.0525` arrive exact).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    /// The value, when a `Decimal` holds it.
+    decimal: Option<Decimal>,
+    /// A number beyond `Decimal`: its sign and size, for the message.
+    approx: f64,
+    /// As written (a number beyond `Decimal` is shown so).
+    text: String,
+}
+
+impl Written {
+    /// A number from its text: `Decimal`'s plain or scientific form, else a finite `f64` (beyond
+    /// `Decimal`); `None` when it is no number.
+    pub fn parse(text: &str) -> Option<Written> {
+        let t = text.trim();
+        let decimal = t
+            .parse::<Decimal>()
+            .or_else(|_| Decimal::from_scientific(t))
+            .ok();
+        let approx = t.parse::<f64>().ok().filter(|x| x.is_finite());
+        match (decimal, approx) {
+            (Some(d), _) => Some(Written {
+                decimal: Some(d),
+                approx: 0.0,
+                text: d.to_string(),
+            }),
+            (None, Some(x)) => Some(Written {
+                decimal: None,
+                approx: x,
+                text: t.to_string(),
+            }),
+            (None, None) => None,
+        }
+    }
+
+    /// A value held exactly (tests, command-line values).
+    pub fn exact(d: Decimal) -> Written {
+        Written {
+            decimal: Some(d),
+            approx: 0.0,
+            text: d.to_string(),
+        }
+    }
+
+    /// Below zero (a number beyond `Decimal` by its sign).
+    fn negative(&self) -> bool {
+        self.decimal
+            .map_or(self.approx < 0.0, |d| d < Decimal::ZERO)
+    }
+
+    /// Checks an amount of money: not negative (`positive`: above zero), below [`MONEY_MAX`].
+    pub fn money(&self, positive: bool) -> Result<Decimal, String> {
+        let got = &self.text;
+        match self.decimal {
+            Some(d) if positive && d <= Decimal::ZERO => Err(format!("must be > 0, got {got}")),
+            _ if self.negative() => Err(format!(
+                "must be {} 0, got {got}",
+                if positive { ">" } else { ">=" }
+            )),
+            Some(d) if d < MONEY_MAX => Ok(d),
+            _ => Err(format!("must be below {MONEY_MAX_TEXT} {CITE}, got {got}")),
+        }
+    }
+
+    /// Checks an annual rate (a coupon's benchmark or spread): within [0, [`RATE_MAX`]].
+    pub fn rate(&self) -> Result<Decimal, String> {
+        match self.decimal {
+            Some(d) if d >= Decimal::ZERO && d <= RATE_MAX => Ok(d),
+            _ => Err(format!(
+                "must be within [0, {RATE_MAX_TEXT}] {CITE}, got {}",
+                self.text
+            )),
+        }
+    }
+
+    /// Checks a BTC price: within [[`PRICE_MIN`], [`PRICE_MAX`]).
+    pub fn price(&self) -> Result<Decimal, String> {
+        match self.decimal {
+            Some(d) if d >= PRICE_MIN && d < PRICE_MAX => Ok(d),
+            _ => Err(format!(
+                "must be at least {PRICE_MIN_TEXT} and below {PRICE_MAX_TEXT} (absrate's limits, docs/reliability.md), got {}",
+                self.text
+            )),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Written {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Written, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Written;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Written, E> {
+                Written::parse(v).ok_or_else(|| E::custom(format!("`{v}` is not a number")))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Written, E> {
+                // As rust_decimal reads a float: by its shortest text, so 0.0525 is exact.
+                self.visit_str(&v.to_string())
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Written, E> {
+                Ok(Written::exact(Decimal::from(v)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Written, E> {
+                Ok(Written::exact(Decimal::from(v)))
+            }
+            fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<Written, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Written, E> {
+                self.visit_str(&v.to_string())
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_written_number_beyond_a_decimal_is_refused_by_its_limit() {
+        let w = |t: &str| Written::parse(t).expect("a number");
+        assert_eq!(w("0.0525").rate(), Ok(dec!(0.0525)));
+        assert_eq!(w("2000.00").money(true), Ok(dec!(2000.00)));
+        assert_eq!(
+            w("1e30").money(true),
+            Err(format!("must be below 1000000000000 {CITE}, got 1e30"))
+        );
+        assert_eq!(
+            w("-1e30").money(false),
+            Err("must be >= 0, got -1e30".into())
+        );
+        assert_eq!(w("0").money(true), Err("must be > 0, got 0".into()));
+        assert_eq!(
+            w("-1000.00").money(false),
+            Err("must be >= 0, got -1000.00".into())
+        );
+        assert_eq!(
+            w("1e20").rate(),
+            Err(format!(
+                "must be within [0, 10] {CITE}, got 100000000000000000000"
+            ))
+        );
+        assert!(w("1e12").price().is_err());
+        assert_eq!(w("87505.12").price(), Ok(dec!(87505.12)));
+        assert_eq!(Written::parse("abc"), None);
+        assert_eq!(Written::parse("inf"), None);
+    }
 
     #[test]
     fn each_limit_prints_as_its_text() {

@@ -1,6 +1,8 @@
 //! The one way absrate writes a file: into a temporary file beside its destination (same file
-//! system), then renamed into place, so a failed run never leaves a half-written output; and a set
-//! of files into one directory all or nothing. Every command's outputs go through here.
+//! system), then renamed into place, so a failed run never leaves a half-written output; and all
+//! the outputs of one command as a [`Transaction`], written together or not at all, never over
+//! an input (docs/reliability.md, "Outputs: one transaction per command"). Every command's
+//! outputs go through here.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -53,32 +55,6 @@ pub fn write_with(
 /// Writes `bytes` to `out` atomically.
 pub fn write_file(out: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     write_with(out, |tmp| fs::write(tmp, bytes).map_err(|e| e.to_string()))
-}
-
-/// Writes every file into `dir` all or nothing: first into a temporary directory inside it, then
-/// renamed into place one by one. On failure the files already renamed by this call are removed,
-/// so `dir` never holds a mixed set from two runs (a file it held before is then gone too).
-pub fn write_set(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), OutputError> {
-    fs::create_dir_all(dir).map_err(|e| error(dir, e))?;
-    let tmp = dir.join(format!(".absrate-tmp-{}", std::process::id()));
-    fs::create_dir_all(&tmp).map_err(|e| error(&tmp, e))?;
-    let result = (|| {
-        for (name, bytes) in files {
-            let p = tmp.join(name);
-            fs::write(&p, bytes).map_err(|e| error(&p, e))?;
-        }
-        for (i, (name, _)) in files.iter().enumerate() {
-            if let Err(e) = fs::rename(tmp.join(name), dir.join(name)) {
-                for (done, _) in &files[..i] {
-                    let _ = fs::remove_file(dir.join(done));
-                }
-                return Err(error(&dir.join(name), e));
-            }
-        }
-        Ok(())
-    })();
-    let _ = fs::remove_dir_all(&tmp);
-    result
 }
 
 /// Every output of one command, written together or not at all.
@@ -279,23 +255,6 @@ mod tests {
         );
         write_file(&out, b"whole").expect("write");
         assert_eq!(fs::read(&out).expect("read"), b"whole");
-    }
-
-    #[test]
-    fn a_set_is_written_whole_or_not_at_all() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        // A name that cannot be a file (a directory of that name is in the way).
-        fs::create_dir_all(dir.path().join("b.txt/x")).expect("blocker");
-        let r = write_set(
-            dir.path(),
-            &[("a.txt", b"a".to_vec()), ("b.txt", b"b".to_vec())],
-        );
-        assert!(r.is_err());
-        let names: Vec<String> = fs::read_dir(dir.path())
-            .expect("dir")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(names, ["b.txt"], "only the blocker is left");
     }
 
     #[test]

@@ -205,6 +205,16 @@ impl serde_saphyr::MessageFormatter for Messages<'_> {
                 "char" => "expected a single character".into(),
                 _ => "not a value of the kind expected here".into(),
             }),
+            // rust_decimal's name for itself: a number too large or too precise for a decimal.
+            E::SerdeInvalidValue {
+                unexpected,
+                expected,
+                ..
+            } if expected == "a Decimal type representing a fixed-point number" => {
+                Cow::Owned(format!(
+                    "invalid value: {unexpected}, expected a decimal number of at most 28 digits (below about 7.9e28)"
+                ))
+            }
             E::NonFiniteFloat { value, .. } => {
                 Cow::Owned(format!("`{value}` is not a finite number"))
             }

@@ -300,3 +300,147 @@ fn a_valuation_price_outside_the_limits_is_refused() {
         );
     }
 }
+
+// ---- the deal file and the pool file: money, rates, prices and months within their limits ----
+
+/// `rate` of the hostile deal fixture `name` under the hand-worked methodology.
+fn rate_deal(name: &str) -> String {
+    refused(&[
+        "rate",
+        "--deal",
+        &fixture(name),
+        "--methodology",
+        "tests/fixtures/rate/methodology.yaml",
+    ])
+}
+
+#[test]
+fn a_note_of_1e30_is_refused_by_the_money_limit_not_the_parser() {
+    let path = fixture("note_balance_1e30.yaml");
+    assert_eq!(
+        rate_deal("note_balance_1e30.yaml"),
+        format!(
+            "error: {path}:13:5: notes[1].balance: must be below 1000000000000 (absrate's limit, docs/reliability.md), got 1e30\n"
+        )
+    );
+}
+
+#[test]
+fn each_amount_of_a_deal_is_below_the_money_limit() {
+    let limit = "(absrate's limit, docs/reliability.md)";
+    for (name, key) in [
+        ("cash_at_closing_1e12.yaml", "cash_at_closing"),
+        ("trustee_fee_1e12.yaml", "trustee_fee"),
+    ] {
+        assert_eq!(
+            rate_deal(name),
+            format!(
+                "error: {}: {key}: must be below 1000000000000 {limit}, got 1000000000000\n",
+                fixture(name)
+            ),
+            "{name}"
+        );
+    }
+    // The command line's cash at closing goes through the same check, named as the flag.
+    assert_eq!(
+        refused(&[
+            "rate",
+            "--deal",
+            "tests/fixtures/rate/deal.yaml",
+            "--methodology",
+            "tests/fixtures/rate/methodology.yaml",
+            "--cash-at-closing=1000000000000",
+        ]),
+        format!(
+            "error: --cash-at-closing: must be below 1000000000000 {limit}, got 1000000000000\n"
+        )
+    );
+}
+
+#[test]
+fn a_coupon_of_1e20_is_refused_by_the_rate_limit() {
+    let limit = "(absrate's limit, docs/reliability.md)";
+    let got = "got 100000000000000000000";
+    for (name, at) in [
+        ("coupon_benchmark_1e20.yaml", ": coupon.benchmark"),
+        ("fixed_coupon_1e20.yaml", ":13:5: notes[1].fixed_coupon"),
+        ("spread_1e20.yaml", ":13:5: notes[1].spread"),
+    ] {
+        assert_eq!(
+            rate_deal(name),
+            format!(
+                "error: {}{at}: must be within [0, 10] {limit}, {got}\n",
+                fixture(name)
+            ),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_revolving_period_of_4294967295_months_is_refused() {
+    let limit = "(absrate's limit, docs/reliability.md)";
+    assert_eq!(
+        rate_deal("revolving_4294967295.yaml"),
+        format!(
+            "error: {}: revolving.months: must be at most 120 {limit}, got 4294967295\n",
+            fixture("revolving_4294967295.yaml")
+        )
+    );
+    assert_eq!(
+        rate_deal("new_loan_term_121.yaml"),
+        format!(
+            "error: {}: revolving.new_loan_term_months: must be at most 120 {limit}, got 121\n",
+            fixture("new_loan_term_121.yaml")
+        )
+    );
+}
+
+#[test]
+fn a_cut_off_price_of_1e12_is_refused_naming_the_pool_file() {
+    assert_eq!(
+        rate_deal("cutoff_1e12.yaml"),
+        format!(
+            "error: {}: cutoff.btc_price: must be at least 0.0001 and below 1000000000 (absrate's limits, docs/reliability.md), got 1000000000000\n",
+            fixture("pool_cutoff_1e12.yaml")
+        )
+    );
+}
+
+#[test]
+fn a_generator_targeting_a_trillion_dollars_or_endless_loans_is_refused() {
+    let limit = "(absrate's limit, docs/reliability.md)";
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tape.csv");
+    for (name, message) in [
+        (
+            "target_principal_1e12.yaml",
+            format!(
+                "generator.targets.principal: must be below 1000000000000 {limit}, got 1000000000000"
+            ),
+        ),
+        (
+            "loan_term_4294967295.yaml",
+            format!(
+                "generator.origination.term_months: must be at most 120 {limit}, got 4294967295"
+            ),
+        ),
+    ] {
+        let profile = fixture(name);
+        assert_eq!(
+            refused(&[
+                "pool",
+                "generate",
+                "--profile",
+                &profile,
+                "--seed",
+                "1",
+                "--out",
+                out.to_str().unwrap(),
+            ]),
+            format!("error: {profile}: {message}\n"),
+            "{name}"
+        );
+        assert!(!out.exists(), "nothing written");
+    }
+}

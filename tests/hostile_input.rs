@@ -437,13 +437,10 @@ fn templates_that_are_not_files_or_not_a_directory_say_so() {
     assert!(!report.exists(), "nothing written");
 }
 
-// Owned elsewhere (issue 13's other half): src/tape/read.rs, src/tape/prices.rs and
-// src/methodology/lookup.rs test `is_file()` and report a directory as missing. Each needs the
-// same one-line change: `crate::input::reason` or a test of `is_dir()` before "no such file".
-// The expected texts below are what these inputs should say; run with `--ignored`.
+// A path that is a directory, for the inputs polars reads (the tape, the price file) and for a
+// methodology named by its path.
 
 #[test]
-#[ignore = "src/tape/read.rs reports a directory as `no such file`"]
 fn a_tape_path_that_is_a_directory_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let tape = dir.path().join("tape.csv");
@@ -455,7 +452,6 @@ fn a_tape_path_that_is_a_directory_says_so() {
 }
 
 #[test]
-#[ignore = "src/tape/prices.rs reports a directory as `no such file`"]
 fn a_price_path_that_is_a_directory_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let prices = dir.path().join("prices.csv");
@@ -477,7 +473,6 @@ fn a_price_path_that_is_a_directory_says_so() {
 }
 
 #[test]
-#[ignore = "src/methodology/lookup.rs looks a directory up as a methodology id"]
 fn a_methodology_path_that_is_a_directory_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("methodology.yaml");
@@ -494,12 +489,9 @@ fn a_methodology_path_that_is_a_directory_says_so() {
     );
 }
 
-/// A price file with a row of three fields under a header of two. Today polars' advice reaches
-/// the user ("found more fields than defined in 'Schema' ... Consider setting
-/// 'truncate_ragged_lines=true'.") with no line; the price reader (src/tape/prices.rs, owned by
-/// the other half of issue 13) should say which line, in the file's terms.
+/// A price file with a row of three fields under a header of two: the line, in the file's terms,
+/// never polars' advice to its caller ("Consider setting 'truncate_ragged_lines=true'").
 #[test]
-#[ignore = "src/tape/prices.rs passes polars' message through"]
 fn a_ragged_price_file_names_the_line() {
     assert_eq!(
         refused(&[
@@ -515,5 +507,28 @@ fn a_ragged_price_file_names_the_line() {
         ]),
         "error: tests/fixtures/hostile-input/ragged_prices.csv: line 3: 3 fields where the header \
          has 2\n"
+    );
+}
+
+#[test]
+fn a_price_model_path_that_is_a_directory_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("model.yaml");
+    std::fs::create_dir(&m).unwrap();
+    assert_eq!(
+        refused(&["simulate", "--paths", "10", "--model", m.to_str().unwrap()]),
+        format!("error: {}: cannot read: is a directory\n", m.display())
+    );
+}
+
+/// `methodology show` resolves a path as `rate` does.
+#[test]
+fn a_methodology_directory_says_so_to_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("draft.yaml");
+    std::fs::create_dir(&m).unwrap();
+    assert_eq!(
+        refused(&["methodology", "show", m.to_str().unwrap()]),
+        format!("error: {}: cannot read: is a directory\n", m.display())
     );
 }

@@ -147,6 +147,40 @@ fn an_unknown_key_is_located_with_a_suggestion() {
     );
 }
 
+/// `supersedes` is `ID@VERSION` with a semantic version, or null: anything else is refused where
+/// it is written (issue 13, class 8).
+#[test]
+fn supersedes_must_be_id_at_a_semantic_version() {
+    for (name, value) in [
+        (
+            "supersedes_not_semver.yaml",
+            "btc-backed-consumer-loans@1.0",
+        ),
+        ("supersedes_free_text.yaml", "the previous version"),
+    ] {
+        let message = format!(
+            "supersedes: `{value}` is not ID@VERSION (the id of a methodology, `@`, and a semantic version such as 1.0.0), nor null"
+        );
+        assert_eq!(
+            fails(name),
+            format!(
+                "error: tests/fixtures/methodology/{name}:5:13: {message}
+ --> tests/fixtures/methodology/{name}:5:13
+  |
+3 | version: 0.1.0
+4 | effective_date: 2026-01-01
+5 | supersedes: {value}
+  |             ^ {message}
+6 | title: Minimal test methodology
+7 | description: Fixture for tests.
+  |
+"
+            ),
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn a_billion_laughs_file_is_refused_within_a_second() {
     let start = std::time::Instant::now();

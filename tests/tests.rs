@@ -17,6 +17,7 @@ mod rate;
 mod rate_properties;
 mod replay;
 mod report;
+mod round_trip;
 mod simulate;
 mod simulate_report;
 mod tape_errors;

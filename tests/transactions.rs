@@ -175,3 +175,126 @@ fn replay_writes_no_tape_when_its_pool_file_cannot_be_written() {
     );
     assert_eq!(names(&after), ["pool.yaml"]);
 }
+
+#[test]
+fn pool_generate_refuses_to_overwrite_its_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    // A pool file whose name a tape could have: the run's only input.
+    let profile = dir.path().join("profile.csv");
+    std::fs::copy(
+        crate::util::root().join("pools/ledn-2026-1/pool.yaml"),
+        &profile,
+    )
+    .unwrap();
+    let before = std::fs::read(&profile).unwrap();
+    let p = profile.to_str().unwrap();
+    let r = absrate(&[
+        "pool",
+        "generate",
+        "--profile",
+        p,
+        "--seed",
+        "1",
+        "--loans",
+        "10",
+        "--out",
+        p,
+    ]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "error: {p}: cannot write: it is an input of this run: refusing to overwrite it (write elsewhere)\n"
+        )
+    );
+    assert_eq!(std::fs::read(&profile).unwrap(), before);
+    assert_eq!(names(dir.path()), ["profile.csv"]);
+}
+
+#[test]
+fn pool_generate_leaves_nothing_when_its_tape_cannot_be_written() {
+    let dir = tempfile::tempdir().unwrap();
+    // The tape's directory cannot be made: a file of that name is in the way.
+    std::fs::write(dir.path().join("blocked"), "a file").unwrap();
+    let out = dir.path().join("blocked/sub/tape.csv");
+    let r = absrate(&[
+        "pool",
+        "generate",
+        "--profile",
+        "ledn-2026-1",
+        "--seed",
+        "1",
+        "--loans",
+        "10",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert_eq!(names(dir.path()), ["blocked"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("blocked")).unwrap(),
+        "a file"
+    );
+}
+
+#[test]
+fn compare_refuses_to_write_its_report_over_a_methodology_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    // A draft methodology kept under the name of a report file, in the report directory.
+    let draft = dir.path().join("comparison.md");
+    std::fs::copy(
+        crate::util::root().join("methodology/btc-backed-consumer-loans/1.1.0.yaml"),
+        &draft,
+    )
+    .unwrap();
+    let before = std::fs::read(&draft).unwrap();
+    let r = absrate(&[
+        "compare",
+        "--methodology",
+        "btc-backed-consumer-loans@1.0.0",
+        "--methodology",
+        draft.to_str().unwrap(),
+        "--report",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "error: {}: cannot write: it is an input of this run: refusing to overwrite it (write elsewhere)\n",
+            draft.display()
+        )
+    );
+    assert_eq!(std::fs::read(&draft).unwrap(), before);
+    assert_eq!(names(dir.path()), ["comparison.md"], "no comparison.html");
+}
+
+#[test]
+fn compare_writes_neither_report_file_when_one_is_blocked_and_keeps_the_earlier_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report");
+    // comparison.html cannot be written: a directory of that name is in the way.
+    std::fs::create_dir_all(report.join("comparison.html/x")).unwrap();
+    std::fs::write(report.join("comparison.md"), "earlier run\n").unwrap();
+    let r = absrate(&[
+        "compare",
+        "--methodology",
+        "btc-backed-consumer-loans@1.0.0",
+        "--methodology",
+        "btc-backed-consumer-loans@1.1.0",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("comparison.html: cannot write: is a directory"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(names(&report), ["comparison.html", "comparison.md"]);
+    assert_eq!(
+        std::fs::read_to_string(report.join("comparison.md")).unwrap(),
+        "earlier run\n"
+    );
+}

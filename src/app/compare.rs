@@ -1,5 +1,5 @@
 //! `compare` as a library call: the deal, the methodology versions and the tape read once, the
-//! comparison, its view and the report files written all or nothing.
+//! comparison, its view and the report files written as one transaction.
 
 use std::path::PathBuf;
 
@@ -47,13 +47,23 @@ pub fn run(a: &CompareRequest) -> Result<CompareRun, Error> {
     if let Some(dir) = &a.report {
         let (md, html) =
             report::render_named(&view, report::COMPARISON_MD, report::COMPARISON_HTML)?;
-        report::write_all(
+        // One transaction (docs/reliability.md): both files or neither, a file already there
+        // kept if the run fails, and never over an input of the run.
+        let mut tx = crate::output::Transaction::new();
+        tx.protect(&deal.path);
+        tx.protect(&deal.pool.path);
+        tx.protect(&deal.pool.tape);
+        for m in &versions {
+            tx.protect(&m.path);
+        }
+        tx.add_set(
             dir,
-            &[
+            vec![
                 (report::COMPARISON_MD, md.into_bytes()),
                 (report::COMPARISON_HTML, html.into_bytes()),
             ],
-        )?;
+        );
+        tx.commit()?;
     }
     Ok(CompareRun {
         deal,

@@ -177,6 +177,7 @@ pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
     // Every output of the run is one transaction: all written, or none (docs/reliability.md).
     let mut tx = crate::output::Transaction::new();
     tx.protect(&deal.path);
+    tx.protect(&deal.pool.path);
     tx.protect(&deal.pool.tape);
     tx.protect(&m.path);
     if let Some(path) = &a.cashflows {

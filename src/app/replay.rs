@@ -112,6 +112,7 @@ pub fn run(a: &ReplayRequest) -> Result<ReplayRun, Error> {
         let text = after.to_yaml(&comment).map_err(|e| err(e.to_string()))?;
         let mut tx = crate::output::Transaction::new();
         tx.protect(&deal.path);
+        tx.protect(&deal.pool.path);
         tx.protect(&deal.pool.tape);
         tx.protect(&a.prices);
         tx.add(out, tape);

@@ -418,6 +418,14 @@ pub fn simulate(a: &SimulateRequest) -> Result<SimulateRun, Error> {
     };
     let results = setup.run_range(a.seed, range, tick)?;
     let summary = summarize(&ctx, &results, a.shard);
+    let mut inputs = vec![
+        deal.path.as_path(),
+        deal.pool.path.as_path(),
+        deal.pool.tape.as_path(),
+        m.path.as_path(),
+        loaded.file.path.as_path(),
+    ];
+    inputs.extend(loaded.prices.as_deref());
     write_outputs(
         a.out.as_deref(),
         a.report.as_deref(),
@@ -425,7 +433,7 @@ pub fn simulate(a: &SimulateRequest) -> Result<SimulateRun, Error> {
         &summary,
         &results,
         a.shard,
-        &[&deal.path, &deal.pool.tape, &m.path, &loaded.file.path],
+        &inputs,
     )?;
     Ok(SimulateRun {
         summary,

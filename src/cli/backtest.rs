@@ -50,12 +50,14 @@ pub struct BacktestArgs {
     format: Format,
 }
 
+/// `--horizon`: days, at most [`crate::limits::HORIZON_DAYS_MAX`] (ten years of daily prices).
 fn parse_days(s: &str) -> Result<u32, String> {
+    let max = crate::limits::HORIZON_DAYS_MAX;
     let n = s.strip_suffix('d').unwrap_or(s);
     match n.parse::<u32>() {
-        Ok(d) if (1..=3660).contains(&d) => Ok(d),
+        Ok(d) if (1..=max).contains(&d) => Ok(d),
         _ => Err(format!(
-            "expected a number of days from 1 to 3660, like 365d; got `{s}`"
+            "expected a number of days from 1 to {max}, like 365d; got `{s}`"
         )),
     }
 }

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use crate::error::Error;
 use crate::money;
 use crate::pool::{PoolFile, generate};
-use crate::tape::write_tape;
+use crate::tape::tape_bytes;
 
 #[derive(Debug, Subcommand)]
 pub enum PoolCommand {
@@ -42,7 +42,12 @@ pub fn run(cmd: PoolCommand) -> Result<String, Error> {
         PoolCommand::Generate(a) => {
             let pool = PoolFile::resolve(&a.profile, &a.pools_dir)?;
             let g = generate(&pool, a.seed, a.loans)?;
-            write_tape(&g.loans, &a.out)?;
+            // One transaction, as every command's outputs: nothing left on failure, and never
+            // over the pool file read (docs/reliability.md).
+            let mut tx = crate::output::Transaction::new();
+            tx.protect(&pool.path);
+            tx.add(&a.out, tape_bytes(&g.loans, &a.out)?);
+            tx.commit()?;
             let principal: rust_decimal::Decimal = g.loans.iter().map(|l| l.principal).sum();
             let btc: rust_decimal::Decimal = g.loans.iter().map(|l| l.collateral_btc).sum();
             Ok(format!(

@@ -161,9 +161,10 @@ pub fn run(cmd: TapeCommand) -> Result<String, Error> {
             }
         }
         TapeCommand::Derive { valued, out } => {
-            let (v, _) = valued.valuation()?;
+            let (v, source) = valued.valuation()?;
             let tape = Tape::read(&valued.tape)?;
-            tape.write_derived(&v, &out)?;
+            let pool: Vec<&std::path::Path> = source.pool_file.as_deref().into_iter().collect();
+            tape.write_derived(&v, &out, &pool)?;
             Ok(format!(
                 "wrote {}: {} loans with derived fields at BTC {}\n",
                 out.display(),

@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use crate::limits::{self, Written};
 use crate::pool::{PoolError, PoolFile};
 
 pub mod state;
@@ -74,20 +75,20 @@ pub enum Seniority {
 #[serde(deny_unknown_fields)]
 struct CouponWire {
     /// Benchmark rate (annual); the coupon is benchmark + spread.
-    benchmark: Sourced<Decimal>,
+    benchmark: Sourced<Written>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NoteWire {
     class: String,
-    balance: Sourced<Decimal>,
+    balance: Sourced<Written>,
     seniority: Seniority,
     /// Fixed annual coupon, or `spread` over the deal's benchmark: exactly one.
     #[serde(default)]
-    fixed_coupon: Option<Sourced<Decimal>>,
+    fixed_coupon: Option<Sourced<Written>>,
     #[serde(default)]
-    spread: Option<Sourced<Decimal>>,
+    spread: Option<Sourced<Written>>,
     rating_published: Option<String>,
 }
 
@@ -224,12 +225,12 @@ struct DealWire {
     /// The pool file (cut-off, tape, collateral terms), relative to the deal file.
     pool: PathBuf,
     dates: DatesWire,
-    cash_at_closing: Sourced<Decimal>,
+    cash_at_closing: Sourced<Written>,
     coupon: CouponWire,
     notes: Vec<Spanned<NoteWire>>,
     reserve: ReserveWire,
     /// Annual fee of trustee, custodian and administrator, USD.
-    trustee_fee: Sourced<Decimal>,
+    trustee_fee: Sourced<Written>,
     revolving: RevolvingWire,
     triggers: TriggersWire,
     waterfall: WaterfallWire,
@@ -288,14 +289,11 @@ impl Deal {
         self.notes.iter().map(|n| n.balance).sum()
     }
 
-    /// Checks cash at closing, USD: not negative. The one check of it, for the deal file's
-    /// `cash_at_closing` and for `rate --cash-at-closing`; the caller names the value.
+    /// Checks cash at closing, USD: not negative, below absrate's limit on money
+    /// ([`limits::MONEY_MAX`]). The one check of it, for the deal file's `cash_at_closing` and
+    /// for `rate --cash-at-closing`; the caller names the value.
     pub fn check_cash_at_closing(cash: Decimal) -> Result<Decimal, String> {
-        if cash < Decimal::ZERO {
-            Err(format!("must be >= 0, got {cash}"))
-        } else {
-            Ok(cash)
-        }
+        Written::exact(cash).money(false)
     }
 
     pub fn load(path: &Path) -> Result<Deal, DealError> {
@@ -334,6 +332,13 @@ impl Deal {
             ));
         }
         let unit = |v: Decimal| v >= Decimal::ZERO && v <= Decimal::ONE;
+        // The benchmark is checked once, before the notes that add their spreads to it.
+        let benchmark = w
+            .coupon
+            .benchmark
+            .value
+            .rate()
+            .map_err(|e| invalid(p, "coupon.benchmark", e))?;
         if w.notes.is_empty() {
             return Err(invalid(p, "notes", "a deal needs at least one note"));
         }
@@ -358,35 +363,31 @@ impl Deal {
                     ),
                 ));
             }
-            if n.balance.value <= Decimal::ZERO {
-                return Err(at(
-                    ".balance",
-                    format!("must be > 0, got {}", n.balance.value),
-                ));
-            }
+            let balance = n.balance.value.money(true).map_err(|e| at(".balance", e))?;
             let coupon = match (&n.fixed_coupon, &n.spread) {
-                (Some(c), None) if unit(c.value) => c.value,
                 (Some(c), None) => {
-                    return Err(at(
-                        ".fixed_coupon",
-                        format!("must be within [0, 1], got {}", c.value),
-                    ));
+                    let c = c.value.rate().map_err(|e| at(".fixed_coupon", e))?;
+                    if !unit(c) {
+                        return Err(at(
+                            ".fixed_coupon",
+                            format!("must be within [0, 1], got {c}"),
+                        ));
+                    }
+                    c
                 }
                 (None, Some(s)) => {
-                    let b = w.coupon.benchmark.value;
-                    match b.checked_add(s.value) {
-                        Some(c) if unit(c) => c,
-                        sum => {
-                            return Err(at(
-                                ".spread",
-                                format!(
-                                    "the coupon, coupon.benchmark {b} + spread {}{}, must be within [0, 1]",
-                                    s.value,
-                                    sum.map(|c| format!(" = {c}")).unwrap_or_default()
-                                ),
-                            ));
-                        }
+                    let s = s.value.rate().map_err(|e| at(".spread", e))?;
+                    // Both within [0, 10]: the sum is a decimal.
+                    let c = benchmark + s;
+                    if !unit(c) {
+                        return Err(at(
+                            ".spread",
+                            format!(
+                                "the coupon, coupon.benchmark {benchmark} + spread {s} = {c}, must be within [0, 1]"
+                            ),
+                        ));
                     }
+                    c
                 }
                 _ => {
                     return Err(at(
@@ -397,7 +398,7 @@ impl Deal {
             };
             notes.push(Note {
                 class: n.class.clone(),
-                balance: n.balance.value,
+                balance,
                 seniority: n.seniority,
                 coupon,
                 rating_published: n.rating_published.clone(),
@@ -455,15 +456,16 @@ impl Deal {
                 )));
             }
         }
-        Deal::check_cash_at_closing(w.cash_at_closing.value)
+        let cash_at_closing = w
+            .cash_at_closing
+            .value
+            .money(false)
             .map_err(|e| invalid(p, "cash_at_closing", e))?;
-        if w.trustee_fee.value < Decimal::ZERO {
-            return Err(invalid(
-                p,
-                "trustee_fee",
-                format!("must be >= 0, got {}", w.trustee_fee.value),
-            ));
-        }
+        let trustee_fee = w
+            .trustee_fee
+            .value
+            .money(false)
+            .map_err(|e| invalid(p, "trustee_fee", e))?;
         if !unit(w.triggers.cumulative_default_ratio.value) {
             return Err(invalid(
                 p,
@@ -473,6 +475,25 @@ impl Deal {
                     w.triggers.cumulative_default_ratio.value
                 ),
             ));
+        }
+        for (key, months) in [
+            ("revolving.months", w.revolving.months.value),
+            (
+                "revolving.new_loan_term_months",
+                w.revolving.new_loan_term_months.value,
+            ),
+        ] {
+            if months > limits::MONTHS_MAX {
+                return Err(invalid(
+                    p,
+                    key,
+                    format!(
+                        "must be at most {} {}, got {months}",
+                        limits::MONTHS_MAX,
+                        limits::CITE
+                    ),
+                ));
+            }
         }
         if w.revolving.new_loan_term_months.value == 0 {
             return Err(invalid(p, "revolving.new_loan_term_months", "must be > 0"));
@@ -487,11 +508,11 @@ impl Deal {
             closing: w.dates.closing,
             first_payment: w.dates.first_payment,
             legal_final: w.dates.legal_final.value,
-            cash_at_closing: w.cash_at_closing.value,
+            cash_at_closing,
             notes,
             reserve_target_share: w.reserve.target_share.value,
             reserve_covers: w.reserve.covers.into_iter().map(|c| c.value).collect(),
-            trustee_fee: w.trustee_fee.value,
+            trustee_fee,
             revolving_months: w.revolving.months.value,
             new_loan_term_months: w.revolving.new_loan_term_months.value,
             cumulative_default_trigger: w.triggers.cumulative_default_ratio.value,

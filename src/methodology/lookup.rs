@@ -111,6 +111,10 @@ impl Lookup {
             .max_by(|a, b| a.version.cmp(&b.version));
         match found {
             Some(entry) => entry.load(),
+            // A path that is there but is no file (a directory): why it cannot be read, rather
+            // than the registries' list. An id is looked up first, so a directory that happens to
+            // share an id's name never hides it.
+            None if as_path.exists() => Methodology::load(as_path),
             None => Err(MethodologyError::NotFound {
                 spec: spec.to_string(),
                 looked: self.looked(),

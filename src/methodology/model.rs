@@ -91,9 +91,9 @@ impl Methodology {
 
     /// Reads and checks a methodology file.
     pub fn load(path: &Path) -> Result<Methodology, MethodologyError> {
-        let bytes = std::fs::read(path).map_err(|e| MethodologyError::Read {
+        let bytes = crate::input::read(path).map_err(|message| MethodologyError::Read {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message,
         })?;
         Methodology::from_bytes(path, bytes)
     }

@@ -127,7 +127,7 @@ impl Registry {
             Err(e) => {
                 return Err(MethodologyError::Read {
                     path,
-                    message: e.to_string(),
+                    message: crate::input::reason(&e),
                 });
             }
         };
@@ -253,9 +253,9 @@ pub fn parse_lock(path: &Path, text: &str) -> Result<Vec<(String, String)>, Meth
 
 /// SHA-256 of a file's bytes, lowercase hex.
 pub fn sha256_of(path: &Path) -> Result<String, MethodologyError> {
-    let bytes = std::fs::read(path).map_err(|e| MethodologyError::Read {
+    let bytes = crate::input::read(path).map_err(|message| MethodologyError::Read {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message,
     })?;
     Ok(hex(&Sha256::digest(&bytes)))
 }

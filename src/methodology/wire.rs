@@ -258,6 +258,24 @@ pub struct BaseCase {
     pub recovery_rate: Sourced<Decimal>,
 }
 
+/// `ID@VERSION` or nothing: the text of a reference to a methodology version (a type, like the
+/// file's own `version`), refused where it is written when it is not one.
+fn id_at_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let valid = text.split_once('@').is_some_and(|(id, version)| {
+        !id.trim().is_empty() && id.trim() == id && semver::Version::parse(version).is_ok()
+    });
+    if valid {
+        Ok(Some(text))
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "supersedes: `{text}` is not ID@VERSION (the id of a methodology, `@`, and a semantic version such as 1.0.0), nor null"
+        )))
+    }
+}
+
 /// A methodology file, `methodology/<id>/<version>.yaml`.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -268,8 +286,8 @@ pub struct MethodologyFile {
     pub version: semver::Version,
     /// Date from which the version applies.
     pub effective_date: NaiveDate,
-    /// The version this one replaces (`ID@VERSION`), if any.
-    #[serde(default)]
+    /// The version this one replaces (`ID@VERSION`, the version a semantic version), if any.
+    #[serde(default, deserialize_with = "id_at_version")]
     pub supersedes: Option<String>,
     pub title: String,
     /// What the methodology covers and how it was calibrated.

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{self, Written};
 use crate::yaml::{self, YamlError};
 
 /// The name of the pool file in a pool directory.
@@ -175,6 +176,14 @@ pub struct GeneratorProfile {
     pub states: Vec<Weighted<String>>,
 }
 
+/// [`Cutoff`] as written: a price beyond a decimal is refused by its limit, not by the parser.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CutoffWire {
+    date: NaiveDate,
+    btc_price: Written,
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Wire {
@@ -182,7 +191,7 @@ struct Wire {
     title: String,
     /// The tape, relative to the pool file.
     tape: PathBuf,
-    cutoff: Cutoff,
+    cutoff: CutoffWire,
     collateral_terms: CollateralTerms,
     #[serde(default)]
     generator: Option<GeneratorProfile>,
@@ -255,9 +264,14 @@ impl PoolFile {
                 "expected margin_call_cure_ltv < margin_call_ltv < liquidation_ltv".into(),
             ));
         }
-        if wire.cutoff.btc_price <= Decimal::ZERO {
-            return Err(invalid("cutoff.btc_price", "must be > 0".into()));
-        }
+        let cutoff = Cutoff {
+            date: wire.cutoff.date,
+            btc_price: wire
+                .cutoff
+                .btc_price
+                .price()
+                .map_err(|e| invalid("cutoff.btc_price", e))?,
+        };
         if let Some(m) = &wire.market {
             Market::check_answer_share(m.margin_call_answer_share)
                 .map_err(|e| invalid("market.margin_call_answer_share", e))?;
@@ -273,7 +287,7 @@ impl PoolFile {
             name: wire.name,
             title: wire.title,
             tape: dir.join(&wire.tape),
-            cutoff: wire.cutoff,
+            cutoff,
             collateral_terms: wire.collateral_terms,
             generator: wire.generator,
             generated_with_seed: wire.generated_with_seed,
@@ -365,6 +379,17 @@ fn validate_generator(g: &GeneratorProfile) -> Result<(), (String, String)> {
     if t.principal <= Decimal::ZERO || t.collateral_btc <= Decimal::ZERO {
         return err("targets", "principal and collateral_btc must be > 0");
     }
+    if t.principal >= limits::MONEY_MAX {
+        return err(
+            "targets.principal",
+            &format!(
+                "must be below {} {}, got {}",
+                limits::MONEY_MAX_TEXT,
+                limits::CITE,
+                t.principal
+            ),
+        );
+    }
     if t.wa_interest_rate <= Decimal::ZERO || t.wa_interest_rate >= Decimal::ONE {
         return err("targets.wa_interest_rate", "must be a decimal in (0, 1)");
     }
@@ -374,11 +399,10 @@ fn validate_generator(g: &GeneratorProfile) -> Result<(), (String, String)> {
         ".weight",
         o.months.iter().map(|m| m.weight),
     )?;
-    if let Some(i) = o.months.iter().position(|m| m.btc_price <= Decimal::ZERO) {
-        return err(
-            &format!("origination.months[{}].btc_price", i + 1),
-            "must be > 0",
-        );
+    for (i, m) in o.months.iter().enumerate() {
+        if let Err(e) = Written::exact(m.btc_price).price() {
+            return err(&format!("origination.months[{}].btc_price", i + 1), &e);
+        }
     }
     if !(0.0 < o.ltv_min && o.ltv_min <= o.ltv_mean && o.ltv_mean <= o.ltv_max && o.ltv_max < 1.0) {
         return err("origination", "need 0 < ltv_min <= ltv_mean <= ltv_max < 1");
@@ -386,6 +410,17 @@ fn validate_generator(g: &GeneratorProfile) -> Result<(), (String, String)> {
     non_negative("origination.ltv_sd", o.ltv_sd)?;
     if o.term_months == 0 {
         return err("origination.term_months", "must be > 0");
+    }
+    if o.term_months > limits::MONTHS_MAX {
+        return err(
+            "origination.term_months",
+            &format!(
+                "must be at most {} {}, got {}",
+                limits::MONTHS_MAX,
+                limits::CITE,
+                o.term_months
+            ),
+        );
     }
     if !(0.0 < g.max_cutoff_ltv && g.max_cutoff_ltv < 1.0) {
         return err("max_cutoff_ltv", "must be a decimal in (0, 1)");

@@ -242,12 +242,12 @@ impl ModelFile {
     }
 
     pub fn load(path: &Path) -> Result<ModelFile, PriceError> {
-        let size = std::fs::metadata(path)
-            .map_err(|e| PriceError::Read {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?
-            .len();
+        let unreadable = |e: std::io::Error| PriceError::Read {
+            path: path.to_path_buf(),
+            message: crate::input::reason(&e),
+        };
+        crate::input::check(path).map_err(unreadable)?;
+        let size = std::fs::metadata(path).map_err(unreadable)?.len();
         if size > crate::yaml::MAX_BYTES {
             return Err(crate::yaml::YamlError::TooLarge {
                 path: path.to_path_buf(),
@@ -256,10 +256,7 @@ impl ModelFile {
             }
             .into());
         }
-        let bytes = std::fs::read(path).map_err(|e| PriceError::Read {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let bytes = std::fs::read(path).map_err(unreadable)?;
         ModelFile::from_bytes(path, &bytes)
     }
 

@@ -121,9 +121,9 @@ pub(super) fn file_name(path: &Path) -> String {
 
 /// SHA-256 of a file's bytes, lowercase hex.
 pub(super) fn sha256_file(path: &Path) -> Result<String, PriceError> {
-    let bytes = std::fs::read(path).map_err(|e| PriceError::Read {
+    let bytes = crate::input::read(path).map_err(|message| PriceError::Read {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message,
     })?;
     Ok(sha256_hex(&bytes))
 }

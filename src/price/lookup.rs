@@ -136,6 +136,8 @@ impl ModelLookup {
             .max_by(|a, b| a.version.cmp(&b.version));
         match found {
             Some(e) => load_entry(&e),
+            // A path that is there but is no file (a directory): why it cannot be read.
+            None if as_path.exists() => ModelFile::load(as_path),
             None => Err(PriceError::NotFound {
                 spec: spec.to_string(),
                 looked: self.looked(),

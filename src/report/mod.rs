@@ -47,8 +47,6 @@ pub enum ReportError {
     TemplatesDir { path: PathBuf, message: String },
     #[error("cannot render {template}: {message}")]
     Render { template: String, message: String },
-    #[error("{}: cannot write: {message}", path.display())]
-    Write { path: PathBuf, message: String },
     #[error("cannot build the workbook: {0}")]
     Workbook(String),
 }
@@ -141,12 +139,4 @@ fn render_with<V: serde::Serialize>(
         })
     };
     Ok((render(md)?, render(html)?))
-}
-
-/// Writes every file into `dir` all or nothing ([`crate::output::write_set`]).
-pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), ReportError> {
-    crate::output::write_set(dir, files).map_err(|e| ReportError::Write {
-        path: e.path,
-        message: e.message,
-    })
 }

@@ -111,6 +111,11 @@ pub enum TapeError {
     #[error("{}: no such file", path.display())]
     NotFound { path: PathBuf },
 
+    /// An input that exists but cannot be read as a file: a directory, no permission
+    /// (`crate::input::reason`).
+    #[error("{}: cannot read: {reason}", path.display())]
+    Unreadable { path: PathBuf, reason: String },
+
     #[error("{}: unsupported tape format: the name must end in .csv or .parquet", path.display())]
     Format { path: PathBuf },
 
@@ -158,6 +163,7 @@ impl TapeError {
         matches!(
             self,
             TapeError::NotFound { .. }
+                | TapeError::Unreadable { .. }
                 | TapeError::Format { .. }
                 | TapeError::Read { .. }
                 | TapeError::MissingColumns { .. }
@@ -166,6 +172,20 @@ impl TapeError {
                 | TapeError::Invalid(_)
                 | TapeError::Argument(_)
         )
+    }
+
+    /// Why the input `path` cannot be opened (`crate::input::check`): a missing file is
+    /// [`TapeError::NotFound`], anything else [`TapeError::Unreadable`] in the user's words.
+    pub(crate) fn unreadable(path: &std::path::Path, e: &std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::NotFound => TapeError::NotFound {
+                path: path.to_path_buf(),
+            },
+            _ => TapeError::Unreadable {
+                path: path.to_path_buf(),
+                reason: crate::input::reason(e),
+            },
+        }
     }
 
     pub(crate) fn internal(

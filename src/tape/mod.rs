@@ -140,8 +140,15 @@ impl Tape {
     }
 
     /// Writes one row per loan with the derived fields at `at` (LTV, trigger prices, remaining term,
-    /// capitalized-interest share), CSV or Parquet by the extension of `out`, atomically.
-    pub fn write_derived(&self, at: &Valuation, out: &Path) -> Result<(), TapeError> {
+    /// capitalized-interest share), CSV or Parquet by the extension of `out`, as one
+    /// [`crate::output::Transaction`] that never overwrites the tape nor any of `inputs` (the
+    /// pool file the valuation came from).
+    pub fn write_derived(
+        &self,
+        at: &Valuation,
+        out: &Path,
+        inputs: &[&Path],
+    ) -> Result<(), TapeError> {
         if crate::output::same_file(out, self.path()) {
             return Err(TapeError::Argument(format!(
                 "--out {}: is the tape being read: refusing to overwrite it (write the derived fields elsewhere)",
@@ -150,6 +157,15 @@ impl Tape {
         }
         at.validate()?;
         let mut df = derive::loan_fields(&self.df, at)?;
-        write::write_frame(&mut df, out)
+        let mut tx = crate::output::Transaction::new();
+        tx.protect(self.path());
+        for i in inputs {
+            tx.protect(i);
+        }
+        tx.add(out, write::frame_bytes(&mut df, out)?);
+        tx.commit().map_err(|e| TapeError::Write {
+            path: e.path,
+            message: e.message,
+        })
     }
 }

@@ -84,6 +84,71 @@ fn price_of(text: &str) -> Result<Option<Decimal>, String> {
     }
 }
 
+/// A record of a CSV file with a number of fields other than the header's.
+#[derive(Debug, PartialEq, Eq)]
+struct Ragged {
+    /// 1-based line the record starts on.
+    line: usize,
+    fields: usize,
+    header: usize,
+}
+
+fn fields(n: usize) -> String {
+    if n == 1 {
+        "1 field".into()
+    } else {
+        format!("{n} fields")
+    }
+}
+
+/// The first record of `csv` (comma-separated, `"` quoting, a quoted field may span lines) whose
+/// field count differs from the header's. Blank lines are left to the reader.
+fn ragged(csv: &[u8]) -> Option<Ragged> {
+    let mut header = None;
+    let mut line = 1;
+    let mut start = 1;
+    let mut count = 1;
+    let mut quoted = false;
+    let mut blank = true;
+    for &b in csv.iter().chain(std::iter::once(&b'\n')) {
+        match b {
+            b'"' => {
+                quoted = !quoted;
+                blank = false;
+            }
+            b',' if !quoted => {
+                count += 1;
+                blank = false;
+            }
+            b'\n' => {
+                line += 1;
+                if quoted {
+                    continue;
+                }
+                if !blank {
+                    match header {
+                        None => header = Some(count),
+                        Some(h) if h != count => {
+                            return Some(Ragged {
+                                line: start,
+                                fields: count,
+                                header: h,
+                            });
+                        }
+                        Some(_) => {}
+                    }
+                }
+                start = line;
+                count = 1;
+                blank = true;
+            }
+            b'\r' => {}
+            _ => blank = false,
+        }
+    }
+    None
+}
+
 /// Where a limit is explained.
 const LIMIT: &str = "absrate's limit, docs/reliability.md";
 
@@ -93,10 +158,20 @@ pub fn read_prices(
     date_column: &str,
     price_column: &str,
 ) -> Result<PriceSeries, TapeError> {
-    if !path.is_file() {
-        return Err(TapeError::NotFound {
-            path: path.to_path_buf(),
-        });
+    crate::input::check(path).map_err(|e| TapeError::unreadable(path, &e))?;
+    // polars would refuse a ragged line with its own advice and no line number; a price file is
+    // small, so it is checked here first and the line named.
+    let bytes = std::fs::read(path).map_err(|e| TapeError::unreadable(path, &e))?;
+    if let Some(r) = ragged(&bytes) {
+        return Err(bad(
+            path,
+            format!(
+                "line {}: {} where the header has {}",
+                r.line,
+                fields(r.fields),
+                r.header
+            ),
+        ));
     }
     let mut lf = LazyCsvReader::new(pl_path(path)?)
         .with_has_header(true)
@@ -174,4 +249,41 @@ pub fn read_prices(
         first: first.unwrap_or_default(),
         prices,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ragged_record_is_found_at_its_first_line() {
+        let r = |csv: &str| ragged(csv.as_bytes());
+        assert_eq!(r("d,p\n1,2\r\n\n3,4\n"), None);
+        assert_eq!(
+            r("d,p\n1,2\n3,4,5\n"),
+            Some(Ragged {
+                line: 3,
+                fields: 3,
+                header: 2
+            })
+        );
+        assert_eq!(
+            r("d,p\n1\n"),
+            Some(Ragged {
+                line: 2,
+                fields: 1,
+                header: 2
+            })
+        );
+        // Commas and line breaks inside quotes are text.
+        assert_eq!(r("d,p\n\"a,\nb\",2\n3,4"), None);
+        assert_eq!(
+            r("d,p\n\"a,\nb\",2,x\n"),
+            Some(Ragged {
+                line: 2,
+                fields: 3,
+                header: 2
+            })
+        );
+    }
 }

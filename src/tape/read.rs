@@ -93,11 +93,7 @@ struct Rule {
 /// Reads and validates `path`. On any violation, returns [`TapeError::Invalid`] with all of them.
 pub fn read(path: &Path) -> Result<Tape, TapeError> {
     let format = Format::of(path)?;
-    if !path.is_file() {
-        return Err(TapeError::NotFound {
-            path: path.to_path_buf(),
-        });
-    }
+    crate::input::check(path).map_err(|e| TapeError::unreadable(path, &e))?;
     let mut lf = scan(path, format)?;
     let file_schema = lf.collect_schema().map_err(|e| TapeError::Read {
         path: path.to_path_buf(),

@@ -59,12 +59,8 @@ pub fn read_numeric_table(path: &Path) -> Result<NumericTable, TapeError> {
         path: path.to_path_buf(),
         message,
     };
-    let file = File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => TapeError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => read_err(e.to_string()),
-    })?;
+    crate::input::check(path).map_err(|e| TapeError::unreadable(path, &e))?;
+    let file = File::open(path).map_err(|e| TapeError::unreadable(path, &e))?;
     let mut reader = ParquetReader::new(file);
     let metadata = reader
         .get_metadata()

@@ -78,19 +78,24 @@ pub fn tape_bytes(loans: &[LoanRecord], out: &Path) -> Result<Vec<u8>, TapeError
     }
 }
 
-/// Writes any frame, CSV or Parquet by the extension of `out`.
-pub(crate) fn write_frame(df: &mut DataFrame, out: &Path) -> Result<(), TapeError> {
+/// Any frame's bytes, CSV or Parquet by the extension of `out` (for a
+/// [`crate::output::Transaction`]).
+pub(crate) fn frame_bytes(df: &mut DataFrame, out: &Path) -> Result<Vec<u8>, TapeError> {
     let format = Format::of(out)?;
-    atomically(out, |tmp| match format {
-        Format::Csv => {
-            let file = fs::File::create(tmp).map_err(|e| e.to_string())?;
-            CsvWriter::new(BufWriter::new(file))
-                .include_header(true)
+    let mut c = std::io::Cursor::new(Vec::new());
+    match format {
+        Format::Csv => CsvWriter::new(&mut c)
+            .include_header(true)
+            .finish(df)
+            .map_err(TapeError::internal("writing the frame"))?,
+        Format::Parquet => {
+            ParquetWriter::new(&mut c)
+                .with_compression(ParquetCompression::Lz4Raw)
                 .finish(df)
-                .map_err(|e| e.to_string())
+                .map_err(TapeError::internal("writing the frame"))?;
         }
-        Format::Parquet => write_parquet(df, tmp),
-    })
+    }
+    Ok(c.into_inner())
 }
 
 fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<(), String> {
