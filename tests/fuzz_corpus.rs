@@ -53,3 +53,32 @@ fn every_corpus_file_is_read_or_refused_without_a_panic() {
         );
     }
 }
+
+#[test]
+fn every_target_has_a_corpus_and_a_fuzz_target() {
+    let dir = root().join("fuzz/corpus");
+    let mut found: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            e.expect("a directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    found.sort();
+    let mut expected: Vec<String> = TARGETS.iter().map(|(t, _)| t.to_string()).collect();
+    expected.sort();
+    assert_eq!(found, expected);
+    for (target, _) in TARGETS {
+        let source = root()
+            .join("fuzz/fuzz_targets")
+            .join(format!("{target}.rs"));
+        let text = String::from_utf8(crate::util::read(&source)).expect("UTF-8");
+        assert!(
+            text.contains(&format!("absrate::fuzzing::{target}(")),
+            "{}: does not call absrate::fuzzing::{target}",
+            source.display()
+        );
+    }
+}
