@@ -16,6 +16,7 @@ pub mod cli;
 pub mod compare;
 pub mod deal;
 pub mod error;
+pub mod fuzzing;
 pub mod input;
 pub mod limits;
 pub mod methodology;

@@ -4,6 +4,7 @@
 mod util;
 
 mod compare;
+mod fuzz_corpus;
 mod generator;
 mod harsher;
 mod hostile;

@@ -1,0 +1,9 @@
+//! Fuzz target: a pool file, through `absrate::fuzzing::pool` (src/fuzzing.rs). A panic, or a
+//! refusal that would exit 1 (an internal error), is a finding; a refusal as invalid input is not.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = absrate::fuzzing::pool(data);
+});

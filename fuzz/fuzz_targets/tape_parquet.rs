@@ -1,0 +1,10 @@
+//! Fuzz target: a loan tape as Parquet bytes, through `absrate::fuzzing::tape_parquet`
+//! (src/fuzzing.rs). A panic, or a refusal that would exit 1 (an internal error), is a finding; a
+//! refusal as invalid input is not.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = absrate::fuzzing::tape_parquet(data);
+});
