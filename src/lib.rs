@@ -12,6 +12,7 @@
 
 pub mod app;
 pub mod asset;
+pub mod calibrate;
 pub mod cli;
 pub mod compare;
 pub mod deal;

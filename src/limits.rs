@@ -228,6 +228,10 @@ impl<'de> serde::Deserialize<'de> for Written {
     }
 }
 
+/// Paths a calibration simulates (`methodology calibrate`, its recipe's `paths`), inclusive:
+/// ten million, about 10 s a million on these 2-core machines (release), kept in memory (24 bytes each).
+pub const CALIBRATION_PATHS_MAX: u64 = 10_000_000;
+
 #[cfg(test)]
 mod tests {
     use super::*;

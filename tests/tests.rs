@@ -3,6 +3,7 @@
 
 mod util;
 
+mod calibrate;
 mod compare;
 mod fuzz_corpus;
 mod generator;

@@ -3,6 +3,7 @@
 //! parses arguments into these requests and prints; nothing here reads the command line.
 
 pub mod backtest;
+pub mod calibrate;
 pub mod compare;
 pub mod rate;
 pub mod replay;

@@ -86,6 +86,31 @@ pub enum MethodologyCommand {
         #[command(flatten)]
         registry: RegistryArg,
     },
+    /// Compute a market-value version's price paths and gaps from a price model, at the
+    /// probability the idealized table gives each rating (docs/calibration.md)
+    #[command(
+        after_help = "Example (regenerates methodology/btc-backed-consumer-loans/2.1.0.yaml byte for byte):\n  absrate methodology calibrate --prices ../shared/data/btc-usd-daily.csv --model btc-garch-t@1.0.0 \\\n    --from btc-backed-consumer-loans@2.0.1 --out methodology/btc-backed-consumer-loans/2.1.0.yaml\n\nThe judgement (version, paths, seed, tail fit, severity, overlays) is read from --recipe,\nby default calibration.yaml beside the --from version's file; everything else from --from.\nThe file records the command that writes it; the same inputs give the same bytes."
+    )]
+    Calibrate {
+        /// Daily BTC price file (CSV: date, price_usd): the historical windows, and the SHA-256
+        /// recorded in the file
+        #[arg(long)]
+        prices: PathBuf,
+        /// Price model: ID@VERSION, ID, or a model file
+        #[arg(long)]
+        model: String,
+        /// The market-value methodology the judgement comes from: ID@VERSION, ID or a file
+        #[arg(long)]
+        from: String,
+        /// The calibration recipe [default: calibration.yaml beside the --from file]
+        #[arg(long)]
+        recipe: Option<PathBuf>,
+        /// Where to write the new methodology (never over an input)
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
     /// Print the JSON Schema of a methodology file (for editor completion)
     #[command(after_help = "Example:\n  absrate methodology schema > methodology.schema.json")]
     Schema,
@@ -145,6 +170,24 @@ pub fn run(cmd: MethodologyCommand) -> Result<String, Error> {
             }
         }
         MethodologyCommand::Schema => json(&crate::methodology::json_schema()),
+        MethodologyCommand::Calibrate {
+            prices,
+            model,
+            from,
+            recipe,
+            out,
+            registry,
+        } => {
+            let run = crate::app::calibrate::calibrate(&crate::app::calibrate::CalibrateRequest {
+                prices,
+                model,
+                from,
+                out,
+                recipe,
+                methodology_dir: registry.dir,
+            })?;
+            Ok(run.text)
+        }
     }
 }
 

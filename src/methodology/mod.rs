@@ -31,10 +31,23 @@ pub use stress::{
     StressKind, Unit, Value,
 };
 pub use wire::{
-    BaseCase, DefaultOrder, IdealizedMeasure, InterestCriterion, Interpolation, MarketFile,
-    MethodologyFile, Mode, PassCriteria, PrincipalCriterion, Rounding, RoundingStrategy,
-    SimulationFile, SimulationTermsFile,
+    BaseCase, CalibrationFile, DefaultOrder, IdealizedMeasure, InterestCriterion, Interpolation,
+    MarketFile, MethodologyFile, Mode, PassCriteria, PrincipalCriterion, Rounding,
+    RoundingStrategy, ShapeFile, SimulationFile, SimulationTermsFile, Sourced, StressFile,
 };
+
+/// The idealized table of a `simulation` section, checked and resolved onto the scale.
+pub fn idealized_table(
+    path: &std::path::Path,
+    s: &SimulationFile,
+) -> Result<IdealizedTable, MethodologyError> {
+    simulation::check(path, Mode::MarketValue, Some(s))?.ok_or_else(|| MethodologyError::Invalid {
+        path: path.to_path_buf(),
+        where_: "simulation".into(),
+        field: "idealized_table".into(),
+        message: "is missing".into(),
+    })
+}
 
 /// The JSON Schema of a methodology file, for editor completion.
 pub fn json_schema() -> serde_json::Value {

@@ -31,56 +31,79 @@ pub enum DefaultOrder {
 
 /// The stress parameters of a rating level. Every field is optional here: a level may take any
 /// of them from `common`; after merging, every field must be present.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StressFile {
     /// Cumulative default rate, share of the pool balance, in [0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_rate: Option<Sourced<Decimal>>,
     /// Share of all defaults in each month from closing; non-negative, sums to 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_timing: Option<Sourced<Vec<Decimal>>>,
     /// Which loans default first.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_order: Option<Sourced<DefaultOrder>>,
     /// Share of a defaulted balance recovered, in [0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_rate: Option<Sourced<Decimal>>,
     /// Months from default to recovery cash.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_lag_months: Option<Sourced<u32>>,
     /// Share of interest due that is collected in cash (the rest is capitalized), in [0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub interest_cash_share: Option<Sourced<Decimal>>,
     /// Annual servicing fee under stress, share of the pool balance, in [0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub servicing_fee_rate: Option<Sourced<Decimal>>,
     /// Annual yield of loans bought while the deal revolves, in [0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reinvestment_yield: Option<Sourced<Decimal>>,
     /// LTV of loans bought while the deal revolves, in [0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reinvestment_ltv: Option<Sourced<Decimal>>,
     /// Months cash stays idle before it is reinvested.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cash_drag_months: Option<Sourced<u32>>,
     /// The N largest borrowers default at the start of the stress.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_obligor_defaults: Option<Sourced<u32>>,
     /// Largest share of the pool one borrower may count for; exposure above it gets no credit
     /// (1 = no limit), in [0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub obligor_limit: Option<Sourced<Decimal>>,
     /// Share of capitalized interest that counts in the pool balance, in [0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub capitalized_interest_credit: Option<Sourced<Decimal>>,
     /// Default-rate multiplier for loans that carry capitalized interest, at least 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub capitalized_interest_default_multiplier: Option<Sourced<Decimal>>,
     /// Market-value mode: fall of the BTC price from the cut-off price to the path's trough, in [0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub btc_trough: Option<Sourced<Decimal>>,
     /// Market-value mode: days from the cut-off to the trough.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub days_to_trough: Option<Sourced<u32>>,
     /// Market-value mode: `linear`, `front_loaded`, or the name of a shape in `market.shapes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub path_shape: Option<Sourced<String>>,
     /// Market-value mode: fall from the reference price to the sale price, in [0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub liquidation_gap: Option<Sourced<Decimal>>,
     /// Market-value mode: days from the liquidation trigger to the sale.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub liquidation_lag_days: Option<Sourced<u32>>,
     /// Market-value mode: fixed slippage on every sale, in [0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub slippage: Option<Sourced<Decimal>>,
     /// Market-value mode: multiplier on the square-root market impact of the pool's own sales
     /// (crowded exits), at least 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub crowding: Option<Sourced<Decimal>>,
     /// Market-value mode: share of borrowers who answer a margin call by adding BTC, in [0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub margin_call_answer_share: Option<Sourced<Decimal>>,
     /// Market-value mode: what a borrower in margin call does at the balloon date.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub balloon_in_margin_call: Option<Sourced<crate::stress::liquidation::Balloon>>,
 }
 
@@ -98,7 +121,7 @@ pub enum Mode {
 
 /// A historical path shape: `[u, s]` points, `u` the share of the time to the trough (0 to 1),
 /// `s` the share of the trough's fall reached (0 at the start, 1 at the trough).
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShapeFile {
     /// Where the points come from (episode, price file, sampling).
@@ -107,7 +130,7 @@ pub struct ShapeFile {
 }
 
 /// Market facts shared by every level of a market-value methodology.
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarketFile {
     /// Days the price path covers (the loans' one-year term: 365).
@@ -204,6 +227,30 @@ pub struct SimulationFile {
     pub idealized_table: IdealizedTableFile,
 }
 
+/// The record of a calibration (`absrate methodology calibrate`, docs/calibration.md): what the
+/// path-driven fields of the levels were computed from, so anyone can rerun it.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationFile {
+    /// The command that writes this file, byte for byte.
+    pub command: String,
+    /// How each computed field was computed.
+    pub method: String,
+    /// The price model (`ID@VERSION`) and the SHA-256 of its file.
+    pub price_model: String,
+    pub price_model_sha256: String,
+    /// The price file's name, its SHA-256, and the historical windows read from it.
+    pub prices: String,
+    pub prices_sha256: String,
+    pub history: String,
+    /// The judgement the calibration read (paths, seed, tail, severity, overlays), and its SHA-256.
+    pub recipe: String,
+    pub recipe_sha256: String,
+    /// Simulated one-year paths, and the seed of their ChaCha8 streams (stream = path index).
+    pub paths: u64,
+    pub seed: u64,
+}
+
 /// How interest on a note must be paid to pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -251,7 +298,7 @@ pub enum Interpolation {
 }
 
 /// The expected case, with no rating stress: coverage multiples are measured against it.
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BaseCase {
     pub default_rate: Sourced<Decimal>,
@@ -277,7 +324,7 @@ fn id_at_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String
 }
 
 /// A methodology file, `methodology/<id>/<version>.yaml`.
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MethodologyFile {
     /// Stable name of the rule book, e.g. `btc-backed-consumer-loans`.
@@ -300,11 +347,15 @@ pub struct MethodologyFile {
     #[serde(default)]
     pub mode: Mode,
     /// Market facts; required in `market_value` mode, refused otherwise.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub market: Option<MarketFile>,
     /// The Monte Carlo second opinion (`absrate simulate`); market-value mode only.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulation: Option<SimulationFile>,
+    /// How a calibrated version was computed (`absrate methodology calibrate`): a record, not a
+    /// stress; every computed value's own `source` says the same in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<CalibrationFile>,
     /// Parameters shared by every level unless the level gives its own.
     #[serde(default)]
     pub common: StressFile,

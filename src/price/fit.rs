@@ -289,7 +289,7 @@ impl<F: Fn(&[f64]) -> f64> CostFunction for Cost<F> {
 
 /// Minimizes `f` from `x0` (initial simplex: `x0` and `x0 + steps[i] e_i`), restarting from the
 /// best point until a restart improves the cost by less than 1e-9 (at most 12 runs).
-fn minimize(
+pub(crate) fn minimize(
     model: &'static str,
     f: impl Fn(&[f64]) -> f64 + Copy,
     x0: Vec<f64>,
