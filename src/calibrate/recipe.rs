@@ -12,15 +12,8 @@ use rust_decimal::prelude::ToPrimitive;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::methodology::MethodologyError;
+use crate::methodology::{MethodologyError, Sourced};
 use crate::yaml;
-
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Sourced<T> {
-    pub value: T,
-    pub source: String,
-}
 
 /// `methodology/<id>/calibration.yaml`.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
