@@ -19,7 +19,7 @@ mod stress;
 mod wire;
 
 pub use builtin::{BUILTIN, entries as builtin_entries, published_files as builtin_files};
-pub use diff::{Change, diff};
+pub use diff::{Change, OVERLAYS, diff};
 pub use error::{Looked, MethodologyError};
 pub use lookup::{DIR_NAME, Lookup};
 pub use model::{Level, Methodology};
@@ -31,9 +31,9 @@ pub use stress::{
     StressKind, Unit, Value,
 };
 pub use wire::{
-    BaseCase, DefaultOrder, IdealizedMeasure, InterestCriterion, Interpolation, MarketFile,
-    MethodologyFile, Mode, PassCriteria, PrincipalCriterion, Rounding, RoundingStrategy,
-    SimulationFile, SimulationTermsFile,
+    Adjustment, BaseCase, DefaultOrder, IdealizedMeasure, InterestCriterion, Interpolation,
+    MarketFile, MethodologyFile, Mode, Overlay, PassCriteria, PrincipalCriterion, Rounding,
+    RoundingStrategy, SimulationFile, SimulationTermsFile,
 };
 
 /// The JSON Schema of a methodology file, for editor completion.
