@@ -14,6 +14,7 @@ mod install;
 mod ledn_pool;
 mod market;
 mod methodology;
+mod overlays;
 mod price;
 mod rate;
 mod rate_properties;

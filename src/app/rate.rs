@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::deal::{Deal, Seniority};
 use crate::error::Error;
-use crate::methodology::{Lookup, Methodology, Notch, sha256_of};
+use crate::methodology::{Lookup, Methodology, Notch, Overlay, sha256_of};
 use crate::money::json::{money_text, rate_text};
 use crate::rating::{self, LevelResult, RatingResult};
 use crate::report;
@@ -77,8 +77,14 @@ pub struct NoteJson {
     pub coupon: String,
     pub seniority: Seniority,
     pub published_rating: Option<String>,
-    /// Highest notch passed; `null` when it fails at every notch.
+    /// The rating given: `quantitative` after the methodology's overlays; `null` below 'B-'.
     pub indicated: Option<String>,
+    /// Highest notch passed (the grid's result, before overlays); `null` when it fails at every
+    /// notch.
+    pub quantitative: Option<String>,
+    /// The overlays that set `indicated` below `quantitative`, as the methodology states them;
+    /// empty when none binds.
+    pub overlays: Vec<Overlay>,
     pub non_monotone: bool,
     /// Default and recovery: the break-even default rate; absent under market value.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,6 +100,8 @@ pub struct NoteJson {
     /// Market value: the largest liquidation gap the note survives, the rest of its level held.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub break_even_liquidation_gap: Option<String>,
+    /// The rationale's sentence setting the rating against the published one, from the figures.
+    pub against_published: String,
 }
 
 /// `result.json`: its JSON Schema is `docs/result.schema.json` (`absrate rate --schema`; fields
@@ -160,7 +168,7 @@ pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
         let text = json(&ResultJson {
             deal: &deal.name,
             inputs: &inputs,
-            notes: notes_json(&deal, &result),
+            notes: notes_json(&deal, &m, &result),
             levels: &result.levels,
             warnings: &result.warnings,
         })?;
@@ -267,17 +275,20 @@ fn run_date() -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-fn notes_json(deal: &Deal, r: &RatingResult) -> Vec<NoteJson> {
+fn notes_json(deal: &Deal, m: &Methodology, r: &RatingResult) -> Vec<NoteJson> {
     deal.notes
         .iter()
         .zip(&r.notes)
-        .map(|(n, nr)| NoteJson {
+        .enumerate()
+        .map(|(k, (n, nr))| NoteJson {
             class: n.class.clone(),
             balance: money_text(&n.balance),
             coupon: rate_text(&n.coupon),
             seniority: n.seniority,
             published_rating: n.rating_published.clone(),
             indicated: nr.indicated.map(|x| x.to_string()),
+            quantitative: nr.quantitative.map(|x| x.to_string()),
+            overlays: nr.overlays.clone(),
             non_monotone: nr.non_monotone,
             break_even_default_rate: nr.break_even_default_rate().as_ref().map(rate_text),
             break_even_level: nr.break_even_level.to_string(),
@@ -286,6 +297,7 @@ fn notes_json(deal: &Deal, r: &RatingResult) -> Vec<NoteJson> {
                 .break_even_liquidation_gap()
                 .map(|_| nr.binding_btc_decline().as_ref().map(rate_text)),
             break_even_liquidation_gap: nr.break_even_liquidation_gap().as_ref().map(rate_text),
+            against_published: report::published::sentence(deal, m, r, k),
         })
         .collect()
 }

@@ -180,6 +180,7 @@ pub fn calibrate(inputs: &Inputs) -> Result<Calibrated, MethodologyError> {
     out.supersedes = Some(format!("{}@{}", from.id, from.version));
     out.title = r.file.title.clone();
     out.description = r.file.description.clone();
+    out.overlays = r.file.overlays.clone();
     let mut market_out = market.clone();
     let paths = settings.paths;
     let seed = settings.seed;

@@ -12,7 +12,7 @@ use rust_decimal::prelude::ToPrimitive;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::methodology::{MethodologyError, Sourced};
+use crate::methodology::{MethodologyError, Overlay, Sourced};
 use crate::yaml;
 
 /// `methodology/<id>/calibration.yaml`.
@@ -37,6 +37,10 @@ pub struct RecipeFile {
     pub band_paths: Sourced<u64>,
     /// First start of the historical one-year windows (as `absrate backtest`).
     pub history_since: Sourced<NaiveDate>,
+    /// The new version's overlays (caps and notch adjustments after the quantitative result),
+    /// in the methodology's own format; they replace `--from`'s.
+    #[serde(default)]
+    pub overlays: Vec<Overlay>,
 }
 
 /// The recipe's numbers, checked.

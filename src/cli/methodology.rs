@@ -424,6 +424,7 @@ fn show_text(m: &Methodology) -> String {
             let _ = writeln!(o, "  {}: {}", notches.join(", "), curve);
         }
     }
+    o.push_str(&crate::report::overlays::listing(m));
     let _ = writeln!(
         o,
         "\n~ interpolated between the anchors given in the file; provenance of each value: --format json"
@@ -444,6 +445,7 @@ struct ShowJson<'a> {
     interpolation: crate::methodology::Interpolation,
     pass_criteria: crate::methodology::PassCriteria,
     levels: Vec<LevelJson<'a>>,
+    overlays: &'a [crate::methodology::Overlay],
 }
 
 #[derive(Serialize)]
@@ -500,6 +502,7 @@ impl<'a> ShowJson<'a> {
                         .collect(),
                 })
                 .collect(),
+            overlays: &m.overlays,
         }
     }
 }

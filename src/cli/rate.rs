@@ -190,11 +190,15 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
             indicated,
             published,
         );
+        let overlays = report::overlays::phrase(m, nr)
+            .map(|p| format!("    {p}\n"))
+            .unwrap_or_default();
         match nr.break_even_liquidation_gap() {
             // Market value: losses come from the terms of each sale; the default rate is derived.
             Some(gap) => {
                 let level = nr.break_even_level;
                 let _ = writeln!(o, "{head}");
+                o.push_str(&overlays);
                 let _ = writeln!(
                     o,
                     "    break-even liquidation gap (sale discount below the trigger price) under the '{level}' stress: {}",
@@ -219,6 +223,7 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
                     nr.coverage().unwrap_or_default().normalize(),
                     pct_dec(m.base_case.default_rate.value, 1),
                 );
+                o.push_str(&overlays);
             }
         }
     }
@@ -271,10 +276,10 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
     o
 }
 
-/// The highest-rated notch at which a class fails just above its indicated rating.
+/// The highest-rated notch at which a class fails just above its quantitative rating.
 fn first_fail(r: &RatingResult, class: &str) -> Option<Notch> {
     let k = r.notes.iter().position(|n| n.class == class)?;
-    match r.notes[k].indicated {
+    match r.notes[k].quantitative {
         Some(n) => n.up(),
         None => Some(Notch::B_MINUS),
     }

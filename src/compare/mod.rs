@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::deal::Deal;
-use crate::methodology::{Change, FIELDS, Group, Methodology, Notch, Stress, diff};
-use crate::rating::{self, BreakEvens, PoolCache, RatingError, RatingResult};
+use crate::methodology::{Change, FIELDS, Group, Methodology, Notch, OVERLAYS, Stress, diff};
+use crate::rating::{self, BreakEvens, PoolCache, RatingError, RatingResult, overlay};
 use crate::tape::Tape;
 
 /// Position on the scale, with "below B-" one step under 'B-'.
@@ -77,7 +77,9 @@ pub struct Comparison {
     pub pairs: Vec<Pair>,
 }
 
-/// `a` with the fields of `group` taken from `b` at every notch.
+/// `a` with the fields of `group` taken from `b` at every notch. A price path taken from `b`
+/// brings `b`'s shapes with it (a shape of the same name is `b`'s), so that a `path_shape` naming
+/// a shape only `b` defines resolves.
 fn hybrid(a: &Methodology, b: &Methodology, group: Group) -> Methodology {
     let mut h = a.clone();
     for (lh, lb) in h.levels.iter_mut().zip(&b.levels) {
@@ -90,7 +92,25 @@ fn hybrid(a: &Methodology, b: &Methodology, group: Group) -> Methodology {
             lh.stress = s;
         }
     }
+    if group == Group::PricePath
+        && let (Some(hm), Some(bm)) = (h.market.as_mut(), b.market.as_ref())
+    {
+        hm.shapes
+            .extend(bm.shapes.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
     h
+}
+
+/// `ra` (a rating under `a`) with `b`'s overlays in place of `a`'s: overlays act after the
+/// grid, so nothing is rated again.
+fn with_overlays(ra: &RatingResult, b: &Methodology) -> RatingResult {
+    let mut r = ra.clone();
+    for nr in &mut r.notes {
+        let o = overlay::apply(nr.quantitative, &b.overlays);
+        nr.indicated = o.rating;
+        nr.overlays = o.binding;
+    }
+    r
 }
 
 /// Compares the versions in order (each with the next), reading the tape once.
@@ -156,7 +176,10 @@ pub fn compare(
                 None => {
                     for group in Group::ALL {
                         let names: Vec<&str> = group.fields().map(|f| f.name).collect();
-                        if !changes.iter().any(|c| names.contains(&c.field.as_str())) {
+                        if !changes
+                            .iter()
+                            .any(|c| c.level != OVERLAYS && names.contains(&c.field.as_str()))
+                        {
                             continue;
                         }
                         let h = hybrid(a, b, group);
@@ -172,6 +195,9 @@ pub fn compare(
                             "market facts",
                             rating::rate_with(tape, deal, &h, &mut cache, BreakEvens::Skip)?,
                         ));
+                    }
+                    if changes.iter().any(|c| c.level == OVERLAYS) {
+                        runs.push((OVERLAYS, with_overlays(ra, b)));
                     }
                 }
             }

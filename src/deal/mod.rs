@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use crate::limits::{self, Written};
+use crate::methodology::Notch;
 use crate::pool::{PoolError, PoolFile};
 
 pub mod state;
@@ -216,6 +217,18 @@ struct WaterfallWire {
     amortizing: Vec<Spanned<StepWire>>,
 }
 
+/// An agency's published stress at one level, as written (`published_stress:`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishedStressWire {
+    agency: String,
+    level: Notch,
+    #[serde(default)]
+    default_rate: Option<Sourced<Written>>,
+    #[serde(default)]
+    recovery_rate: Option<Sourced<Written>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DealWire {
@@ -234,6 +247,24 @@ struct DealWire {
     revolving: RevolvingWire,
     triggers: TriggersWire,
     waterfall: WaterfallWire,
+    /// What the rating agency published of its own stress, for the rationale's comparison.
+    #[serde(default)]
+    published_stress: Option<PublishedStressWire>,
+}
+
+/// The stress a rating agency published for the deal at one level (S&P on Ledn 2026-1: 79%
+/// default and 68% recovery at 'BBB-'). absrate does not rate with it: the rationale sets each
+/// note's result against it (`docs/deal.md`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedStress {
+    /// Who published it, as the rationale names it (`S&P`); the deal's published ratings are
+    /// taken to be this agency's.
+    pub agency: String,
+    pub level: Notch,
+    /// Cumulative default rate, share of the pool, with its source.
+    pub default_rate: Option<Sourced<Decimal>>,
+    /// Share of a defaulted balance recovered, with its source.
+    pub recovery_rate: Option<Sourced<Decimal>>,
 }
 
 /// A note class.
@@ -268,6 +299,7 @@ pub struct Deal {
     pub reserve_trigger: bool,
     pub revolving_steps: Vec<Step>,
     pub amortizing_steps: Vec<Step>,
+    pub published_stress: Option<PublishedStress>,
 }
 
 impl Deal {
@@ -500,6 +532,10 @@ impl Deal {
         }
         let revolving_steps = phase_steps(p, true, &w.waterfall.revolving, &notes)?;
         let amortizing_steps = phase_steps(p, false, &w.waterfall.amortizing, &notes)?;
+        let published_stress = w
+            .published_stress
+            .map(|s| published_stress(p, s))
+            .transpose()?;
         Ok(Deal {
             path: path.to_path_buf(),
             name: w.name,
@@ -519,8 +555,51 @@ impl Deal {
             reserve_trigger: w.triggers.reserve_below_target.value,
             revolving_steps,
             amortizing_steps,
+            published_stress,
         })
     }
+}
+
+/// Checks `published_stress`: an agency named, at least one rate, each rate a share.
+fn published_stress(p: &Path, w: PublishedStressWire) -> Result<PublishedStress, DealError> {
+    if w.agency.trim().is_empty() {
+        return Err(invalid(
+            p,
+            "published_stress.agency",
+            "must name the agency (e.g. S&P)",
+        ));
+    }
+    let share = |key: &str, r: Option<Sourced<Written>>| -> Result<_, DealError> {
+        let Some(r) = r else { return Ok(None) };
+        let field = format!("published_stress.{key}");
+        let v = r.value.rate().map_err(|e| invalid(p, &field, e))?;
+        if v > Decimal::ONE {
+            return Err(invalid(
+                p,
+                &field,
+                format!("must be within [0, 1], got {v}"),
+            ));
+        }
+        Ok(Some(Sourced {
+            value: v,
+            source: r.source,
+        }))
+    };
+    let default_rate = share("default_rate", w.default_rate)?;
+    let recovery_rate = share("recovery_rate", w.recovery_rate)?;
+    if default_rate.is_none() && recovery_rate.is_none() {
+        return Err(invalid(
+            p,
+            "published_stress",
+            "give the published `default_rate`, `recovery_rate` or both",
+        ));
+    }
+    Ok(PublishedStress {
+        agency: w.agency,
+        level: w.level,
+        default_rate,
+        recovery_rate,
+    })
 }
 
 /// Checks a class name: letters, digits, `-`, `_` and `.` (ASCII), at most 32 of them.

@@ -9,10 +9,14 @@ use super::model::Methodology;
 use super::stress::FIELDS;
 use super::wire::Mode;
 
+/// The `level` of a change to an overlay (its `field` is the overlay's name).
+pub const OVERLAYS: &str = "overlays";
+
 /// One changed parameter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
-    /// A notch (`BBB-`), or a section (`base_case`, `rounding`, `interpolation`, `pass_criteria`).
+    /// A notch (`BBB-`), or a section (`base_case`, `rounding`, `interpolation`, `pass_criteria`,
+    /// `mode`, `market`, `simulation`, `overlays`).
     pub level: String,
     pub field: String,
     pub old: String,
@@ -102,6 +106,23 @@ pub fn diff(a: &Methodology, b: &Methodology) -> Vec<Change> {
     for key in keys {
         let side = |m: &BTreeMap<String, String>| m.get(key).cloned().unwrap_or_else(|| "-".into());
         push(&mut out, "simulation", key, side(&sa), side(&sb));
+    }
+    // Overlays by name, in the order they appear (`a`'s, then those only `b` has); the
+    // adjustment is compared, the reason and source are provenance, as a level's source is.
+    let mut names: Vec<&str> = a.overlays.iter().map(|o| o.name.as_str()).collect();
+    for o in &b.overlays {
+        if !names.contains(&o.name.as_str()) {
+            names.push(&o.name);
+        }
+    }
+    for name in names {
+        let side = |m: &Methodology| {
+            m.overlays
+                .iter()
+                .find(|o| o.name == name)
+                .map_or_else(|| "-".into(), |o| o.adjustment.to_string())
+        };
+        push(&mut out, OVERLAYS, name, side(a), side(b));
     }
     for (la, lb) in a.levels.iter().zip(&b.levels) {
         for (k, f) in FIELDS.iter().enumerate() {

@@ -19,7 +19,7 @@ mod stress;
 mod wire;
 
 pub use builtin::{BUILTIN, entries as builtin_entries, published_files as builtin_files};
-pub use diff::{Change, diff};
+pub use diff::{Change, OVERLAYS, diff};
 pub use error::{Looked, MethodologyError};
 pub use lookup::{DIR_NAME, Lookup};
 pub use model::{Level, Methodology};
@@ -31,9 +31,10 @@ pub use stress::{
     StressKind, Unit, Value,
 };
 pub use wire::{
-    BaseCase, CalibrationFile, DefaultOrder, IdealizedMeasure, InterestCriterion, Interpolation,
-    MarketFile, MethodologyFile, Mode, PassCriteria, PrincipalCriterion, Rounding,
-    RoundingStrategy, ShapeFile, SimulationFile, SimulationTermsFile, Sourced, StressFile,
+    Adjustment, BaseCase, CalibrationFile, DefaultOrder, IdealizedMeasure, InterestCriterion,
+    Interpolation, MarketFile, MethodologyFile, Mode, Overlay, PassCriteria, PrincipalCriterion,
+    Rounding, RoundingStrategy, ShapeFile, SimulationFile, SimulationTermsFile, Sourced,
+    StressFile,
 };
 
 /// The idealized table of a `simulation` section, checked and resolved onto the scale.

@@ -13,7 +13,7 @@ use super::notch::{Notch, SCALE};
 use super::simulation::{self, IdealizedTable};
 use super::stress::{self, FIELDS, Harsher, Param, Partial, Stress};
 use super::wire::{
-    BaseCase, Interpolation, MarketFile, MethodologyFile, Mode, PassCriteria, Rounding,
+    BaseCase, Interpolation, MarketFile, MethodologyFile, Mode, Overlay, PassCriteria, Rounding,
     SimulationFile,
 };
 use crate::limits;
@@ -56,6 +56,9 @@ pub struct Methodology {
     pub idealized: Option<IdealizedTable>,
     /// All 16 notches, 'AAA' first.
     pub levels: Vec<Level>,
+    /// Caps and adjustments applied after the quantitative result, in the file's order; names
+    /// unique.
+    pub overlays: Vec<Overlay>,
 }
 
 impl Methodology {
@@ -331,6 +334,7 @@ fn resolve(
     }
 
     check_monotone(path, &levels)?;
+    check_overlays(path, &file.overlays)?;
     Ok(Methodology {
         path: path.to_path_buf(),
         sha256,
@@ -349,7 +353,28 @@ fn resolve(
         simulation: file.simulation,
         idealized,
         levels,
+        overlays: file.overlays,
     })
+}
+
+/// Overlay names are unique: the grid and the rationale name an overlay by it. (Each overlay's
+/// own fields were checked where the parser read them.)
+fn check_overlays(path: &Path, overlays: &[Overlay]) -> Result<(), MethodologyError> {
+    for (i, o) in overlays.iter().enumerate() {
+        if let Some(first) = overlays[..i].iter().position(|x| x.name == o.name) {
+            return Err(invalid(
+                path,
+                &format!("overlays[{}]", i + 1),
+                "name",
+                format!(
+                    "`{}` is the name of overlays[{}] too: each overlay needs its own name",
+                    o.name,
+                    first + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The `market` section: present exactly in market-value mode, every number in range, every

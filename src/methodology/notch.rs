@@ -40,6 +40,12 @@ impl Notch {
         SCALE[self.0 as usize]
     }
 
+    /// The notch `k` below this one (a lower rating); `None` below 'B-'.
+    pub fn down(self, k: u8) -> Option<Notch> {
+        let i = self.0.checked_add(k)?;
+        (usize::from(i) < SCALE.len()).then_some(Notch(i))
+    }
+
     /// The next notch up (a higher rating), if any.
     pub fn up(self) -> Option<Notch> {
         self.0.checked_sub(1).map(Notch)
@@ -67,6 +73,20 @@ impl FromStr for Notch {
 impl Serialize for Notch {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.name())
+    }
+}
+
+/// A notch as written in a file (`cap: "A+"`, a deal's `published_stress.level`): the parser
+/// locates a name that is not on the scale, with the nearest one as a hint.
+impl<'de> serde::Deserialize<'de> for Notch {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(|e: String| {
+            let hint = super::model::closest(&text, SCALE.iter().copied())
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            serde::de::Error::custom(format!("{e}{hint}"))
+        })
     }
 }
 
@@ -98,5 +118,8 @@ mod tests {
         assert!("BBB+-".parse::<Notch>().is_err());
         assert_eq!("BBB".parse::<Notch>().unwrap().up().unwrap().name(), "BBB+");
         assert_eq!(Notch::AAA.up(), None);
+        assert_eq!(Notch::AAA.down(15), Some(Notch::B_MINUS));
+        assert_eq!(Notch::AAA.down(16), None);
+        assert_eq!(Notch::B_MINUS.down(255), None);
     }
 }

@@ -9,6 +9,8 @@ use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::notch::Notch;
+
 /// A calibrated number and where it comes from (a published fact, or the reasoning behind an
 /// assumption).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema, serde::Serialize)]
@@ -323,6 +325,88 @@ fn id_at_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String
     }
 }
 
+/// A rating cap or adjustment an agency applies beyond the cash flows (an asset class with a
+/// short record, an unrated custodian, the sponsor's own standing), applied to every note after
+/// its quantitative result (docs/methodology.md, "Overlays"). Every field is checked here, where
+/// the parser can locate it; that names are unique is checked on the whole list (`model.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overlay {
+    /// Short name, unique in the file: the grid and the rationale name the overlay by it.
+    #[serde(deserialize_with = "overlay_name")]
+    #[schemars(length(min = 1))]
+    pub name: String,
+    pub adjustment: Adjustment,
+    /// Why it applies to this asset class or deal.
+    #[serde(deserialize_with = "overlay_reason")]
+    #[schemars(length(min = 1))]
+    pub reason: String,
+    /// The published criteria it comes from.
+    #[serde(deserialize_with = "overlay_source")]
+    #[schemars(length(min = 1))]
+    pub source: String,
+}
+
+/// What an overlay does to a note's quantitative rating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Adjustment {
+    /// No note is rated above this notch (`{ cap: "A+" }`).
+    Cap(Notch),
+    /// The rating is lowered by this many notches, 1 to 16 (`{ notches_down: 1 }`); below 'B-'
+    /// is "below B-".
+    NotchesDown(
+        #[serde(deserialize_with = "notches_down")]
+        #[schemars(range(min = 1, max = 16))]
+        u8,
+    ),
+}
+
+impl std::fmt::Display for Adjustment {
+    /// As the grid and the rationale say it: `cap 'A+'`, `1 notch down`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Adjustment::Cap(n) => write!(f, "cap '{n}'"),
+            Adjustment::NotchesDown(1) => write!(f, "1 notch down"),
+            Adjustment::NotchesDown(k) => write!(f, "{k} notches down"),
+        }
+    }
+}
+
+/// Text an overlay must state: refused where it is written when empty.
+fn stated<'de, D: serde::Deserializer<'de>>(d: D, field: &str) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    if text.trim().is_empty() {
+        return Err(serde::de::Error::custom(format!(
+            "overlay {field}: must not be empty (an overlay states its name, its reason and its source)"
+        )));
+    }
+    Ok(text)
+}
+
+fn overlay_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    stated(d, "name")
+}
+
+fn overlay_reason<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    stated(d, "reason")
+}
+
+fn overlay_source<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    stated(d, "source")
+}
+
+/// 1 to 16: the whole scale is 16 notches, so 16 takes any rating below 'B-'.
+fn notches_down<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    let n = u64::deserialize(d)?;
+    match u8::try_from(n) {
+        Ok(k @ 1..=16) => Ok(k),
+        _ => Err(serde::de::Error::custom(format!(
+            "notches_down: must be within [1, 16] (the scale has 16 notches), got {n}"
+        ))),
+    }
+}
+
 /// A methodology file, `methodology/<id>/<version>.yaml`.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -362,4 +446,8 @@ pub struct MethodologyFile {
     /// Stress per rating level, keyed by notch (`AAA` ... `B-`). Notches not given are interpolated
     /// between the anchors given; `AAA` and `B-` must be given.
     pub levels: BTreeMap<String, StressFile>,
+    /// Caps and adjustments applied after the quantitative result, each with its reason and
+    /// source; none by default.
+    #[serde(default)]
+    pub overlays: Vec<Overlay>,
 }

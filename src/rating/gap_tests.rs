@@ -23,7 +23,7 @@ fn the_break_even_gap_passes_and_one_step_above_fails() {
         let gap = nr.break_even_liquidation_gap().expect("market-value mode");
         let stated = m.level(level).stress.market().unwrap().liquidation_gap;
         // The note passes its level, so it survives at least the level's own gap.
-        if nr.indicated.is_some() {
+        if nr.quantitative.is_some() {
             assert!(gap >= stated, "class {}: {gap} < {stated}", nr.class);
         }
         let probe = break_even::Probe {

@@ -17,6 +17,7 @@ mod break_even;
 #[cfg(test)]
 mod gap_tests;
 pub mod market;
+pub mod overlay;
 
 pub use break_even::{BREAK_EVEN_STEP, DECLINE_CEILING, DECLINE_STEP, GAP_STEP};
 pub use market::{MarketOutcome, MarketPool};
@@ -24,7 +25,8 @@ pub use market::{MarketOutcome, MarketPool};
 use crate::asset::{BulletPool, BulletTerms, CollateralModel};
 use crate::deal::{Deal, DealState};
 use crate::methodology::{
-    DefaultOrder, DefaultRecovery, MarketFile, Methodology, Notch, PassCriteria, Stress, StressKind,
+    DefaultOrder, DefaultRecovery, MarketFile, Methodology, Notch, Overlay, PassCriteria, Stress,
+    StressKind,
 };
 use crate::money::{Amount, Rounding};
 use crate::tape::{
@@ -85,11 +87,18 @@ pub struct LevelResult {
 #[derive(Debug, Clone, Serialize)]
 pub struct NoteRating {
     pub class: String,
-    /// Highest notch passed; `None` when the note fails at every notch.
+    /// The rating given: the quantitative rating after the methodology's overlays; `None` below
+    /// 'B-'. What `rate` prints as the indicated rating.
     pub indicated: Option<Notch>,
+    /// Highest notch passed (the grid's result, before overlays); `None` when the note fails at
+    /// every notch.
+    pub quantitative: Option<Notch>,
+    /// The overlays that set `indicated` below `quantitative` (all that reach it); empty when
+    /// none binds.
+    pub overlays: Vec<Overlay>,
     /// Passes are not monotone along the scale (a pass above a fail).
     pub non_monotone: bool,
-    /// The level whose stress the break-evens hold: the indicated level, or 'B-'.
+    /// The level whose stress the break-evens hold: the quantitative level, or 'B-'.
     pub break_even_level: Notch,
     /// The break-evens of the methodology's mode; `None` when they were not searched.
     pub break_even: Option<BreakEven>,
@@ -439,7 +448,7 @@ pub fn rate_with(
     let mut ratings = Vec::new();
     for (k, note) in deal.notes.iter().enumerate() {
         let passes: Vec<bool> = levels.iter().map(|l| l.notes[k].passed).collect();
-        let indicated = passes.iter().position(|p| *p).map(|i| levels[i].notch);
+        let quantitative = passes.iter().position(|p| *p).map(|i| levels[i].notch);
         let non_monotone = match passes.iter().position(|p| *p) {
             Some(i) => passes[i..].iter().any(|p| !p),
             None => false,
@@ -448,15 +457,15 @@ pub fn rate_with(
             warnings.push(format!(
                 "Class {}: passes are not monotone along the scale (it passes at {} but fails at a lower notch)",
                 note.class,
-                indicated.map(|n| n.to_string()).unwrap_or_default()
+                quantitative.map(|n| n.to_string()).unwrap_or_default()
             ));
         }
-        ratings.push((k, indicated, non_monotone));
+        ratings.push((k, quantitative, non_monotone));
     }
     let notes = ratings
         .par_iter()
-        .map(|&(k, indicated, non_monotone)| {
-            let level = indicated.unwrap_or(Notch::B_MINUS);
+        .map(|&(k, quantitative, non_monotone)| {
+            let level = quantitative.unwrap_or(Notch::B_MINUS);
             let pool = &pools[level.index()];
             let break_even = match break_evens {
                 BreakEvens::Skip => None,
@@ -472,9 +481,12 @@ pub fn rate_with(
                     .search()?,
                 ),
             };
+            let overlaid = overlay::apply(quantitative, &m.overlays);
             Ok(NoteRating {
                 class: deal.notes[k].class.clone(),
-                indicated,
+                indicated: overlaid.rating,
+                quantitative,
+                overlays: overlaid.binding,
                 non_monotone,
                 break_even_level: level,
                 break_even,

@@ -6,6 +6,8 @@
 
 mod charts;
 pub mod comparison;
+pub mod overlays;
+pub mod published;
 pub mod simulation;
 pub mod table;
 mod view;

@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::charts;
+use crate::compare::rating_name;
 use crate::deal::{Deal, Seniority};
 use crate::methodology::{InterestCriterion, Methodology, Notch};
 use crate::money::{btc, count, pct, pct_dec, pct_or_dash, usd, usd_millions};
@@ -41,14 +42,33 @@ pub struct RatingRow {
     pub overcollateralization: String,
     pub reserve: String,
     pub total: String,
+    /// The rating given, after the methodology's overlays.
     pub indicated: String,
+    /// The grid's rating, before overlays.
+    pub quantitative: String,
     pub published: String,
+}
+
+/// One of the methodology's overlays, as the rationale lists it.
+#[derive(Debug, Serialize)]
+pub struct OverlayRow {
+    pub name: String,
+    pub adjustment: String,
+    pub reason: String,
+    pub source: String,
+    /// The classes it binds, `-` when none.
+    pub binds: String,
 }
 
 #[derive(Debug, Serialize)]
 pub struct NoteText {
     pub class: String,
     pub sentences: Vec<String>,
+    /// What the methodology's overlays did (`Overlays: quantitative 'A-', capped at ...`);
+    /// `None` when it has none.
+    pub overlays: Option<String>,
+    /// The rating set against the published one, from the figures.
+    pub against_published: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -173,6 +193,8 @@ pub struct Rationale {
     pub closing: String,
     pub legal_final: String,
     pub ratings: Vec<RatingRow>,
+    /// The methodology's overlays (empty when it has none).
+    pub overlays: Vec<OverlayRow>,
     pub rationale: Vec<NoteText>,
     pub strengths: Vec<String>,
     pub weaknesses: Vec<String>,
@@ -225,10 +247,8 @@ pub fn rationale(
             overcollateralization: pct_dec(share(oc, pool), 1),
             reserve: pct_dec(share(reserve0, pool), 1),
             total: pct_dec(share(support, pool), 1),
-            indicated: nr
-                .indicated
-                .map(|x| x.to_string())
-                .unwrap_or_else(|| "below B-".into()),
+            indicated: rating_name(nr.indicated),
+            quantitative: rating_name(nr.quantitative),
             published: n.rating_published.clone().unwrap_or_else(|| "-".into()),
         });
 
@@ -252,7 +272,7 @@ pub fn rationale(
             InterestCriterion::Ultimate => "ultimate interest",
         };
         let legal_final = deal.legal_final;
-        match (nr.indicated, nr.break_even_liquidation_gap()) {
+        match (nr.quantitative, nr.break_even_liquidation_gap()) {
             (Some(level), Some(gap)) => {
                 s.push(format!(
                     "Under the '{level}' stress ({}) it receives {interest} and full principal by the legal final maturity of {legal_final}.",
@@ -295,7 +315,7 @@ pub fn rationale(
                 pct_dec(nr.break_even_default_rate().unwrap_or_default(), 1)
             )),
         }
-        let up = match nr.indicated {
+        let up = match nr.quantitative {
             Some(level) => level.up(),
             None => Some(Notch::B_MINUS),
         };
@@ -316,6 +336,8 @@ pub fn rationale(
         texts.push(NoteText {
             class: n.class.clone(),
             sentences: s,
+            overlays: super::overlays::phrase(m, nr).map(|p| format!("Overlays: {p}.")),
+            against_published: super::published::sentence(deal, m, r, k),
         });
     }
 
@@ -527,6 +549,29 @@ pub fn rationale(
         closing: deal.closing.to_string(),
         legal_final: deal.legal_final.to_string(),
         ratings,
+        overlays: m
+            .overlays
+            .iter()
+            .map(|o| {
+                let binds: Vec<String> = r
+                    .notes
+                    .iter()
+                    .filter(|nr| nr.overlays.iter().any(|b| b.name == o.name))
+                    .map(|nr| format!("Class {}", nr.class))
+                    .collect();
+                OverlayRow {
+                    name: o.name.clone(),
+                    adjustment: o.adjustment.to_string(),
+                    reason: o.reason.clone(),
+                    source: o.source.clone(),
+                    binds: if binds.is_empty() {
+                        "-".into()
+                    } else {
+                        binds.join(", ")
+                    },
+                }
+            })
+            .collect(),
         rationale: texts,
         strengths,
         weaknesses,
@@ -742,11 +787,11 @@ fn charts_of(deal: &Deal, strats: &[Strat], r: &RatingResult) -> Charts {
                 .collect()
         })
         .unwrap_or_default();
-    // The senior class's indicated level and the notch above it.
+    // The senior class's quantitative level and the notch above it.
     let level = r
         .notes
         .first()
-        .and_then(|n| n.indicated)
+        .and_then(|n| n.quantitative)
         .unwrap_or(Notch::B_MINUS);
     let levels: Vec<Notch> = [Some(level), level.up()].into_iter().flatten().collect();
     let mut balances = Vec::new();
