@@ -372,7 +372,7 @@ fn diff_lists_exactly_the_changed_parameters() {
 fn an_unknown_methodology_names_every_place_looked_in_with_the_versions_there() {
     let r = absrate(&["methodology", "show", "btc-backed-consumer-loans@9.9.9"]);
     assert_eq!(r.code, INVALID_INPUT);
-    let all = "btc-backed-consumer-loans@1.0.0, btc-backed-consumer-loans@1.1.0, btc-backed-consumer-loans@2.0.0, btc-backed-consumer-loans@2.0.1";
+    let all = "btc-backed-consumer-loans@1.0.0, btc-backed-consumer-loans@1.1.0, btc-backed-consumer-loans@2.0.0, btc-backed-consumer-loans@2.0.1, btc-backed-consumer-loans@2.1.0";
     // From the repository's root: its registry, each parent directory's (absent), the built-in set.
     let mut expected = format!(
         "error: no methodology `btc-backed-consumer-loans@9.9.9`; looked in:\n  {} ({all})\n",

@@ -195,10 +195,19 @@ fn a_deal_whose_waterfall_cannot_pay_a_class_is_refused() {
 fn the_readme_main_job_rates_under_the_newest_version() {
     let out = ok(&["rate"]);
     assert!(
-        out.starts_with("Ledn Issuer Trust 2026-1 under btc-backed-consumer-loans@2.0.1\n"),
+        out.starts_with("Ledn Issuer Trust 2026-1 under btc-backed-consumer-loans@2.1.0\n"),
         "{out}"
     );
-    assert!(out.contains("Indicated ratings"), "{out}");
+    // The README's figures for 2.1.0: the ratings, the overlay that does not bind, the margins.
+    for line in [
+        "  Class A $160,000,000.00 at 7.35%: A- (published BBB-)",
+        "  Class B $28,000,000.00 at 10.00%: BBB (published B-)",
+        "    no overlay binds (short performance record: cap 'A+')",
+        "    break-even liquidation gap (sale discount below the trigger price) under the 'A-' stress: 44.2% against 43.0% at its level",
+        "    break-even liquidation gap (sale discount below the trigger price) under the 'BBB' stress: 26.6% against 22.5% at its level",
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line}\n{out}");
+    }
 }
 
 /// Splits a text table's line into its cells: columns are at least two spaces apart.

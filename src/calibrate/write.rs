@@ -101,8 +101,10 @@ fn ordered(m: &Map<String, Value>) -> Vec<&String> {
         pairs.sort();
         return pairs.into_iter().map(|(_, k)| k).collect();
     }
+    // A list item's `name` first (an overlay), then the fields in their order.
     keys.sort_by_key(|k| {
         (
+            k.as_str() != "name",
             FIELDS
                 .iter()
                 .position(|f| f.name == k.as_str())
