@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::deal::Deal;
 use crate::methodology::{Change, FIELDS, Group, Methodology, Notch, OVERLAYS, Stress, diff};
-use crate::rating::{self, BreakEvens, PoolCache, RatingError, RatingResult, overlay};
+use crate::rating::{self, BreakEvens, NoteRating, PoolCache, RatingError, RatingResult, overlay};
 use crate::tape::Tape;
 
 /// Position on the scale, with "below B-" one step under 'B-'.
@@ -51,6 +51,9 @@ pub struct Attribution {
     /// The class's rating under the first version with only this group taken from the second.
     pub alone: String,
     pub notches: i32,
+    /// When the class's rating does not move but its break-even does: the class's rating and
+    /// break-evens with only this group taken from the second version.
+    pub break_even: Option<NoteRating>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -161,11 +164,30 @@ pub fn compare(
                 }
             }
         }
-        // Attribution: each changed group of `b` applied alone to `a`, for the classes that moved.
-        // A change of mode or of the market facts cannot be applied alone to levels of the other
-        // kind: it is attributed as a whole (the second version's rating).
+        // Attribution: each changed group of `b` applied alone to `a`, for the classes that moved,
+        // or, when no class moved, for the classes whose break-evens moved (the hybrid's
+        // break-evens are then searched too). A change of mode or of the market facts cannot be
+        // applied alone to levels of the other kind: it is attributed as a whole (the second
+        // version's rating).
         let mut attribution = Vec::new();
-        if !moves.is_empty() {
+        let be_moved: Vec<String> = ra
+            .notes
+            .iter()
+            .zip(&rb.notes)
+            .filter(|(x, y)| {
+                x.break_even != y.break_even || x.break_even_level != y.break_even_level
+            })
+            .map(|(x, _)| x.class.clone())
+            .collect();
+        let (classes, search): (Vec<String>, BreakEvens) = if !moves.is_empty() {
+            (
+                moves.iter().map(|m| m.class.clone()).collect(),
+                BreakEvens::Skip,
+            )
+        } else {
+            (be_moved, BreakEvens::Search)
+        };
+        if !classes.is_empty() {
             let whole = changes
                 .iter()
                 .find(|c| c.level == "mode" || (a.mode != b.mode && c.level == "market"))
@@ -185,7 +207,7 @@ pub fn compare(
                         let h = hybrid(a, b, group);
                         runs.push((
                             group.title(),
-                            rating::rate_with(tape, deal, &h, &mut cache, BreakEvens::Skip)?,
+                            rating::rate_with(tape, deal, &h, &mut cache, search)?,
                         ));
                     }
                     if changes.iter().any(|c| c.level == "market") {
@@ -193,7 +215,7 @@ pub fn compare(
                         h.market = b.market.clone();
                         runs.push((
                             "market facts",
-                            rating::rate_with(tape, deal, &h, &mut cache, BreakEvens::Skip)?,
+                            rating::rate_with(tape, deal, &h, &mut cache, search)?,
                         ));
                     }
                     if changes.iter().any(|c| c.level == OVERLAYS) {
@@ -202,17 +224,15 @@ pub fn compare(
                 }
             }
             for (group, rh) in runs.iter().map(|(g, r)| (*g, r)) {
-                for mv in &moves {
-                    let k = ra
-                        .notes
-                        .iter()
-                        .position(|n| n.class == mv.class)
-                        .unwrap_or(0);
+                for class in &classes {
+                    let k = ra.notes.iter().position(|n| &n.class == class).unwrap_or(0);
                     attribution.push(Attribution {
-                        class: mv.class.clone(),
+                        class: class.clone(),
                         group,
                         alone: rating_name(rh.notes[k].indicated),
                         notches: position(ra.notes[k].indicated) - position(rh.notes[k].indicated),
+                        break_even: (moves.is_empty() && rh.notes[k].break_even.is_some())
+                            .then(|| rh.notes[k].clone()),
                     });
                 }
             }

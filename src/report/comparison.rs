@@ -103,7 +103,16 @@ pub fn view(deal: &Deal, c: &Comparison) -> View {
                 } else {
                     format!("{:+} notches", a.notches)
                 };
-                format!("{}: {} alone -> {} ({effect})", a.class, a.group, a.alone)
+                match &a.break_even {
+                    Some(n) => format!(
+                        "{}: {} alone -> {} ({effect}), {}",
+                        a.class,
+                        a.group,
+                        a.alone,
+                        break_even_of(n)
+                    ),
+                    None => format!("{}: {} alone -> {} ({effect})", a.class, a.group, a.alone),
+                }
             })
             .collect();
         pairs.push(PairView {
@@ -145,37 +154,44 @@ pub fn view(deal: &Deal, c: &Comparison) -> View {
     }
 }
 
+/// A note's break-even as the comparison prints it: `break-even liquidation gap 44.2% ('A-'
+/// stress)`.
+fn break_even_of(n: &NoteRating) -> String {
+    one_break_even(n, true)
+}
+
+fn one_break_even(n: &NoteRating, named: bool) -> String {
+    let level = n.break_even_level;
+    match &n.break_even {
+        Some(BreakEven::DefaultAndRecovery {
+            default_rate,
+            coverage,
+        }) => format!(
+            "{}{} ({}x base, '{level}' stress)",
+            if named { "break-even default " } else { "" },
+            pct_dec(*default_rate, 1),
+            coverage.normalize()
+        ),
+        Some(BreakEven::MarketValue {
+            liquidation_gap,
+            btc_decline,
+        }) => format!(
+            "{}{} ('{level}' stress{})",
+            if named {
+                "break-even liquidation gap "
+            } else {
+                ""
+            },
+            pct_dec(*liquidation_gap, 1),
+            btc_decline
+                .map(|d| format!(", BTC decline {}", pct_dec(d, 1)))
+                .unwrap_or_default()
+        ),
+        None => "no break-even searched".into(),
+    }
+}
+
 fn break_evens_moved(a: &NoteRating, b: &NoteRating) -> String {
-    let one = |n: &NoteRating, named: bool| -> String {
-        let level = n.break_even_level;
-        match &n.break_even {
-            Some(BreakEven::DefaultAndRecovery {
-                default_rate,
-                coverage,
-            }) => format!(
-                "{}{} ({}x base, '{level}' stress)",
-                if named { "break-even default " } else { "" },
-                pct_dec(*default_rate, 1),
-                coverage.normalize()
-            ),
-            Some(BreakEven::MarketValue {
-                liquidation_gap,
-                btc_decline,
-            }) => format!(
-                "{}{} ('{level}' stress{})",
-                if named {
-                    "break-even liquidation gap "
-                } else {
-                    ""
-                },
-                pct_dec(*liquidation_gap, 1),
-                btc_decline
-                    .map(|d| format!(", BTC decline {}", pct_dec(d, 1)))
-                    .unwrap_or_default()
-            ),
-            None => "no break-even searched".into(),
-        }
-    };
     let same_kind = matches!(
         (&a.break_even, &b.break_even),
         (
@@ -186,5 +202,9 @@ fn break_evens_moved(a: &NoteRating, b: &NoteRating) -> String {
             Some(BreakEven::MarketValue { .. })
         )
     );
-    format!("{} -> {}", one(a, true), one(b, !same_kind))
+    format!(
+        "{} -> {}",
+        one_break_even(a, true),
+        one_break_even(b, !same_kind)
+    )
 }
