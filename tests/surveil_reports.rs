@@ -461,3 +461,12 @@ fn the_report_format_has_a_json_schema() {
     }
     assert_eq!(schema["additionalProperties"], false);
 }
+
+/// A reports directory that does not exist.
+#[test]
+fn absent_directory() {
+    assert_eq!(
+        refused("absent"),
+        "error: tests/fixtures/surveillance/absent: no such file\n"
+    );
+}
