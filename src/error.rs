@@ -8,6 +8,7 @@ use crate::pool::PoolError;
 use crate::price::PriceError;
 use crate::rating::RatingError;
 use crate::report::ReportError;
+use crate::surveil::SurveilError;
 use crate::tape::TapeError;
 use crate::yaml::YamlError;
 
@@ -55,6 +56,10 @@ pub enum Error {
     #[error(transparent)]
     Report(#[from] ReportError),
 
+    /// A servicer report, its tape, or two reports that do not reconcile (`absrate surveil`).
+    #[error(transparent)]
+    Surveil(Box<SurveilError>),
+
     /// The run completed and printed `output`; a note missed its `--expect` target.
     #[error("{message}")]
     TargetMissed { output: String, message: String },
@@ -89,6 +94,12 @@ impl From<MethodologyError> for Error {
     }
 }
 
+impl From<SurveilError> for Error {
+    fn from(e: SurveilError) -> Self {
+        Error::Surveil(Box::new(e))
+    }
+}
+
 impl From<PriceError> for Error {
     fn from(e: PriceError) -> Self {
         Error::Price(Box::new(e))
@@ -108,6 +119,7 @@ impl Error {
             Error::TargetMissed { .. } => Exit::TargetMissed,
             Error::Methodology(e) if e.is_internal() => Exit::Internal,
             Error::Price(e) if e.is_internal() => Exit::Internal,
+            Error::Surveil(e) if !e.is_invalid_input() => Exit::Internal,
             Error::Methodology(e) if !e.is_invalid_input() => Exit::Output,
             Error::Tape(_)
             | Error::Pool(_)
@@ -115,6 +127,7 @@ impl Error {
             | Error::Methodology(_)
             | Error::Price(_)
             | Error::Deal(_)
+            | Error::Surveil(_)
             | Error::Checks { .. }
             | Error::Argument(_) => Exit::InvalidInput,
         }

@@ -29,6 +29,7 @@ pub mod rating;
 pub mod report;
 pub mod simulate;
 pub mod stress;
+pub mod surveil;
 pub mod tape;
 pub mod waterfall;
 pub mod yaml;

@@ -9,6 +9,7 @@ mod pool;
 mod rate;
 mod replay;
 mod simulate;
+mod surveil;
 mod tape;
 
 use std::ffi::OsString;
@@ -58,6 +59,9 @@ enum Command {
     Pool(pool::PoolCommand),
     /// Monte Carlo second opinion: BTC price paths through the liquidation engine and waterfall; fit, merge
     Simulate(SimulateCli),
+    /// Surveillance: a deal's monthly servicer reports after closing (check; rating comes next)
+    #[command(subcommand)]
+    Surveil(surveil::SurveilCommand),
 }
 
 /// `absrate simulate ...`: a run of paths, or one of its subcommands.
@@ -132,6 +136,7 @@ where
             Some(SimulateCommand::Merge(a)) => simulate::merge(a)?,
             None => simulate::run(s.run)?,
         },
+        Command::Surveil(c) => surveil::run(c)?,
     };
     Ok(out)
 }
