@@ -95,3 +95,49 @@ fn the_comparison_report_is_written() {
     assert!(md.contains("capitalized interest alone"), "{md}");
     assert!(dir.path().join("comparison.html").exists());
 }
+
+/// 2.0.0 against the calibrated 2.1.0 (issue 14): no rating moves, but each note's break-even
+/// does, so each changed group, market fields included, is applied alone to 2.0.0 and its effect
+/// on the rating and the break-even shown; what the text prints is what `rate` gives for the
+/// hybrid's figures, and the groups that moved in opposite directions are named.
+#[test]
+fn two_versions_with_the_same_ratings_show_what_each_group_does_to_the_break_evens() {
+    let out = ok(&[
+        "compare",
+        "--methodology",
+        "btc-backed-consumer-loans@2.0.0",
+        "--methodology",
+        "btc-backed-consumer-loans@2.1.0",
+    ]);
+    let section: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Attribution"))
+        .collect();
+    assert_eq!(
+        section,
+        [
+            "Attribution (each changed group applied alone to btc-backed-consumer-loans@2.0.0):",
+            "  A: price path alone -> A (+1 notches), break-even liquidation gap 38.9% ('A' stress)",
+            "  B: price path alone -> BBB+ (+1 notches), break-even liquidation gap 25.8% ('BBB+' stress)",
+            "  A: terms of sale alone -> BBB+ (-1 notches), break-even liquidation gap 36.3% ('BBB+' stress)",
+            "  B: terms of sale alone -> BBB (no move), break-even liquidation gap 25.0% ('BBB' stress)",
+            "  A: market facts alone -> A- (no move), break-even liquidation gap 35.0% ('A-' stress)",
+            "  B: market facts alone -> BBB (no move), break-even liquidation gap 25.0% ('BBB' stress)",
+            "  A: overlays alone -> A- (no move), break-even liquidation gap 35.0% ('A-' stress)",
+            "  B: overlays alone -> BBB (no move), break-even liquidation gap 25.0% ('BBB' stress)",
+        ],
+        "{out}"
+    );
+    assert!(out.contains("Rating moves:\n  none\n"), "{out}");
+    assert!(
+        out.contains(
+            "  A: break-even liquidation gap 35.0% ('A-' stress) -> 44.2% ('A-' stress)\n"
+        ),
+        "{out}"
+    );
+    // The market fields are in the parameter diff: the computed shapes and their levels' choice.
+    assert!(
+        out.contains("  market        shapes.calibrated_A "),
+        "{out}"
+    );
+}
