@@ -444,3 +444,22 @@ fn each_published_stress_rule_has_its_own_error() {
         "error: tests/fixtures/overlays/deal_stress_no_rate.yaml: published_stress: give the published `default_rate`, `recovery_rate` or both\n"
     );
 }
+
+/// A reason or source written as a folded YAML scalar (2.1.0's) stays one table row in the
+/// rationale: the cell's text is on one line, and the row closes.
+#[test]
+fn a_folded_overlay_reason_stays_one_row_of_the_rationale_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let r = crate::util::absrate(&["rate", "--report", out.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let md = std::fs::read_to_string(out.join("rationale.md")).unwrap();
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| short performance record | cap 'A+' | - | BTC-backed"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(
+        row.ends_with("is the sponsor's, not the asset class's. |"),
+        "{row}"
+    );
+}

@@ -39,7 +39,11 @@ pub fn phrase(m: &Methodology, nr: &NoteRating) -> Option<String> {
                 Adjustment::NotchesDown(k) => format!("lowered {k} notches to {to}"),
             };
             // The reason closes the sentence it is quoted in.
-            format!("{what} by {}: {}", o.name, o.reason.trim_end_matches('.'))
+            format!(
+                "{what} by {}: {}",
+                o.name,
+                one_line(&o.reason).trim_end_matches('.')
+            )
         })
         .collect();
     Some(format!(
@@ -61,8 +65,17 @@ pub fn listing(m: &Methodology) -> String {
     for x in &m.overlays {
         o.push_str(&format!(
             "  {}: {}\n    reason: {}\n    source: {}\n",
-            x.name, x.adjustment, x.reason, x.source
+            x.name,
+            x.adjustment,
+            one_line(&x.reason),
+            one_line(&x.source)
         ));
     }
     o
+}
+
+/// A text written over several YAML lines (a folded scalar ends in a newline) as one line: a
+/// table cell or a sentence stays whole.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

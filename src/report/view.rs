@@ -562,8 +562,8 @@ pub fn rationale(
                 OverlayRow {
                     name: o.name.clone(),
                     adjustment: o.adjustment.to_string(),
-                    reason: o.reason.clone(),
-                    source: o.source.clone(),
+                    reason: super::overlays::one_line(&o.reason),
+                    source: super::overlays::one_line(&o.source),
                     binds: if binds.is_empty() {
                         "-".into()
                     } else {
