@@ -349,3 +349,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn methodology_show_says_how_a_calibrated_version_was_computed() {
+    let out = crate::util::ok(&["methodology", "show", "btc-backed-consumer-loans@2.1.0"]);
+    assert!(
+        out.contains("\n  rerun: absrate methodology calibrate --prices ../shared/data/btc-usd-daily.csv --model btc-garch-t@1.0.0 --from btc-backed-consumer-loans@2.0.1 --out FILE\n"),
+        "{out}"
+    );
+    assert!(out.contains("from btc-garch-t@1.0.0 (sha256 79676046f1992efe0d5e2be62a707fd32f4183075bb1bd732801677e48c5c081), 200000 paths, seed 1\n"), "{out}");
+    // A version that was not calibrated says nothing of it.
+    let out = crate::util::ok(&["methodology", "show", "btc-backed-consumer-loans@2.0.1"]);
+    assert!(!out.contains("methodology calibrate"), "{out}");
+}

@@ -425,6 +425,22 @@ fn show_text(m: &Methodology) -> String {
         }
     }
     o.push_str(&crate::report::overlays::listing(m));
+    if let Some(c) = &m.calibration {
+        let _ = writeln!(
+            o,
+            "\nComputed by `absrate methodology calibrate` (docs/calibration.md): the price paths and gaps of every anchor level\n  from {} (sha256 {}), {} paths, seed {}\n  prices {} (sha256 {}); {}\n  recipe {} (sha256 {})\n  rerun: {} --out FILE",
+            c.price_model,
+            c.price_model_sha256,
+            c.paths,
+            c.seed,
+            c.prices,
+            c.prices_sha256,
+            c.history,
+            c.recipe,
+            c.recipe_sha256,
+            c.command
+        );
+    }
     let _ = writeln!(
         o,
         "\n~ interpolated between the anchors given in the file; provenance of each value: --format json"

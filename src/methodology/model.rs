@@ -59,6 +59,8 @@ pub struct Methodology {
     /// Caps and adjustments applied after the quantitative result, in the file's order; names
     /// unique.
     pub overlays: Vec<Overlay>,
+    /// How a calibrated version was computed (`absrate methodology calibrate`), if it was.
+    pub calibration: Option<super::wire::CalibrationFile>,
 }
 
 impl Methodology {
@@ -354,6 +356,7 @@ fn resolve(
         idealized,
         levels,
         overlays: file.overlays,
+        calibration: file.calibration,
     })
 }
 
