@@ -452,7 +452,9 @@ const POLARS_STOPPED: &str = "polars cannot read this file";
 
 /// Each kind of malformed Parquet file the fuzzer found polars 0.55.2 panicking on
 /// (`tests/fixtures/fuzz/`, docs/reliability.md, "Fuzzing"), and the line a user sees for it:
-/// the file, then the polars crate that stopped and the first line of what it said.
+/// the file, then the polars crate that stopped and the first line of what it said. These are
+/// the texts of a build with debug assertions (this suite's); a release build stops on two of
+/// them at a later assertion, with the same error and exit code otherwise.
 const POLARS_PANICS: [(&str, &str); 7] = [
     (
         "thrift_bool.parquet",

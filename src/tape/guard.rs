@@ -3,6 +3,7 @@
 //! in `tests/fixtures/fuzz/`): a footer whose boolean field has another thrift type ("thrift bool
 //! field"), a row group whose column holds fewer values than the group's row count (an assertion
 //! in polars-stream), a slice past the end of a buffer, an unwrap of a thrift error, and more.
+//! (A tenth, a page header with a negative count, aborts rather than panics: `pages.rs`.)
 //! Such a file is bad input, not a bug in absrate, so every call that hands a user's file to
 //! polars goes through [`reading`], which turns a panic raised in polars into the caller's error
 //! naming the file (`TapeError::Read` for a tape, `TapeError::TableRead` for a table of
