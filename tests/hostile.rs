@@ -444,3 +444,129 @@ fn a_generator_targeting_a_trillion_dollars_or_endless_loans_is_refused() {
         assert!(!out.exists(), "nothing written");
     }
 }
+
+// ---- Parquet files polars panics on (found by the `tape_parquet` fuzz target) ----
+
+/// What polars said, as the user sees it after the file's name and what was being read.
+const POLARS_STOPPED: &str = "polars cannot read this file";
+
+/// Each kind of malformed Parquet file the fuzzer found polars 0.55.2 panicking on
+/// (`tests/fixtures/fuzz/`, docs/reliability.md, "Fuzzing"), and the line a user sees for it:
+/// the file, then the polars crate that stopped and the first line of what it said. These are
+/// the texts of a build with debug assertions (this suite's); a release build stops on two of
+/// them at a later assertion, with the same error and exit code otherwise.
+const POLARS_PANICS: [(&str, &str); 7] = [
+    (
+        "thrift_bool.parquet",
+        "polars-parquet-0.55.2 stopped: thrift bool field",
+    ),
+    (
+        "row_group_rows.parquet",
+        "polars-stream-0.55.2 stopped: assertion `left == right` failed",
+    ),
+    (
+        "dictionary_rows.parquet",
+        "polars-parquet-0.55.2 stopped: assertion `left == right` failed",
+    ),
+    (
+        "thrift_out_of_range.parquet",
+        "polars-parquet-0.55.2 stopped: called `Result::unwrap()` on an `Err` value: \
+         OutOfSpec(\"Thrift out of range\")",
+    ),
+    (
+        "negative_value_count.parquet",
+        "polars-parquet-0.55.2 stopped: assertion failed: self.total_num_values >= 0",
+    ),
+    (
+        "slice_past_end.parquet",
+        "polars-arrow-0.55.2 stopped: assertion failed: offset + length <= self.length",
+    ),
+    (
+        "unwrap_none.parquet",
+        "polars-parquet-0.55.2 stopped: called `Option::unwrap()` on a `None` value",
+    ),
+];
+
+fn fuzz_fixture(name: &str) -> String {
+    format!("tests/fixtures/fuzz/{name}")
+}
+
+#[test]
+fn a_parquet_tape_polars_panics_on_is_refused_naming_the_file() {
+    for (name, stopped) in POLARS_PANICS {
+        let tape = fuzz_fixture(name);
+        assert_eq!(
+            refused(&["tape", "check", &tape]),
+            format!("error: {tape}: cannot read the tape: {POLARS_STOPPED} ({stopped})\n"),
+        );
+    }
+}
+
+/// Two more stop polars on an arithmetic overflow, which only a build with overflow checks (this
+/// test's) catches: the message depends on the build, the refusal does not.
+#[test]
+fn a_parquet_tape_overflowing_polars_arithmetic_is_refused_naming_the_file() {
+    for name in ["shift_overflow.parquet", "subtract_overflow.parquet"] {
+        let tape = fuzz_fixture(name);
+        let stderr = refused(&["tape", "check", &tape]);
+        assert!(
+            stderr.starts_with(&format!("error: {tape}: cannot read the tape: ")),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}
+
+/// Every command that reads the tape goes through the same reader: `rate --tape` with the file
+/// whose panic is raised on one of polars's own threads and handed on.
+#[test]
+fn rate_refuses_a_parquet_tape_polars_panics_on() {
+    let tape = fuzz_fixture("row_group_rows.parquet");
+    assert_eq!(
+        refused(&[
+            "rate",
+            "--deal",
+            "tests/fixtures/rate/deal.yaml",
+            "--methodology",
+            "tests/fixtures/rate/methodology.yaml",
+            "--tape",
+            &tape,
+        ]),
+        format!(
+            "error: {tape}: cannot read the tape: {POLARS_STOPPED} \
+             (polars-stream-0.55.2 stopped: assertion `left == right` failed)\n"
+        ),
+    );
+}
+
+/// A page header declaring a negative count made polars reserve about 2^61 bytes and abort
+/// (exit 134, beyond any guard): the headers are read first, and the file refused at the page.
+#[test]
+fn a_parquet_page_declaring_a_negative_count_is_refused_before_polars_decodes_it() {
+    let file = fuzz_fixture("negative_page_count.parquet");
+    let at = "row group 1, column `collateral_btc`, page 1: the page header's \
+              data_page_header.num_values is -42, and a count cannot be negative: the file is damaged";
+    assert_eq!(
+        refused(&["tape", "check", &file]),
+        format!("error: {file}: cannot read the tape: {at}\n")
+    );
+    assert_eq!(
+        refused(&["simulate", "merge", &file]),
+        format!("error: {file}: cannot read the table: {at}\n")
+    );
+}
+
+/// The path tables of `simulate --out` are read back by `simulate merge` through the same guard.
+/// (A file whose footer stops polars: `merge` reads the columns on several threads at once, and
+/// which of two damaged ones stops it first, by a panic or an error, varies from run to run.)
+#[test]
+fn simulate_merge_refuses_a_table_polars_panics_on() {
+    let table = fuzz_fixture("thrift_bool.parquet");
+    assert_eq!(
+        refused(&["simulate", "merge", &table]),
+        format!(
+            "error: {table}: cannot read the table: {POLARS_STOPPED} \
+             (polars-parquet-0.55.2 stopped: thrift bool field)\n"
+        ),
+    );
+}

@@ -122,6 +122,10 @@ pub enum TapeError {
     #[error("{}: cannot read the tape: {message}", path.display())]
     Read { path: PathBuf, message: String },
 
+    /// A table of `simulate --out` (`read_numeric_table`) that cannot be read back.
+    #[error("{}: cannot read the table: {message}", path.display())]
+    TableRead { path: PathBuf, message: String },
+
     #[error("{}: missing required column{} {} (the tape has: {})",
         path.display(),
         if missing.len() == 1 { "" } else { "s" },
@@ -166,6 +170,7 @@ impl TapeError {
                 | TapeError::Unreadable { .. }
                 | TapeError::Format { .. }
                 | TapeError::Read { .. }
+                | TapeError::TableRead { .. }
                 | TapeError::MissingColumns { .. }
                 | TapeError::Empty { .. }
                 | TapeError::Prices { .. }

@@ -9,7 +9,9 @@
 mod adjust;
 mod derive;
 mod error;
+mod guard;
 mod ids;
+mod pages;
 mod prices;
 mod read;
 mod schema;

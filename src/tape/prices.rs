@@ -173,12 +173,19 @@ pub fn read_prices(
             ),
         ));
     }
-    let mut lf = LazyCsvReader::new(pl_path(path)?)
-        .with_has_header(true)
-        .with_infer_schema_length(Some(0))
-        .finish()
-        .map_err(|e| bad(path, e.to_string()))?;
-    let schema = lf.collect_schema().map_err(|e| bad(path, e.to_string()))?;
+    // polars reads the file in these calls: a panic of its own there is bad input (guard.rs).
+    let (lf, schema) = super::guard::reading(
+        || {
+            let mut lf = LazyCsvReader::new(pl_path(path)?)
+                .with_has_header(true)
+                .with_infer_schema_length(Some(0))
+                .finish()
+                .map_err(|e| bad(path, e.to_string()))?;
+            let schema = lf.collect_schema().map_err(|e| bad(path, e.to_string()))?;
+            Ok((lf, schema))
+        },
+        |m| bad(path, m),
+    )?;
     for c in [date_column, price_column] {
         if schema.get(c).is_none() {
             let found: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
@@ -191,10 +198,14 @@ pub fn read_prices(
             ));
         }
     }
-    let df = lf
-        .select([col(date_column).alias("d"), col(price_column).alias("p")])
-        .collect()
-        .map_err(|e| bad(path, e.to_string()))?;
+    let df = super::guard::reading(
+        || {
+            lf.select([col(date_column).alias("d"), col(price_column).alias("p")])
+                .collect()
+                .map_err(|e| bad(path, e.to_string()))
+        },
+        |m| bad(path, m),
+    )?;
     if df.height() == 0 {
         return Err(bad(path, "no prices".into()));
     }

@@ -4,6 +4,7 @@
 //! type without failing: a value that does not parse becomes a violation, not an abort, so one
 //! pass reports every problem in the file. Only a tape with no violation becomes a [`Tape`].
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -14,6 +15,7 @@ use rust_decimal::prelude::ToPrimitive;
 use super::Tape;
 use super::error::{RuleCount, TapeError, ValidationReport, Violation};
 use super::schema::{self, COLUMNS, Column, Kind};
+use super::{guard, pages};
 use crate::limits;
 
 const ROW: &str = "__row";
@@ -68,6 +70,28 @@ fn scan(path: &Path, format: Format) -> Result<LazyFrame, TapeError> {
     }
 }
 
+/// A Parquet tape's page headers, before polars decodes its pages ([`pages`]).
+fn check_pages(path: &Path) -> Result<(), TapeError> {
+    let mut file = File::open(path).map_err(|e| TapeError::unreadable(path, &e))?;
+    let reader = file
+        .try_clone()
+        .map_err(|e| TapeError::unreadable(path, &e))?;
+    let metadata = ParquetReader::new(reader)
+        .get_metadata()
+        .map_err(|e| TapeError::Read {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?
+        .clone();
+    pages::check(&mut file, &metadata, stopped(path))
+}
+
+/// The error for a file polars stopped on ([`guard::reading`]).
+fn stopped(path: &Path) -> impl FnOnce(String) -> TapeError {
+    let path = path.to_path_buf();
+    move |message| TapeError::Read { path, message }
+}
+
 fn raw_name(name: &str) -> String {
     format!("__raw_{name}")
 }
@@ -94,11 +118,21 @@ struct Rule {
 pub fn read(path: &Path) -> Result<Tape, TapeError> {
     let format = Format::of(path)?;
     crate::input::check(path).map_err(|e| TapeError::unreadable(path, &e))?;
-    let mut lf = scan(path, format)?;
-    let file_schema = lf.collect_schema().map_err(|e| TapeError::Read {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    // polars reads the file in these two calls: a panic of its own there is bad input (guard.rs).
+    let (lf, file_schema) = guard::reading(
+        || {
+            if matches!(format, Format::Parquet) {
+                check_pages(path)?;
+            }
+            let mut lf = scan(path, format)?;
+            let file_schema = lf.collect_schema().map_err(|e| TapeError::Read {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            Ok((lf, file_schema))
+        },
+        stopped(path),
+    )?;
 
     let missing: Vec<&'static str> = COLUMNS
         .iter()
@@ -148,14 +182,18 @@ pub fn read(path: &Path) -> Result<Tape, TapeError> {
         .filter(|p| p.parsed)
         .map(|p| parse(p.column).alias(p.column.name))
         .collect();
-    let staged = lf
-        .select(exprs)
-        .with_columns(parse_exprs)
-        .collect()
-        .map_err(|e| TapeError::Read {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+    let staged = guard::reading(
+        || {
+            lf.select(exprs)
+                .with_columns(parse_exprs)
+                .collect()
+                .map_err(|e| TapeError::Read {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })
+        },
+        stopped(path),
+    )?;
 
     let loans = staged.height() as u64;
     if loans == 0 {

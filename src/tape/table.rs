@@ -55,24 +55,38 @@ pub fn write_numeric_table(out: &Path, t: &NumericTable) -> Result<(), TapeError
 
 /// Reads a table written by [`write_numeric_table`]: the first column is the key.
 pub fn read_numeric_table(path: &Path) -> Result<NumericTable, TapeError> {
-    let read_err = |message: String| TapeError::Read {
+    let read_err = |message: String| TapeError::TableRead {
         path: path.to_path_buf(),
         message,
     };
     crate::input::check(path).map_err(|e| TapeError::unreadable(path, &e))?;
-    let file = File::open(path).map_err(|e| TapeError::unreadable(path, &e))?;
-    let mut reader = ParquetReader::new(file);
-    let metadata = reader
-        .get_metadata()
-        .map_err(|e| read_err(e.to_string()))?
-        .key_value_metadata()
-        .iter()
-        .flatten()
-        // Polars adds its own `ARROW:schema`; the table's metadata is the rest.
-        .filter(|kv| !kv.key.starts_with("ARROW:"))
-        .map(|kv| (kv.key.clone(), kv.value.clone().unwrap_or_default()))
-        .collect();
-    let df = reader.finish().map_err(|e| read_err(e.to_string()))?;
+    let mut file = File::open(path).map_err(|e| TapeError::unreadable(path, &e))?;
+    let pages = file
+        .try_clone()
+        .map_err(|e| TapeError::unreadable(path, &e))?;
+    // polars reads the file here: a panic of its own is bad input (guard.rs), and its page
+    // headers are checked before it decodes them (pages.rs).
+    let (metadata, df) = super::guard::reading(
+        || {
+            let mut reader = ParquetReader::new(pages);
+            let footer = reader
+                .get_metadata()
+                .map_err(|e| read_err(e.to_string()))?
+                .clone();
+            super::pages::check(&mut file, &footer, read_err)?;
+            let metadata: Vec<(String, String)> = footer
+                .key_value_metadata()
+                .iter()
+                .flatten()
+                // Polars adds its own `ARROW:schema`; the table's metadata is the rest.
+                .filter(|kv| !kv.key.starts_with("ARROW:"))
+                .map(|kv| (kv.key.clone(), kv.value.clone().unwrap_or_default()))
+                .collect();
+            let df = reader.finish().map_err(|e| read_err(e.to_string()))?;
+            Ok((metadata, df))
+        },
+        read_err,
+    )?;
     let mut it = df.columns().iter();
     let key = it
         .next()
