@@ -556,6 +556,22 @@ fn a_parquet_page_declaring_a_negative_count_is_refused_before_polars_decodes_it
     );
 }
 
+/// A column chunk at a negative offset made polars-stream slice the file out of bounds
+/// (`get_unchecked`: an abort in this build, undefined behaviour in a release one): every chunk
+/// is checked to lie within the file first.
+#[test]
+fn a_parquet_column_chunk_outside_the_file_is_refused_before_polars_slices_it() {
+    let file = fuzz_fixture("chunk_outside_file.parquet");
+    assert_eq!(
+        refused(&["tape", "check", &file]),
+        format!(
+            "error: {file}: cannot read the tape: row group 1, column `original_principal`: \
+             the column's bytes (offset -932, 79 bytes, first data page at -932) are not within \
+             the file (9828 bytes): the file is damaged\n"
+        )
+    );
+}
+
 /// The path tables of `simulate --out` are read back by `simulate merge` through the same guard.
 /// (A file whose footer stops polars: `merge` reads the columns on several threads at once, and
 /// which of two damaged ones stops it first, by a panic or an error, varies from run to run.)

@@ -1,10 +1,14 @@
-//! The page headers of a Parquet file, checked before polars decodes it. A page header that
+//! The column chunks and page headers of a Parquet file, checked before polars decodes it. A page header that
 //! declares a negative count or size (`num_values = -1`) makes polars 0.55.2 cast it to a `usize`
 //! near 2^64 and reserve that much memory: the allocation fails and the process aborts (exit
 //! 134), which no guard can turn into an error ([`super::guard`] catches panics, not aborts). The
-//! `tape_parquet` fuzz target found it (docs/reliability.md, "Fuzzing"). So every Parquet file
-//! absrate reads has its page headers read here first, and one with a negative count is refused
-//! with the row group, column and page, as the damaged file it is.
+//! `tape_parquet` fuzz target found it (docs/reliability.md, "Fuzzing"), and then a second: a
+//! column chunk whose offset in the footer is negative (or whose bytes run past the end of the
+//! file), which polars-stream slices out of the file with `get_unchecked`: undefined behaviour in
+//! a release build, an abort in a build with debug assertions. So every Parquet file absrate
+//! reads has its column chunks and page headers checked here first, and one with a chunk outside
+//! the file or a negative count is refused with the row group, column (and page), as the damaged
+//! file it is.
 //!
 //! The headers are thrift structs in the compact protocol (parquet-format's `PageHeader`); this
 //! reads only the `i32` counts polars sizes its buffers by and skips the rest. A header it cannot
@@ -34,8 +38,9 @@ const COUNTS: [(&[i16], &str); 7] = [
     (&[8, 3], "data_page_header_v2.num_rows"),
 ];
 
-/// Reads the header of every page of every column chunk of `metadata` (the footer of `file`)
-/// and refuses the first count below zero; `damaged` makes the caller's error of the message.
+/// Checks that every column chunk of `metadata` (the footer of `file`) lies within the file and
+/// reads the header of each of its pages, refusing the first chunk outside the file or count
+/// below zero; `damaged` makes the caller's error of the message.
 pub(crate) fn check<E>(
     file: &mut File,
     metadata: &FileMetadata,
@@ -44,16 +49,27 @@ pub(crate) fn check<E>(
     let length = file.metadata().map(|m| m.len()).unwrap_or(0);
     for (g, group) in metadata.row_groups.iter().enumerate() {
         for chunk in group.parquet_columns() {
-            let start = chunk
+            let column = chunk.descriptor().path_in_schema.join(".");
+            // Where polars takes the chunk's bytes from (the dictionary page's offset, if any,
+            // else the first data page's): it slices them out of the file unchecked.
+            let offset = chunk
                 .dictionary_page_offset()
                 .unwrap_or(chunk.data_page_offset());
-            let (Ok(start), Ok(size)) =
-                (u64::try_from(start), u64::try_from(chunk.compressed_size()))
-            else {
-                continue; // polars refuses the footer's own offsets and sizes
+            let size = chunk.compressed_size();
+            let within = u64::try_from(offset)
+                .ok()
+                .zip(u64::try_from(size).ok())
+                .and_then(|(o, s)| Some((o, o.checked_add(s)?)))
+                .filter(|(_, end)| *end <= length && chunk.data_page_offset() >= 0);
+            let Some((start, end)) = within else {
+                return Err(damaged(format!(
+                    "row group {}, column `{column}`: the column's bytes (offset {offset}, \
+                     {size} bytes, first data page at {}) are not within the file ({length} \
+                     bytes): the file is damaged",
+                    g + 1,
+                    chunk.data_page_offset()
+                )));
             };
-            let end = start.saturating_add(size).min(length);
-            let column = chunk.descriptor().path_in_schema.join(".");
             let mut at = start;
             let mut page = 0;
             while at < end {
