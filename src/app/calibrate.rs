@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use sha2::Digest as _;
+
 use crate::calibrate::{self, Calibrated, Inputs, Recipe};
 use crate::error::Error;
 use crate::methodology::{Lookup, Methodology, MethodologyError, MethodologyFile, builtin_files};
@@ -42,8 +44,16 @@ impl CalibrateRequest {
     }
 }
 
-/// The file's bytes as written, and the file as read.
-fn from_file(m: &Methodology) -> Result<(Vec<u8>, MethodologyFile), Error> {
+/// `bytes` as text; `path` names the file in the error.
+fn text_of(path: &Path, bytes: Vec<u8>) -> Result<String, MethodologyError> {
+    String::from_utf8(bytes).map_err(|_| MethodologyError::Read {
+        path: path.to_path_buf(),
+        message: "not UTF-8 text".into(),
+    })
+}
+
+/// The methodology's file as written (its registry file, or the built-in bytes).
+fn from_file(m: &Methodology) -> Result<MethodologyFile, Error> {
     let bytes = if m.path.is_file() {
         crate::input::read(&m.path).map_err(|message| MethodologyError::Read {
             path: m.path.clone(),
@@ -57,16 +67,13 @@ fn from_file(m: &Methodology) -> Result<(Vec<u8>, MethodologyFile), Error> {
             .map(|(_, b, _)| b.to_vec())
             .ok_or_else(|| Error::Argument(format!("{}: not found", m.name())))?
     };
-    let text = String::from_utf8(bytes.clone()).map_err(|_| MethodologyError::Read {
-        path: m.path.clone(),
-        message: "not UTF-8 text".into(),
-    })?;
+    let text = text_of(&m.path, bytes)?;
     let file: MethodologyFile =
         crate::yaml::from_str(&m.path, &text).map_err(|e| MethodologyError::Yaml {
             source: e,
             hint: None,
         })?;
-    Ok((bytes, file))
+    Ok(file)
 }
 
 /// What `calibrate` prints, and the result.
@@ -78,7 +85,7 @@ pub struct CalibrateRun {
 pub fn calibrate(req: &CalibrateRequest) -> Result<CalibrateRun, Error> {
     let lookup = Lookup::new(req.methodology_dir.as_deref(), Path::new("."));
     let m = lookup.resolve(&req.from)?;
-    let (_, from) = from_file(&m)?;
+    let from = from_file(&m)?;
     let recipe_path = match &req.recipe {
         Some(p) => p.clone(),
         None if m.path.is_file() => m.path.with_file_name(RECIPE),
@@ -94,11 +101,11 @@ pub fn calibrate(req: &CalibrateRequest) -> Result<CalibrateRun, Error> {
             path: recipe_path.clone(),
             message,
         })?;
-    let recipe_text =
-        String::from_utf8(recipe_bytes.clone()).map_err(|_| MethodologyError::Read {
-            path: recipe_path.clone(),
-            message: "not UTF-8 text".into(),
-        })?;
+    let recipe_sha256: String = sha2::Sha256::digest(&recipe_bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let recipe_text = text_of(&recipe_path, recipe_bytes)?;
     let recipe = Recipe::parse(&recipe_path, &recipe_text)?;
     let model = ModelLookup::new(req.methodology_dir.as_deref(), Path::new("."))
         .with_prices(Some(req.prices.clone()))
@@ -122,7 +129,7 @@ pub fn calibrate(req: &CalibrateRequest) -> Result<CalibrateRun, Error> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        recipe_sha256: crate::methodology::sha256_of(&recipe_path)?,
+        recipe_sha256,
         command: req.command(),
     };
     let calibrated = calibrate::calibrate(&inputs)?;

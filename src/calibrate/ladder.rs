@@ -15,8 +15,6 @@
 //! `-ln(1 - value)` over the tail-share quantile extrapolates it.
 //! Finally every value is at least as deep as the next milder level's (the ladder's envelope).
 
-use rand::SeedableRng as _;
-use rand::rngs::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::price::{PriceModel, SimPath};
@@ -93,24 +91,20 @@ pub struct LevelFigures {
 /// Points of a level's shape: u = 0, 0.05, ..., 1.
 pub const SHAPE_POINTS: usize = 21;
 
-fn stream(seed: u64, index: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(index);
-    rng
+/// Path `index` as `absrate simulate` draws it (closes from 1), into `path` and `gaps`.
+fn draw(model: &PriceModel, s: &Settings, index: u64, path: &mut SimPath, gaps: &mut Vec<f64>) {
+    crate::simulate::draw_path(
+        model,
+        1.0,
+        s.horizon_days,
+        s.window_days,
+        (s.seed, index),
+        path,
+        gaps,
+    );
 }
 
-/// Path `index`'s closes (start 1) and its per-day window moves, as `simulate` draws them.
-fn draw(model: &PriceModel, s: &Settings, index: u64, path: &mut SimPath) -> f64 {
-    let mut rng = stream(s.seed, index);
-    model.simulate(1.0, s.horizon_days, &mut rng, path);
-    let mut worst = 0.0f64;
-    for v in &path.vol {
-        worst = worst.min(model.window_move(*v, s.window_days, &mut rng));
-    }
-    worst
-}
-
-fn stats_of(path: &SimPath, worst_move: f64) -> PathStats {
+fn stats_of(path: &SimPath, gaps: &[f64]) -> PathStats {
     let (day, low) = path
         .prices
         .iter()
@@ -124,7 +118,7 @@ fn stats_of(path: &SimPath, worst_move: f64) -> PathStats {
     PathStats {
         fall: 1.0 - low,
         day: day as u32,
-        gap: 1.0 - worst_move.exp(),
+        gap: gaps.iter().copied().fold(0.0, f64::max),
     }
 }
 
@@ -133,10 +127,10 @@ pub fn simulate(model: &PriceModel, s: &Settings) -> Vec<PathStats> {
     (0..s.paths)
         .into_par_iter()
         .map_init(
-            || SimPath::with_days(s.horizon_days),
-            |path, i| {
-                let worst = draw(model, s, i, path);
-                stats_of(path, worst)
+            || (SimPath::with_days(s.horizon_days), Vec::new()),
+            |(path, gaps), i| {
+                draw(model, s, i, path, gaps);
+                stats_of(path, gaps)
             },
         )
         .collect()
@@ -341,11 +335,11 @@ pub fn ladder(
             let hi = lo + band - 1;
             let chosen = &order[lo - 1..hi];
             let days = median(chosen.iter().map(|i| stats[*i].day as f64).collect());
-            let mut path = SimPath::with_days(s.horizon_days);
+            let (mut path, mut gaps) = (SimPath::with_days(s.horizon_days), Vec::new());
             let profiles: Vec<[f64; SHAPE_POINTS]> = chosen
                 .iter()
                 .map(|i| {
-                    draw(model, s, *i as u64, &mut path);
+                    draw(model, s, *i as u64, &mut path, &mut gaps);
                     profile(&path.prices, stats[*i].day, stats[*i].fall)
                 })
                 .collect();

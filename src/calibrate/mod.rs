@@ -140,17 +140,18 @@ pub fn calibrate(inputs: &Inputs) -> Result<Calibrated, MethodologyError> {
         tail_share: r.tail_share,
         band_paths: r.file.band_paths.value as usize,
     };
-    let mut anchors: Vec<Notch> = Vec::new();
+    // The anchor levels, 'AAA' first, each with its key as the file writes it.
+    let mut anchors: Vec<(Notch, &String)> = Vec::new();
     for key in from.levels.keys() {
         let n: Notch = key
             .parse()
             .map_err(|m: String| invalid(fp, &format!("levels.{key}"), "level", m))?;
-        anchors.push(n);
+        anchors.push((n, key));
     }
     anchors.sort();
     let probabilities: Vec<f64> = anchors
         .iter()
-        .map(|n| (table.at(*n, years) / r.severity).min(1.0))
+        .map(|(n, _)| (table.at(*n, years) / r.severity).min(1.0))
         .collect();
 
     let stats = ladder::simulate(&inputs.model.model, &settings);
@@ -187,11 +188,7 @@ pub fn calibrate(inputs: &Inputs) -> Result<Calibrated, MethodologyError> {
     let common = format!("{model_name}, {paths} one-year paths, seed {seed}");
     let mut levels = BTreeMap::new();
     let mut result = Vec::new();
-    for ((n, f), (key, level)) in anchors.iter().zip(&figures).zip(
-        anchors
-            .iter()
-            .map(|n| (n.to_string(), from.levels[&n.to_string()].clone())),
-    ) {
+    for ((n, key), f) in anchors.iter().zip(&figures) {
         let p = f.probability;
         let pd = format!(
             "exceeded with probability {} over {} days: the idealized table's '{n}' expected loss at {years:.2} years, {}, / severity {}",
@@ -200,7 +197,7 @@ pub fn calibrate(inputs: &Inputs) -> Result<Calibrated, MethodologyError> {
             prob(table.at(*n, years)),
             r.file.severity.value
         );
-        let mut l = level.clone();
+        let mut l = from.levels[*key].clone();
         let hist = match f.history_fall {
             Some(hf) => format!("; the history's fall at that probability {}", pct(hf, 2)),
             None => "; the history is too short for this probability".into(),
@@ -265,7 +262,7 @@ pub fn calibrate(inputs: &Inputs) -> Result<Calibrated, MethodologyError> {
                 points: f.shape.iter().map(|[u, s]| [dp4(*u), dp4(*s)]).collect(),
             },
         );
-        levels.insert(key, l);
+        levels.insert((*key).clone(), l);
         result.push((*n, f.clone()));
     }
     out.levels = levels;

@@ -42,6 +42,31 @@ use crate::waterfall::{Engine, WaterfallError, WaterfallTerms};
 pub use cohort::Grouping;
 pub use summary::{NotePath, PathResult};
 
+/// Path `index` of a run seeded `seed` (`run = (seed, index)`: its own ChaCha8 stream): the
+/// model's `days` closes from `start` into `path`, then into `gaps` the discount below its trigger
+/// of a sale on each day, `1 - exp(X)` with `X` the model's move over the execution window of
+/// `window_days` at that day's volatility, drawn for every day in day order after the prices (a
+/// day's gap is the same whichever loans sell that day, so cohorts and loans see the same market).
+/// `absrate simulate` and `absrate methodology calibrate` both draw their paths here.
+pub fn draw_path(
+    model: &PriceModel,
+    start: f64,
+    days: usize,
+    window_days: f64,
+    run: (u64, u64),
+    path: &mut SimPath,
+    gaps: &mut Vec<f64>,
+) {
+    let mut rng = ChaCha8Rng::seed_from_u64(run.0);
+    rng.set_stream(run.1);
+    model.simulate(start, days, &mut rng, path);
+    gaps.clear();
+    for v in &path.vol {
+        let x = model.window_move(*v, window_days, &mut rng);
+        gaps.push(1.0 - x.exp());
+    }
+}
+
 fn f(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(f64::NAN)
 }
@@ -188,26 +213,17 @@ impl<'a> Setup<'a> {
         (self.market_loans.len(), self.pool_loans.len())
     }
 
-    /// The price path of path `index` of a run seeded `seed`, into `out`; returns its stream.
-    fn stream(seed: u64, index: u64) -> ChaCha8Rng {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(index);
-        rng
-    }
-
     /// One path's sales (the liquidation engine on the model's prices).
     fn sales(&self, seed: u64, index: u64, s: &mut Scratch) -> Tally {
-        let mut rng = Setup::stream(seed, index);
-        self.model
-            .simulate(self.start_price, self.days, &mut rng, &mut s.path);
-        // The move over the execution window after a trigger on each day, drawn for every day in
-        // day order (after the prices): a day's gap is the same whichever loans sell that day, so
-        // cohorts and loans see the same market.
-        s.gaps.clear();
-        for v in &s.path.vol {
-            let x = self.model.window_move(*v, self.window, &mut rng);
-            s.gaps.push(1.0 - x.exp());
-        }
+        draw_path(
+            self.model,
+            self.start_price,
+            self.days,
+            self.window,
+            (seed, index),
+            &mut s.path,
+            &mut s.gaps,
+        );
         let minima = Minima::new(&s.path.prices);
         let gaps = &s.gaps;
         let outcomes =
