@@ -8,6 +8,7 @@ pub mod compare;
 pub mod rate;
 pub mod replay;
 pub mod simulate;
+pub mod surveil;
 
 pub use rate::{RateRequest, RateRun, rate, result_schema};
 

@@ -59,9 +59,8 @@ enum Command {
     Pool(pool::PoolCommand),
     /// Monte Carlo second opinion: BTC price paths through the liquidation engine and waterfall; fit, merge
     Simulate(SimulateCli),
-    /// Surveillance: a deal's monthly servicer reports after closing (check; rating comes next)
-    #[command(subcommand)]
-    Surveil(surveil::SurveilCommand),
+    /// Surveillance: rate a deal from each of its monthly servicer reports after closing; check
+    Surveil(surveil::SurveilCli),
 }
 
 /// `absrate simulate ...`: a run of paths, or one of its subcommands.

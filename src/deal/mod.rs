@@ -18,9 +18,11 @@ use crate::limits::{self, Written};
 use crate::methodology::Notch;
 use crate::pool::{PoolError, PoolFile};
 
+pub mod opening;
 pub mod state;
 
 use crate::yaml::{self, YamlError};
+pub use opening::Opening;
 pub use state::{DealState, NoteRecord, Phase};
 
 #[derive(Debug, thiserror::Error)]
@@ -250,6 +252,10 @@ struct DealWire {
     /// What the rating agency published of its own stress, for the rationale's comparison.
     #[serde(default)]
     published_stress: Option<PublishedStressWire>,
+    /// The deal's state at closing when it is not a new deal's (a deal rated from a servicer
+    /// report).
+    #[serde(default)]
+    opening: Option<opening::OpeningWire>,
 }
 
 /// The stress a rating agency published for the deal at one level (S&P on Ledn 2026-1: 79%
@@ -300,6 +306,9 @@ pub struct Deal {
     pub revolving_steps: Vec<Step>,
     pub amortizing_steps: Vec<Step>,
     pub published_stress: Option<PublishedStress>,
+    /// The state the deal opens with when it is not a new deal's; `None`: a new deal
+    /// ([`DealState::at_closing`]).
+    pub opening: Option<Opening>,
 }
 
 impl Deal {
@@ -536,6 +545,10 @@ impl Deal {
             .published_stress
             .map(|s| published_stress(p, s))
             .transpose()?;
+        let opening = w
+            .opening
+            .map(|o| opening::check(p, o, &notes, w.revolving.months.value))
+            .transpose()?;
         Ok(Deal {
             path: path.to_path_buf(),
             name: w.name,
@@ -556,6 +569,7 @@ impl Deal {
             revolving_steps,
             amortizing_steps,
             published_stress,
+            opening,
         })
     }
 }

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::Deal;
+use crate::asset::CollateralModel;
 use crate::money::{Amount, Rounding};
 
 /// Which priority of payments applies.
@@ -84,6 +85,23 @@ impl<A: Amount> DealState<A> {
             cumulative_defaults: A::ZERO,
             initial_pool,
             records: vec![NoteRecord::default(); n],
+        }
+    }
+
+    /// The state `deal` opens with over `collateral`: its `opening` (a deal rated from a servicer
+    /// report: the reinvestment account handed to the collateral model as cash awaiting new
+    /// loans), else a new deal's state at closing over the collateral's performing balance.
+    pub fn open<C: CollateralModel<A>>(
+        deal: &Deal,
+        collateral: &mut C,
+        rounding: Rounding,
+    ) -> DealState<A> {
+        match &deal.opening {
+            Some(o) => {
+                collateral.reinvest(0, A::money(o.reinvestment_cash, rounding));
+                o.state(deal.closing, &deal.notes, deal.cash_at_closing, rounding)
+            }
+            None => DealState::at_closing(deal, collateral.performing(), rounding),
         }
     }
 

@@ -22,7 +22,7 @@ pub mod overlay;
 pub use break_even::{BREAK_EVEN_STEP, DECLINE_CEILING, DECLINE_STEP, GAP_STEP};
 pub use market::{MarketOutcome, MarketPool};
 
-use crate::asset::{BulletPool, BulletTerms, CollateralModel};
+use crate::asset::{BulletPool, BulletTerms};
 use crate::deal::{Deal, DealState};
 use crate::methodology::{
     DefaultOrder, DefaultRecovery, MarketFile, Methodology, Notch, Overlay, PassCriteria, Stress,
@@ -305,8 +305,8 @@ pub fn engine<'a, A: Amount>(
         new_loan_term_months: deal.new_loan_term_months,
         rounding: rules.rounding,
     };
-    let collateral = BulletPool::new(loans, &deal.payment_dates(), terms);
-    let state = DealState::at_closing(deal, collateral.performing(), rules.rounding);
+    let mut collateral = BulletPool::new(loans, &deal.payment_dates(), terms);
+    let state = DealState::open(deal, &mut collateral, rules.rounding);
     Engine::new(
         deal,
         WaterfallTerms {

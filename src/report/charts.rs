@@ -92,6 +92,16 @@ enum YScale {
     Linear { max: f64, step: f64 },
     /// Probabilities from `10^lo` to `10^hi`, one gridline a decade, labelled in percent.
     LogPercent { lo: i32, hi: i32 },
+    /// The rating scale as notches above no rating ([`rating_rank`]): 'B-' is 1, 'AAA' is 16;
+    /// one gridline per category, labelled with its middle notch.
+    Ratings,
+}
+
+/// A rating as a height on the [`YScale::Ratings`] axis: 0 for no rating ('D' or below 'B-').
+pub fn rating_rank(n: Option<crate::methodology::Notch>) -> f64 {
+    n.map_or(0.0, |n| {
+        (crate::methodology::SCALE.len() - n.index()) as f64
+    })
 }
 
 impl YScale {
@@ -111,6 +121,7 @@ impl YScale {
             YScale::LogPercent { lo, hi } => {
                 (v.log10() - f64::from(lo)) / f64::from((hi - lo).max(1))
             }
+            YScale::Ratings => v / crate::methodology::SCALE.len() as f64,
         }
     }
 
@@ -129,6 +140,13 @@ impl YScale {
                     let places = (-(e + 2)).max(0) as usize;
                     (v, format!("{:.places$}%", v * 100.0))
                 })
+                .collect(),
+            YScale::Ratings => std::iter::once((0.0, "none".to_string()))
+                .chain(
+                    crate::methodology::Notch::all()
+                        .filter(|n| !n.name().ends_with(['+', '-']))
+                        .map(|n| (rating_rank(Some(n)), n.name().to_string())),
+                )
                 .collect(),
         }
     }
@@ -226,6 +244,26 @@ impl Frame {
 
 /// A line chart: one series per `(name, points)`, x from the smallest to the largest x given.
 pub fn lines(title: &str, x: &str, y: &str, series: &[(String, Vec<(f64, f64)>)]) -> String {
+    let y_max = series
+        .iter()
+        .flat_map(|(_, p)| p.iter())
+        .map(|p| p.1)
+        .fold(0.0, f64::max);
+    lines_on(title, x, y, series, YScale::linear(y_max))
+}
+
+/// A line chart of ratings ([`rating_rank`] heights), the y axis labelled by category.
+pub fn rating_lines(title: &str, x: &str, series: &[(String, Vec<(f64, f64)>)]) -> String {
+    lines_on(title, x, "rating", series, YScale::Ratings)
+}
+
+fn lines_on(
+    title: &str,
+    x: &str,
+    y: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+    scale: YScale,
+) -> String {
     let all = || series.iter().flat_map(|(_, p)| p.iter());
     let x_min = all().map(|p| p.0).fold(f64::INFINITY, f64::min);
     let x_max = all().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
@@ -234,8 +272,7 @@ pub fn lines(title: &str, x: &str, y: &str, series: &[(String, Vec<(f64, f64)>)]
     } else {
         (0.0, 1.0)
     };
-    let y_max = all().map(|p| p.1).fold(0.0, f64::max);
-    let mut f = Frame::new(title, x, y, YScale::linear(y_max), series.len());
+    let mut f = Frame::new(title, x, y, scale, series.len());
     let px = f.x_axis(x_min, x_max);
     for (i, (_, pts)) in series.iter().enumerate() {
         let points: Vec<String> = pts

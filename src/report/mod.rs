@@ -9,6 +9,7 @@ pub mod comparison;
 pub mod overlays;
 pub mod published;
 pub mod simulation;
+pub mod surveillance;
 pub mod table;
 mod view;
 mod xlsx;
@@ -26,11 +27,13 @@ pub const COMPARISON_HTML: &str = "comparison.html";
 
 /// Templates an analyst's directory may leave out: the bundled ones are used instead, so that a
 /// directory written for the rationale serves every report.
-const OPTIONAL: [&str; 4] = [
+const OPTIONAL: [&str; 6] = [
     COMPARISON_MD,
     COMPARISON_HTML,
     simulation::MARKDOWN,
     simulation::HTML,
+    surveillance::MARKDOWN,
+    surveillance::HTML,
 ];
 
 const DEFAULT_MARKDOWN: &str = include_str!("../../reports/templates/rationale.md");
@@ -39,6 +42,8 @@ const DEFAULT_COMPARISON_HTML: &str = include_str!("../../reports/templates/comp
 const DEFAULT_HTML: &str = include_str!("../../reports/templates/rationale.html");
 const DEFAULT_SIMULATION_MD: &str = include_str!("../../reports/templates/simulation.md");
 const DEFAULT_SIMULATION_HTML: &str = include_str!("../../reports/templates/simulation.html");
+const DEFAULT_SURVEILLANCE_MD: &str = include_str!("../../reports/templates/surveillance.md");
+const DEFAULT_SURVEILLANCE_HTML: &str = include_str!("../../reports/templates/surveillance.html");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -85,6 +90,8 @@ fn tera(templates: Option<&Path>) -> Result<tera::Tera, ReportError> {
         (COMPARISON_HTML, DEFAULT_COMPARISON_HTML),
         (simulation::MARKDOWN, DEFAULT_SIMULATION_MD),
         (simulation::HTML, DEFAULT_SIMULATION_HTML),
+        (surveillance::MARKDOWN, DEFAULT_SURVEILLANCE_MD),
+        (surveillance::HTML, DEFAULT_SURVEILLANCE_HTML),
     ] {
         let text = match templates {
             // Left out, not merely unreadable: a directory in its place is an error below.

@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use crate::asset::{BulletPool, BulletTerms, CollateralModel as _};
+use crate::asset::{BulletPool, BulletTerms};
 use crate::deal::{Deal, DealState};
 use crate::methodology::{Methodology, SimulationTermsFile};
 use crate::money::Amount;
@@ -264,8 +264,8 @@ impl<'a> Setup<'a> {
             recovery_rate: sc.recovery_rate,
             ..self.bullet.clone()
         };
-        let collateral = BulletPool::<A>::new(&self.pool_loans, &self.dates, terms);
-        let state = DealState::at_closing(self.deal, collateral.performing(), r);
+        let mut collateral = BulletPool::<A>::new(&self.pool_loans, &self.dates, terms);
+        let state = DealState::open(self.deal, &mut collateral, r);
         let mut e = Engine::new(
             self.deal,
             WaterfallTerms {
