@@ -36,6 +36,12 @@ struct Figures {
 /// Writes a one-report directory under `dir`: the first `LOANS` loans of the bundled tape, the
 /// notes sized to that pool. Returns the reports directory and the figures written.
 fn report_dir(dir: &Path) -> (PathBuf, Figures) {
+    report_dir_with(dir, &[])
+}
+
+/// [`report_dir`], and a report after it for each `(period, date, price)` of `more` (same loans,
+/// notes and accounts).
+fn report_dir_with(dir: &Path, more: &[(u32, &str, &str)]) -> (PathBuf, Figures) {
     let tape = std::fs::read_to_string(root().join("pools/ledn-2026-1/tape.csv")).expect("tape");
     let kept: Vec<&str> = tape.lines().take(LOANS + 1).collect();
     let principal_col = kept[0]
@@ -63,16 +69,30 @@ fn report_dir(dir: &Path) -> (PathBuf, Figures) {
         b_carried: rust_decimal::dec!(1250.00),
     };
     let reports = dir.join("reports");
-    let folder = reports.join("2026-03-20");
+    write_report(&reports, &kept, &f, (1, "2026-03-20", "70000.00"));
+    for m in more {
+        write_report(&reports, &kept, &f, *m);
+    }
+    (reports, f)
+}
+
+/// Writes the report of `(period, date, price)` with the figures `f` over the tape `rows`.
+fn write_report(
+    reports: &Path,
+    rows: &[&str],
+    f: &Figures,
+    (period, date, price): (u32, &str, &str),
+) {
+    let folder = reports.join(date);
     std::fs::create_dir_all(&folder).expect("folder");
-    std::fs::write(folder.join("tape.csv"), kept.join("\n") + "\n").expect("tape");
+    std::fs::write(folder.join("tape.csv"), rows.join("\n") + "\n").expect("tape");
     std::fs::write(
         folder.join("report.yaml"),
         format!(
             r#"deal: Ledn Issuer Trust 2026-1
-payment_date: 2026-03-20
-period: 1
-btc_price: "70000.00"
+payment_date: {date}
+period: {period}
+btc_price: "{price}"
 phase: revolving
 triggers_breached: []
 notes:
@@ -97,7 +117,6 @@ tape: tape.csv
         ),
     )
     .expect("report");
-    (reports, f)
 }
 
 /// Writes a deal file whose closing is the report: the bundled deal's text with the report's
@@ -337,4 +356,32 @@ fn surveil_without_reports_is_a_usage_error() {
     let r = absrate(&["surveil"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--reports"), "{}", r.stderr);
+}
+
+/// A month in which only the BTC price falls: the notes' ratings fall and the move names the
+/// price as its cause (the pool and the note balances, taken alone, move nothing).
+#[test]
+fn a_move_caused_by_the_price_alone_names_the_price() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (reports, _) = report_dir_with(dir.path(), &[(2, "2026-04-20", "35000.00")]);
+    let out = ok(&[
+        "surveil",
+        "--reports",
+        &reports.display().to_string(),
+        "--methodology",
+        "btc-backed-consumer-loans@2.1.0",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let second = &json["watches"][1];
+    let mut moved = 0;
+    for note in second["notes"].as_array().expect("notes") {
+        if let Some(m) = note.get("move") {
+            moved += 1;
+            assert_eq!(m["causes"], serde_json::json!(["price"]), "{note}");
+            assert_ne!(m["from"], m["to"]);
+        }
+    }
+    assert!(moved > 0, "the price halving moves a rating: {second}");
 }
