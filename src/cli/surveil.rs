@@ -14,7 +14,7 @@ use crate::app::surveil::{self as app, SurveilRequest, SurveilRun};
 use crate::compare::rating_name;
 use crate::deal::Deal;
 use crate::error::Error;
-use crate::money::{count, pct_or_dash, usd};
+use crate::money::{count, pct_dec, pct_or_dash, usd};
 use crate::report::surveillance::{break_even_text, moves};
 use crate::report::table::{Align, Table};
 use crate::surveil::{self, Report};
@@ -139,6 +139,7 @@ fn text(run: &SurveilRun) -> String {
         "Each report rated as the deal whose closing is that report; liquidated share of the {} loans at the cut-off.\n",
         count(run.origin.loans)
     );
+    let liquidation = pct_dec(run.deal.pool.collateral_terms.liquidation_ltv, 0);
     let mut header: Vec<String> = [
         "date",
         "period",
@@ -149,9 +150,9 @@ fn text(run: &SurveilRun) -> String {
         "cash",
         "cash share",
         "pool LTV",
-        "BTC at 80% LTV",
+        &format!("BTC at {liquidation} LTV"),
         "BTC at 100% LTV",
-        "liquidated",
+        "liquidated share",
     ]
     .map(String::from)
     .to_vec();
