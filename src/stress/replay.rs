@@ -75,7 +75,7 @@ pub struct ReplayResult {
 /// half to even to `places` decimals (Rust's `{:.N}` formatting is exact and rounds ties to even,
 /// as C's `printf("%.Nf")` and Python's `Decimal(x).quantize(..., ROUND_HALF_EVEN)` do). Cents for
 /// money, 8 places for BTC, 6 for LTVs.
-fn exact(x: f64, places: usize) -> Result<Decimal, String> {
+pub(crate) fn exact(x: f64, places: usize) -> Result<Decimal, String> {
     Decimal::from_str(&format!("{x:.places$}"))
         .map_err(|e| format!("internal error: {x} is not a reportable amount ({e})"))
 }
