@@ -55,7 +55,8 @@ pub struct HistoryTerms {
     pub seed: u64,
     /// Share of the interest due on a payment date paid in cash; the rest is capitalized.
     pub interest_cash_share: Decimal,
-    pub new_loans: NewLoanTerms,
+    /// The deal's `revolving.new_loans` (a deal that never revolves buys none).
+    pub new_loans: Option<NewLoanTerms>,
     /// Term of a new loan.
     pub new_loan_term_months: u32,
     pub rounding: Rounding,
@@ -226,6 +227,11 @@ impl HistoryPool {
         self.losses
     }
 
+    /// Principal of the loans bought on the last payment date (not yet collected on).
+    pub fn bought(&self) -> Decimal {
+        self.bought
+    }
+
     /// The last window of days run.
     pub fn last_window(&self) -> &Window {
         &self.last
@@ -329,7 +335,9 @@ impl HistoryPool {
     /// Whole loans of the deal's `loan_size` bought with the cash awaiting reinvestment, on
     /// `as_of` at that day's close.
     fn buy(&mut self) -> Result<(), String> {
-        let t = &self.terms.new_loans;
+        let Some(t) = &self.terms.new_loans else {
+            return Err("the deal revolves but states no `revolving.new_loans`".into());
+        };
         let size = t.loan_size.value;
         let price = price_on(&self.prices, self.as_of)?;
         let maturity = self
@@ -511,11 +519,11 @@ mod tests {
             answer_share: 0.0,
             seed: 1,
             interest_cash_share: dec!(0.9),
-            new_loans: NewLoanTerms {
+            new_loans: Some(NewLoanTerms {
                 ltv: sourced(dec!(0.5)),
                 interest_rate: sourced(dec!(0.1)),
                 loan_size: sourced(dec!(1000)),
-            },
+            }),
             new_loan_term_months: 12,
             rounding: Rounding {
                 money_places: 2,
@@ -583,7 +591,13 @@ mod tests {
             (l2[0].origination_date, l2[0].maturity_date),
             (day("2026-01-10"), day("2026-08-10"))
         );
-        assert_eq!(pool.liquidated(), Liquidated { count: 1, balance: dec!(75000) });
+        assert_eq!(
+            pool.liquidated(),
+            Liquidated {
+                count: 1,
+                balance: dec!(75000)
+            }
+        );
         // The recovered $75,000 buys 75 loans of $1,000 at 50% LTV at $60,000.
         pool.reinvest(1, c.principal());
         assert_eq!(pool.awaiting_reinvestment(), Decimal::ZERO);
@@ -597,8 +611,8 @@ mod tests {
     /// The answer draw is the rating's (`MarketPool`): one uniform per tape loan from the seed.
     #[test]
     fn who_answers_is_drawn_as_the_rating_draws_it() {
-        let deal = crate::deal::Deal::load(std::path::Path::new("pools/ledn-2026-1/deal.yaml"))
-            .unwrap();
+        let deal =
+            crate::deal::Deal::load(std::path::Path::new("pools/ledn-2026-1/deal.yaml")).unwrap();
         let records = crate::tape::Tape::read(&deal.pool.tape)
             .unwrap()
             .records()

@@ -8,6 +8,7 @@
 //! what the rating of a report starts from.
 
 mod error;
+pub mod history;
 mod reconcile;
 mod report;
 mod wire;

@@ -241,7 +241,11 @@ impl Report {
         // reinvestment account).
         if period == 0 {
             for (field, value, s) in [
-                ("cumulative_defaults", cumulative_defaults, &w.cumulative_defaults),
+                (
+                    "cumulative_defaults",
+                    cumulative_defaults,
+                    &w.cumulative_defaults,
+                ),
                 ("cumulative_losses", cumulative_losses, &w.cumulative_losses),
             ] {
                 if value != Decimal::ZERO {
