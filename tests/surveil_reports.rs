@@ -369,17 +369,16 @@ fn wrong_deal() {
     );
 }
 
+/// Runs `surveil check` on a fixture directory that must pass, and returns stdout.
+fn checked(variant: &str) -> String {
+    let dir = format!("tests/fixtures/surveillance/{variant}");
+    ok(&["surveil", "check", "--deal", DEAL, "--reports", &dir])
+}
+
 #[test]
 fn a_consistent_series_prints_one_line_per_report() {
     assert_eq!(
-        ok(&[
-            "surveil",
-            "check",
-            "--deal",
-            DEAL,
-            "--reports",
-            "tests/fixtures/surveillance/consistent",
-        ]),
+        checked("consistent"),
         "Ledn Issuer Trust 2026-1: 3 reports from tests/fixtures/surveillance/consistent, each reconciled with the one before
 
   date        period  phase               Class A         Class B         pool  loans  collection   reinvestment        reserve
@@ -486,14 +485,7 @@ fn closing_defaults() {
 #[test]
 fn a_series_may_open_with_the_closing_report() {
     assert_eq!(
-        ok(&[
-            "surveil",
-            "check",
-            "--deal",
-            DEAL,
-            "--reports",
-            "tests/fixtures/surveillance/from-closing",
-        ]),
+        checked("from-closing"),
         "Ledn Issuer Trust 2026-1: 2 reports from tests/fixtures/surveillance/from-closing, each reconciled with the one before
 
   date        period  phase              Class A         Class B         pool  loans     collection   reinvestment        reserve
@@ -521,5 +513,15 @@ fn the_closing_report_is_the_state_at_closing() {
     assert_eq!(
         closing.deal_state(pool),
         absrate::deal::DealState::at_closing(&deal, pool, rounding)
+    );
+}
+
+/// A report dated the closing that does not say period 0.
+#[test]
+fn closing_period() {
+    assert_eq!(
+        refused("closing-period"),
+        "error: tests/fixtures/surveillance/closing-period/2026-02-18/report.yaml:6:9: period: is 1, but 2026-02-18 is the deal's closing: the closing report is period 0
+"
     );
 }

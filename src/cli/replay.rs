@@ -16,7 +16,7 @@ use crate::stress::Execution;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example (the early-2026 sell-off, with the bundled price history):\n  absrate replay --prices ../shared/data/btc-usd-daily.csv --from 2025-12-31 --to 2026-02-18 --out-tape /tmp/after/tape.csv\n  absrate rate --tape /tmp/after/tape.csv --cash-at-closing <cash printed by replay>\n\nDaily closes cannot see intraday falls: --execution trigger (the default) sells at the trigger\nprice as continuous monitoring would; --execution close sells at the day's close; --gap lowers\nthe sale price further, standing in for lag and slippage."
+    after_help = "Example (the early-2026 sell-off, with the bundled price history):\n  absrate replay --prices ../shared/data/btc-usd-daily.csv --from 2025-12-31 --to 2026-02-18 --out-tape /tmp/after/tape.csv\n  absrate rate --tape /tmp/after/tape.csv --cash-at-closing <cash printed by replay>\n\nThe servicer reports the deal would have published, cut-off to the price file's last date:\n  absrate replay --prices ../shared/data/btc-usd-daily.csv --monthly-reports /tmp/reports\n  absrate surveil check --reports /tmp/reports\n\nDaily closes cannot see intraday falls: --execution trigger (the default) sells at the trigger\nprice as continuous monitoring would; --execution close sells at the day's close; --gap lowers\nthe sale price further, standing in for lag and slippage."
 )]
 pub struct ReplayArgs {
     /// Daily price file (CSV with a date and a price column)

@@ -34,7 +34,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::liquidation::{self, Balloon, End, Execution, MarketLoan, MarketParams};
-use super::replay::exact;
+use super::replay::{exact, price_on};
 use crate::asset::{CollateralModel, Collections, PeriodContext};
 use crate::deal::NewLoanTerms;
 use crate::money::Rounding;
@@ -386,18 +386,6 @@ fn ltv(principal: Decimal, btc: Decimal, price: Decimal) -> Option<Decimal> {
         .checked_div(btc * price)
         .map(|x| x.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointNearestEven))
         .filter(|x| *x > Decimal::ZERO)
-}
-
-fn price_on(prices: &PriceSeries, date: NaiveDate) -> Result<Decimal, String> {
-    prices.on(date).ok_or_else(|| {
-        format!(
-            "{}: no price on {} (the file covers {} to {})",
-            prices.path.display(),
-            date,
-            prices.first,
-            prices.last()
-        )
-    })
 }
 
 impl CollateralModel<Decimal> for HistoryPool {

@@ -84,7 +84,8 @@ fn f(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(f64::NAN)
 }
 
-fn price_on(prices: &PriceSeries, date: NaiveDate) -> Result<Decimal, String> {
+/// The close on `date`, or why there is none.
+pub(crate) fn price_on(prices: &PriceSeries, date: NaiveDate) -> Result<Decimal, String> {
     prices.on(date).ok_or_else(|| {
         format!(
             "{}: no price on {} (the file covers {} to {})",

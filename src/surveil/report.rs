@@ -141,13 +141,14 @@ impl Report {
             }
         };
         if w.period.value != period {
+            let date_is = match period {
+                0 => "the deal's closing: the closing report is period 0".to_string(),
+                _ => format!("the deal's payment date number {period}"),
+            };
             return Err(invalid(
                 located(&w.period),
                 "period",
-                format!(
-                    "is {}, but {date} is the deal's payment date number {period}",
-                    w.period.value
-                ),
+                format!("is {}, but {date} is {date_is}", w.period.value),
             ));
         }
         let btc_price = w
