@@ -369,17 +369,16 @@ fn wrong_deal() {
     );
 }
 
+/// Runs `surveil check` on a fixture directory that must pass, and returns stdout.
+fn checked(variant: &str) -> String {
+    let dir = format!("tests/fixtures/surveillance/{variant}");
+    ok(&["surveil", "check", "--deal", DEAL, "--reports", &dir])
+}
+
 #[test]
 fn a_consistent_series_prints_one_line_per_report() {
     assert_eq!(
-        ok(&[
-            "surveil",
-            "check",
-            "--deal",
-            DEAL,
-            "--reports",
-            "tests/fixtures/surveillance/consistent",
-        ]),
+        checked("consistent"),
         "Ledn Issuer Trust 2026-1: 3 reports from tests/fixtures/surveillance/consistent, each reconciled with the one before
 
   date        period  phase               Class A         Class B         pool  loans  collection   reinvestment        reserve
@@ -468,5 +467,61 @@ fn absent_directory() {
     assert_eq!(
         refused("absent"),
         "error: tests/fixtures/surveillance/absent: no such file\n"
+    );
+}
+
+/// A closing report with defaults: they count from closing.
+#[test]
+fn closing_defaults() {
+    assert_eq!(
+        refused("closing-defaults"),
+        "error: tests/fixtures/surveillance/closing-defaults/2026-02-18/report.yaml:21:22: cumulative_defaults: is 24000.00 in the closing report: defaults and losses count from closing (a loan liquidated before closing is counted in cumulative_liquidations only)
+"
+    );
+}
+
+/// A series may open with the closing report (period 0, dated the closing), which reconciles
+/// with the first payment date's like any two reports.
+#[test]
+fn a_series_may_open_with_the_closing_report() {
+    assert_eq!(
+        checked("from-closing"),
+        "Ledn Issuer Trust 2026-1: 2 reports from tests/fixtures/surveillance/from-closing, each reconciled with the one before
+
+  date        period  phase              Class A         Class B         pool  loans     collection   reinvestment        reserve
+  2026-02-18       0  revolving  $160,000,000.00  $28,000,000.00  $137,634.46      7  $1,000,000.00     $25,000.00  $9,400,000.00
+  2026-03-20       1  revolving  $160,000,000.00  $28,000,000.00  $137,634.46      7          $0.00  $1,025,000.00  $9,400,000.00
+"
+    );
+}
+
+/// The closing report is the deal's state at closing, as the engine starts from it
+/// (`DealState::at_closing`).
+#[test]
+fn the_closing_report_is_the_state_at_closing() {
+    let deal = Deal::load(Path::new(DEAL)).unwrap();
+    let reports =
+        surveil::check(Path::new("tests/fixtures/surveillance/from-closing"), &deal).unwrap();
+    let closing = &reports[0];
+    assert_eq!((closing.period, closing.payment_date), (0, deal.closing));
+    assert_eq!(closing.liquidations.count, 1);
+    let pool = closing.pool_balance();
+    let rounding = absrate::money::Rounding {
+        money_places: 2,
+        strategy: absrate::money::RoundingStrategy::HalfEven,
+    };
+    assert_eq!(
+        closing.deal_state(pool),
+        absrate::deal::DealState::at_closing(&deal, pool, rounding)
+    );
+}
+
+/// A report dated the closing that does not say period 0.
+#[test]
+fn closing_period() {
+    assert_eq!(
+        refused("closing-period"),
+        "error: tests/fixtures/surveillance/closing-period/2026-02-18/report.yaml:6:9: period: is 1, but 2026-02-18 is the deal's closing: the closing report is period 0
+"
     );
 }

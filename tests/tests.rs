@@ -23,6 +23,7 @@ mod report;
 mod round_trip;
 mod simulate;
 mod simulate_report;
+mod surveil_history;
 mod surveil_rate;
 mod surveil_reports;
 mod tape_errors;

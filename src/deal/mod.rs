@@ -118,6 +118,18 @@ struct RevolvingWire {
     months: Sourced<u32>,
     /// Term of loans bought while revolving.
     new_loan_term_months: Sourced<u32>,
+    /// The terms new loans are made on (`absrate replay --monthly-reports`).
+    #[serde(default)]
+    new_loans: Option<NewLoansWire>,
+}
+
+/// `revolving.new_loans` as written: each term with its source.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewLoansWire {
+    ltv: Spanned<Sourced<Written>>,
+    interest_rate: Spanned<Sourced<Written>>,
+    loan_size: Spanned<Sourced<Written>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -273,6 +285,18 @@ pub struct PublishedStress {
     pub recovery_rate: Option<Sourced<Decimal>>,
 }
 
+/// The terms on which the deal makes new loans while it revolves (`revolving.new_loans`), each
+/// with its source: what `absrate replay --monthly-reports` buys with the cash it redeploys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewLoanTerms {
+    /// LTV at origination: collateral is `loan_size / (ltv x price)` BTC on the day of purchase.
+    pub ltv: Sourced<Decimal>,
+    /// Annual interest rate.
+    pub interest_rate: Sourced<Decimal>,
+    /// Principal of each new loan, USD.
+    pub loan_size: Sourced<Decimal>,
+}
+
 /// A note class.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Note {
@@ -301,6 +325,8 @@ pub struct Deal {
     pub trustee_fee: Decimal,
     pub revolving_months: u32,
     pub new_loan_term_months: u32,
+    /// `revolving.new_loans`, when the deal file states them.
+    pub new_loans: Option<NewLoanTerms>,
     pub cumulative_default_trigger: Decimal,
     pub reserve_trigger: bool,
     pub revolving_steps: Vec<Step>,
@@ -539,6 +565,11 @@ impl Deal {
         if w.revolving.new_loan_term_months.value == 0 {
             return Err(invalid(p, "revolving.new_loan_term_months", "must be > 0"));
         }
+        let new_loans = w
+            .revolving
+            .new_loans
+            .map(|n| new_loan_terms(p, n, &pool))
+            .transpose()?;
         let revolving_steps = phase_steps(p, true, &w.waterfall.revolving, &notes)?;
         let amortizing_steps = phase_steps(p, false, &w.waterfall.amortizing, &notes)?;
         let published_stress = w
@@ -564,6 +595,7 @@ impl Deal {
             trustee_fee,
             revolving_months: w.revolving.months.value,
             new_loan_term_months: w.revolving.new_loan_term_months.value,
+            new_loans,
             cumulative_default_trigger: w.triggers.cumulative_default_ratio.value,
             reserve_trigger: w.triggers.reserve_below_target.value,
             revolving_steps,
@@ -572,6 +604,65 @@ impl Deal {
             opening,
         })
     }
+}
+
+/// Checks `revolving.new_loans`: an LTV above 0 and below the pool's margin-call LTV (a loan
+/// made at or above it would be called the day it is made), a rate as a loan tape holds it
+/// (at least 0, below 1), a loan size of money above 0 in whole cents. Each error is located at
+/// its key.
+fn new_loan_terms(p: &Path, w: NewLoansWire, pool: &PoolFile) -> Result<NewLoanTerms, DealError> {
+    let at = |s: &Spanned<Sourced<Written>>, key: &str, message: String| DealError::Invalid {
+        path: p.to_path_buf(),
+        location: located(s),
+        field: format!("revolving.new_loans.{key}"),
+        message,
+    };
+    let sourced = |s: &Spanned<Sourced<Written>>, value: Decimal| Sourced {
+        value,
+        source: s.value.source.clone(),
+    };
+    let call = pool.collateral_terms.margin_call_ltv;
+    let ltv = w.ltv.value.value.rate().map_err(|e| at(&w.ltv, "ltv", e))?;
+    if ltv <= Decimal::ZERO || ltv >= call {
+        return Err(at(
+            &w.ltv,
+            "ltv",
+            format!(
+                "must be above 0 and below the pool's margin-call LTV {call} (a loan made at it would be called the day it is made), got {ltv}"
+            ),
+        ));
+    }
+    let rate = w
+        .interest_rate
+        .value
+        .value
+        .rate()
+        .map_err(|e| at(&w.interest_rate, "interest_rate", e))?;
+    if rate >= Decimal::ONE {
+        return Err(at(
+            &w.interest_rate,
+            "interest_rate",
+            format!("must be below 1 (a share: 0.118 is 11.8%), got {rate}"),
+        ));
+    }
+    let size = w
+        .loan_size
+        .value
+        .value
+        .money(true)
+        .map_err(|e| at(&w.loan_size, "loan_size", e))?;
+    if size.round_dp(2) != size {
+        return Err(at(
+            &w.loan_size,
+            "loan_size",
+            format!("must be in whole cents, got {size}"),
+        ));
+    }
+    Ok(NewLoanTerms {
+        ltv: sourced(&w.ltv, ltv),
+        interest_rate: sourced(&w.interest_rate, rate),
+        loan_size: sourced(&w.loan_size, size),
+    })
 }
 
 /// Checks `published_stress`: an agency named, at least one rate, each rate a share.

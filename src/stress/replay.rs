@@ -75,7 +75,7 @@ pub struct ReplayResult {
 /// half to even to `places` decimals (Rust's `{:.N}` formatting is exact and rounds ties to even,
 /// as C's `printf("%.Nf")` and Python's `Decimal(x).quantize(..., ROUND_HALF_EVEN)` do). Cents for
 /// money, 8 places for BTC, 6 for LTVs.
-fn exact(x: f64, places: usize) -> Result<Decimal, String> {
+pub(crate) fn exact(x: f64, places: usize) -> Result<Decimal, String> {
     Decimal::from_str(&format!("{x:.places$}"))
         .map_err(|e| format!("internal error: {x} is not a reportable amount ({e})"))
 }
@@ -84,7 +84,8 @@ fn f(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(f64::NAN)
 }
 
-fn price_on(prices: &PriceSeries, date: NaiveDate) -> Result<Decimal, String> {
+/// The close on `date`, or why there is none.
+pub(crate) fn price_on(prices: &PriceSeries, date: NaiveDate) -> Result<Decimal, String> {
     prices.on(date).ok_or_else(|| {
         format!(
             "{}: no price on {} (the file covers {} to {})",

@@ -8,6 +8,7 @@
 //! what the rating of a report starts from.
 
 mod error;
+pub mod history;
 pub mod rate;
 mod reconcile;
 mod report;

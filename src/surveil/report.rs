@@ -21,7 +21,7 @@ pub struct NoteFigures {
     pub interest_carried: Decimal,
 }
 
-/// Loans liquidated since closing.
+/// Loans liquidated since the pool's cut-off (before closing included).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Liquidations {
     pub count: u64,
@@ -34,7 +34,9 @@ pub struct Liquidations {
 pub struct Report {
     /// The `report.yaml` it was read from.
     pub path: PathBuf,
+    /// The payment date the report follows, or the closing date for the closing report.
     pub payment_date: NaiveDate,
+    /// 0 for the closing report, else the payment date's number (1 for the first).
     pub period: u32,
     pub btc_price: Decimal,
     /// Revolving, amortizing or accelerated (never wound up: a report follows a payment date of
@@ -84,7 +86,8 @@ pub fn phase_name(p: Phase) -> &'static str {
 impl Report {
     /// Reads `path` (a `report.yaml`) and its tape, and checks every rule of
     /// docs/surveillance.md that concerns one report: limits, the deal's name, its classes, its
-    /// dates, the period, the phase and the triggers.
+    /// dates (a payment date, or the closing for the closing report, period 0), the period, the
+    /// phase and the triggers.
     pub fn load(path: &Path, deal: &Deal) -> Result<Report, SurveilError> {
         let w: ReportFile = crate::yaml::load(path)?;
         let invalid = |location: Option<(usize, usize)>, field: &str, message: String| {
@@ -120,25 +123,32 @@ impl Report {
                 format!("{date} is before the deal's closing, {}", deal.closing),
             ));
         }
-        let Some(index) = deal.payment_dates().iter().position(|d| *d == date) else {
-            return Err(invalid(
-                located(&w.payment_date),
-                "payment_date",
-                format!(
-                    "{date} is not a payment date of the deal (monthly from {} to {})",
-                    deal.first_payment, deal.legal_final
-                ),
-            ));
+        // The closing report is period 0, dated the closing (the deal as delivered); every
+        // other report follows a payment date.
+        let index = deal.payment_dates().iter().position(|d| *d == date);
+        let period = match index {
+            Some(i) => i as u32 + 1,
+            None if date == deal.closing => 0,
+            None => {
+                return Err(invalid(
+                    located(&w.payment_date),
+                    "payment_date",
+                    format!(
+                        "{date} is not a payment date of the deal (monthly from {} to {})",
+                        deal.first_payment, deal.legal_final
+                    ),
+                ));
+            }
         };
-        let period = index as u32 + 1;
         if w.period.value != period {
+            let date_is = match period {
+                0 => "the deal's closing: the closing report is period 0".to_string(),
+                _ => format!("the deal's payment date number {period}"),
+            };
             return Err(invalid(
                 located(&w.period),
                 "period",
-                format!(
-                    "is {}, but {date} is the deal's payment date number {period}",
-                    w.period.value
-                ),
+                format!("is {}, but {date} is {date_is}", w.period.value),
             ));
         }
         let btc_price = w
@@ -227,6 +237,29 @@ impl Report {
         }
         let cumulative_defaults = money("cumulative_defaults", &w.cumulative_defaults)?;
         let cumulative_losses = money("cumulative_losses", &w.cumulative_losses)?;
+        // Defaults and losses count from closing: at closing there are none (loans liquidated
+        // between the cut-off and closing are in `cumulative_liquidations`, their cash in the
+        // reinvestment account).
+        if period == 0 {
+            for (field, value, s) in [
+                (
+                    "cumulative_defaults",
+                    cumulative_defaults,
+                    &w.cumulative_defaults,
+                ),
+                ("cumulative_losses", cumulative_losses, &w.cumulative_losses),
+            ] {
+                if value != Decimal::ZERO {
+                    return Err(invalid(
+                        located(s),
+                        field,
+                        format!(
+                            "is {value} in the closing report: defaults and losses count from closing (a loan liquidated before closing is counted in cumulative_liquidations only)"
+                        ),
+                    ));
+                }
+            }
+        }
         // A loss is the part of a defaulted balance that was not recovered.
         if cumulative_losses > cumulative_defaults {
             return Err(invalid(

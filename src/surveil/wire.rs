@@ -19,10 +19,12 @@ pub struct ReportFile {
     /// The deal's name, exactly as its deal file gives it (`name`).
     #[schemars(with = "String")]
     pub deal: Spanned<String>,
-    /// The payment date this report follows (one of the deal's monthly payment dates).
+    /// The payment date this report follows (one of the deal's monthly payment dates), or the
+    /// deal's closing date for the closing report.
     #[schemars(with = "NaiveDate")]
     pub payment_date: Spanned<NaiveDate>,
-    /// Payment dates passed since closing, this one included (1 for the first payment date).
+    /// Payment dates passed since closing, this one included (1 for the first payment date, 0
+    /// for the closing report).
     #[schemars(with = "u32")]
     pub period: Spanned<u32>,
     /// USD per BTC the servicer valued the collateral at.
@@ -55,7 +57,7 @@ pub struct ReportFile {
     /// Part of the defaulted balance not recovered, since closing, USD.
     #[schemars(with = "String")]
     pub cumulative_losses: Spanned<Written>,
-    /// Loans liquidated since closing.
+    /// Loans liquidated since the pool's cut-off.
     pub cumulative_liquidations: LiquidationsFile,
     /// The loan tape as of the payment date, relative to this file (CSV or Parquet, docs/tape.md).
     pub tape: PathBuf,
@@ -74,8 +76,8 @@ pub struct NoteFile {
     pub interest_carried: Spanned<Written>,
 }
 
-/// Loans liquidated since closing: how many, and the balance each had on the last tape that
-/// listed it.
+/// Loans liquidated since the pool's cut-off: how many, and the balance each had on the last
+/// tape that listed it (the cut-off tape for a loan liquidated before closing).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LiquidationsFile {
