@@ -385,3 +385,98 @@ fn a_move_caused_by_the_price_alone_names_the_price() {
     }
     assert!(moved > 0, "the price halving moves a rating: {second}");
 }
+
+/// On the real history (skipped without ../shared/data): the reports `replay --monthly-reports`
+/// writes are every one rated, from the closing report to the last payment date of the price
+/// file, and each class's credit support is what the report's own figures give.
+#[test]
+fn surveil_rates_every_report_of_the_real_history() {
+    if !crate::replay::have_prices() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let reports = dir.path().join("reports");
+    ok(&[
+        "replay",
+        "--prices",
+        "../shared/data/btc-usd-daily.csv",
+        "--monthly-reports",
+        &reports.display().to_string(),
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "surveil",
+        "--reports",
+        &reports.display().to_string(),
+        "--format",
+        "json",
+    ]))
+    .expect("json");
+    let watches = json["watches"].as_array().expect("watches");
+    let deal = Deal::load(&root().join(DEAL)).expect("deal");
+    let read = surveil::check(&reports, &deal).expect("reports");
+    assert_eq!(watches.len(), read.len());
+    assert_eq!(watches[0]["payment_date"], "2026-02-18");
+    assert_eq!(watches[0]["period"], 0);
+    for (w, r) in watches.iter().zip(&read) {
+        assert_eq!(w["rated"], true, "{}", w["payment_date"]);
+        assert_eq!(w["payment_date"], r.payment_date.to_string());
+        let loans = r.pool_balance();
+        let collateral = loans + r.collection_cash + r.reinvestment_cash + r.reserve;
+        let mut above = Decimal::ZERO;
+        for (n, f) in w["notes"].as_array().expect("notes").iter().zip(&r.notes) {
+            assert!(
+                n["indicated"].as_str().is_some(),
+                "{}: every class rated",
+                w["payment_date"]
+            );
+            above += f.balance;
+            let support = ((collateral - above) / loans).round_dp(6);
+            assert_eq!(
+                n["credit_support"]
+                    .as_str()
+                    .map(|s| s.parse::<Decimal>().expect("decimal")),
+                Some(support),
+                "{} Class {}",
+                w["payment_date"],
+                f.class
+            );
+        }
+    }
+}
+
+/// An `opening` that lists the classes out of order is refused at its line, naming both orders.
+#[test]
+fn an_opening_out_of_class_order_is_refused_at_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, figures) = report_dir(dir.path());
+    let path = deal_at_report(dir.path(), &figures, rust_decimal::dec!(199100000.00), true);
+    let text = std::fs::read_to_string(&path).expect("deal");
+    let swapped = text
+        .replace(
+            "    - { class: A, interest_carried",
+            "    - { class: X, interest_carried",
+        )
+        .replace(
+            "    - { class: B, interest_carried",
+            "    - { class: A, interest_carried",
+        )
+        .replace(
+            "    - { class: X, interest_carried",
+            "    - { class: B, interest_carried",
+        );
+    std::fs::write(&path, &swapped).expect("deal");
+    let line = swapped
+        .lines()
+        .position(|l| l.starts_with("    - { class: B, interest_carried"))
+        .expect("the opening's first class")
+        + 1;
+    let r = absrate(&["rate", "--deal", &path.display().to_string()]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "error: {}:{line}:7: opening.notes: lists classes [B, A]: it must list the deal's notes in order, [A, B]\n",
+            path.display()
+        )
+    );
+}
