@@ -300,6 +300,9 @@ struct OcWire {
     target_share: Sourced<Written>,
     /// Floor, share of the initial pool balance.
     floor_share: Sourced<Written>,
+    /// The target is `target_share` of the pool less the reserve's target (AmeriCredit's form).
+    #[serde(default)]
+    net_of_reserve: Option<Sourced<bool>>,
 }
 
 /// `clean_up_call:` the servicer may buy the pool back once it is this small.
@@ -333,12 +336,13 @@ pub struct AutoLoanTerms {
     pub pricing_abs_speed: Decimal,
 }
 
-/// An overcollateralization target: `max(target_share x pool, floor_share x initial pool)`,
-/// never above the pool.
+/// An overcollateralization target: `max(target_share x pool [- reserve target], floor_share x
+/// initial pool)`, never above the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct OcTarget {
     pub target_share: Decimal,
     pub floor_share: Decimal,
+    pub net_of_reserve: bool,
 }
 
 /// Floating-rate classes and the index path they pay over.
@@ -408,6 +412,7 @@ fn auto_sections(p: &Path, w: &DealWire, notes: &[Note]) -> Result<AutoSections,
         Some(o) => Some(OcTarget {
             target_share: share_of(p, "overcollateralization.target_share", &o.target_share)?,
             floor_share: share_of(p, "overcollateralization.floor_share", &o.floor_share)?,
+            net_of_reserve: o.net_of_reserve.as_ref().is_some_and(|n| n.value),
         }),
     };
     let clean_up_call = w

@@ -36,6 +36,8 @@ pub struct AutoTargets {
     pub wa_original_term_months: u32,
     /// Share of balance on new vehicles, to a whole percent.
     pub new_vehicle_share: Decimal,
+    /// Share of balance in contracts of 60 months or longer, to 0.1 point.
+    pub term_60_plus_share: Decimal,
 }
 
 /// Months since origination at the cut-off, drawn uniformly.

@@ -178,8 +178,9 @@ struct Terms<A> {
     // Amortizing auto-loan deals (issue 16); `None` / empty in a BTC deal.
     /// A non-declining reserve: its fixed target, `round(target_share x initial pool)`.
     reserve_fixed: Option<A>,
-    /// Overcollateralization: the target share of the pool and the floor amount.
-    oc: Option<(A, A)>,
+    /// Overcollateralization: the target share of the pool, the floor amount, and whether the
+    /// reserve's target is taken off the share.
+    oc: Option<(A, A, bool)>,
     /// The clean-up call's threshold, `round(pool_share x initial pool)`.
     clean_up: Option<A>,
     /// Per class, the spread of a floating class over the index.
@@ -218,7 +219,7 @@ impl<A: Amount> Terms<A> {
         };
         self.oc = deal
             .overcollateralization
-            .map(|o| (A::ratio(o.target_share), share(o.floor_share)));
+            .map(|o| (A::ratio(o.target_share), share(o.floor_share), o.net_of_reserve));
         self.clean_up = deal.clean_up_call.map(share);
         self
     }
@@ -602,9 +603,15 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
         // (the rest of the cash goes on down the waterfall); while the notes stand above that,
         // excess spread pays principal (turbo). No cap in the last period.
         let mut principal_cap = match k.oc {
-            Some((share, floor)) if !final_period => {
+            Some((share, floor, net)) if !final_period => {
                 let pool_end = c.performing_end;
-                let oc_target = round(share * pool_end).max(floor).min(pool_end);
+                let gross = round(share * pool_end);
+                let gross = if net {
+                    (gross - target).max(A::ZERO)
+                } else {
+                    gross
+                };
+                let oc_target = gross.max(floor).min(pool_end);
                 let notes = self.state.note_total();
                 Some((notes - (pool_end - oc_target)).max(A::ZERO))
             }
