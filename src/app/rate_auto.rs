@@ -51,6 +51,8 @@ pub struct AutoNoteJson {
     pub break_even_multiple: String,
     /// The case that fails one step above the break-even.
     pub binding_case: Option<String>,
+    /// The break-even is the loss at which every contract defaults.
+    pub survives_total_default: bool,
     pub against_published: String,
 }
 
@@ -206,6 +208,7 @@ fn notes_json(deal: &Deal, m: &AutoMethodology, r: &AutoRatingResult) -> Vec<Aut
             break_even_cnl: rate_text(&nr.break_even_cnl),
             break_even_multiple: rate_text(&nr.break_even_multiple),
             binding_case: nr.binding_case.clone(),
+            survives_total_default: nr.survives_total_default,
             against_published: report::auto::against_published(deal, m, r, k),
         })
         .collect()

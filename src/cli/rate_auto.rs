@@ -57,7 +57,7 @@ pub fn text(run: &AutoRateRun) -> String {
         grid.row(
             [
                 l.notch.to_string(),
-                format!("{:.2}", l.cnl_multiple),
+                format!("{:.2}", l.cnl_multiple.round_dp(2)),
                 pct_dec(l.cnl, 2),
                 usd(l.default_amount),
             ]
@@ -77,7 +77,7 @@ pub fn text(run: &AutoRateRun) -> String {
     for (n, nr) in deal.notes.iter().zip(&r.notes) {
         let _ = writeln!(
             o,
-            "  Class {} {} at {}: {}{}; break-even CNL {} ({}x the ECNL){}",
+            "  Class {} {} at {}: {}{}; break-even CNL {} ({:.2}x the ECNL){}{}",
             n.class,
             usd(n.balance),
             pct_dec(n.coupon, 2),
@@ -89,7 +89,12 @@ pub fn text(run: &AutoRateRun) -> String {
                 .map(|p| format!(" (published {p})"))
                 .unwrap_or_else(|| " (not rated)".into()),
             pct_dec(nr.break_even_cnl, 1),
-            nr.break_even_multiple.normalize(),
+            nr.break_even_multiple,
+            if nr.survives_total_default {
+                ", survives every contract defaulting"
+            } else {
+                ""
+            },
             nr.binding_case
                 .as_deref()
                 .map(|c| format!(", binding {c}"))

@@ -83,8 +83,11 @@ pub struct AutoNoteRating {
     pub break_even_cnl: Decimal,
     /// `break_even_cnl / ECNL`, two places half to even.
     pub break_even_multiple: Decimal,
-    /// The case that fails one step above the break-even (`None` when it survives 100%).
+    /// The case that fails one step above the break-even (`None` when it survives every
+    /// contract defaulting).
     pub binding_case: Option<String>,
+    /// The note survives the default of every contract (the break-even is the top of the grid).
+    pub survives_total_default: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -270,8 +273,12 @@ pub fn rate_auto(
         ratings.push((k, quantitative, non_monotone));
     }
 
-    // Break-evens: the cumulative net loss on a 0.1-point grid, every case at once.
-    let top = 1000i64;
+    // Break-evens: the cumulative net loss on a 0.1-point grid, every case at once, up to the
+    // loss at which every contract defaults (`1 - recovery rate`): beyond it the run is the same.
+    let top = ((Decimal::ONE - a.recovery_rate) / CNL_STEP)
+        .floor()
+        .try_into()
+        .unwrap_or(0i64);
     let cnl_at = |i: i64| Decimal::from(i) * CNL_STEP;
     let notes = ratings
         .par_iter()
@@ -304,6 +311,7 @@ pub fn rate_auto(
             )?;
             let be = found.map(cnl_at).unwrap_or(Decimal::ZERO);
             let next = found.map(|i| i + 1).unwrap_or(0);
+            let survives_total_default = found == Some(top);
             let binding_case = if next <= top {
                 passes(next, true)?.map(|c| case_name(m, c))
             } else {
@@ -326,6 +334,7 @@ pub fn rate_auto(
                 break_even_cnl: be,
                 break_even_multiple: multiple,
                 binding_case,
+                survives_total_default,
             })
         })
         .collect::<Result<Vec<_>, RatingError>>()?;

@@ -57,12 +57,21 @@ pub fn against_published(
         .indicated
         .map(|x| format!("'{x}'"))
         .unwrap_or_else(|| "below 'B-'".into());
-    let be = format!(
-        "it survives a cumulative net loss of {} of the initial pool under every case, {}x the {} expected",
-        pct_dec(nr.break_even_cnl, 1),
-        nr.break_even_multiple.normalize(),
-        pct_dec(ecnl, 2)
-    );
+    let be = if nr.survives_total_default {
+        format!(
+            "it survives every contract defaulting ({} of the initial pool lost, {:.2}x the {} expected)",
+            pct_dec(nr.break_even_cnl, 1),
+            nr.break_even_multiple,
+            pct_dec(ecnl, 2)
+        )
+    } else {
+        format!(
+            "it survives a cumulative net loss of {} of the initial pool under every case, {:.2}x the {} expected",
+            pct_dec(nr.break_even_cnl, 1),
+            nr.break_even_multiple,
+            pct_dec(ecnl, 2)
+        )
+    };
     let published = n.rating_published.as_deref();
     let cmp = match (published, published_notch(published)) {
         (None, _) => "not rated by the agency; modelled for the structure it supports".to_string(),
@@ -76,15 +85,15 @@ pub fn against_published(
                 None => -16,
             };
             let rel = match diff {
-                0 => "the same as".to_string(),
-                d if d > 0 => format!("{} notch{} above", d, if d == 1 { "" } else { "es" }),
-                d => format!("{} notch{} below", -d, if d == -1 { "" } else { "es" }),
+                0 => "the same rating".to_string(),
+                d if d > 0 => format!("{} notch{} higher", d, if d == 1 { "" } else { "es" }),
+                d => format!("{} notch{} lower", -d, if d == -1 { "" } else { "es" }),
             };
             let level = m.level(pn);
             format!(
-                "published {p}; {rel} it. At '{pn}' {} stresses {}x the expected loss, {}",
+                "published {p}: {rel}. At '{pn}' {} stresses {:.2}x the expected loss, {}",
                 m.name(),
-                level.cnl_multiple.normalize(),
+                level.cnl_multiple.round_dp(2),
                 pct_dec(level.cnl_multiple * ecnl, 2)
             )
         }
@@ -274,7 +283,7 @@ pub fn sections(
                                 .map(|x| x.to_string())
                                 .unwrap_or_else(|| "below B-".into()),
                             pct_dec(nr.break_even_cnl, 1),
-                            format!("{}x", nr.break_even_multiple.normalize()),
+                            format!("{:.2}x", nr.break_even_multiple),
                             nr.binding_case.clone().unwrap_or_else(|| "-".into()),
                         ]
                     })
@@ -312,7 +321,7 @@ pub fn sections(
                 .map(|l| {
                     [
                         l.notch.to_string(),
-                        format!("{}x", l.cnl_multiple.normalize()),
+                        format!("{:.2}x", l.cnl_multiple.round_dp(2)),
                         pct_dec(l.cnl, 2),
                         usd(l.default_amount),
                     ]
