@@ -103,6 +103,19 @@ pub fn group(loans: &[AutoLoan], g: Option<Grouping>) -> Vec<Line> {
         .collect()
 }
 
+/// Places kept of the factors the model multiplies balances by (annuity factors, single monthly
+/// mortalities): 12, half to even. A balance below 10^12 cents moves
+/// by less than a hundredth of a cent, and products of such a factor and an amount of money stay
+/// within 96 bits, rust_decimal's fast path.
+pub const FACTOR_PLACES: u32 = 12;
+
+fn factor(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(
+        FACTOR_PLACES,
+        rust_decimal::RoundingStrategy::MidpointNearestEven,
+    )
+}
+
 /// The annuity factors of a monthly rate `r`: `a[m - 1] = r / (1 - (1 + r)^-m)`, the level
 /// payment per unit of balance with `m` payments left (`1 / m` when `r` is zero).
 fn annuity(r: Decimal, months: u32) -> Vec<Decimal> {
@@ -122,8 +135,8 @@ fn annuity(r: Decimal, months: u32) -> Vec<Decimal> {
 #[derive(Debug, Clone)]
 struct LineState<A> {
     balance: A,
-    /// `apr / 12`.
-    monthly: A,
+    /// Annual rate; a month's interest is `round(balance x apr / 12)`.
+    apr: A,
     /// Annuity factors by payments left (index `m - 1`).
     annuity: std::sync::Arc<Vec<A>>,
     remaining: u32,
@@ -148,6 +161,8 @@ pub struct AmortizingPool<A = Decimal> {
     held: A,
     performing: A,
     rounding: Rounding,
+    /// Each line's share of the period's defaults (kept to reuse its allocation).
+    parts: Vec<A>,
 }
 
 /// The single monthly mortality of a contract `age` months old at ABS speed `abs`:
@@ -162,41 +177,67 @@ pub fn smm(abs: Decimal, age: u32) -> Decimal {
     }
 }
 
-impl<A: Amount> AmortizingPool<A> {
-    pub fn new(lines: &[Line], terms: &AmortizingTerms) -> AmortizingPool<A> {
-        let r = terms.rounding;
+/// The annuity tables of a set of lines in the number type `A`, computed once and shared by every
+/// run over those lines (a rating runs the same lines a few hundred times).
+#[derive(Debug, Clone)]
+pub struct Tables<A> {
+    /// Per line, its annuity factors by payments left (lines of one APR share a table).
+    per_line: Vec<std::sync::Arc<Vec<A>>>,
+}
+
+impl<A: Amount> Tables<A> {
+    pub fn of(lines: &[Line]) -> Tables<A> {
         let twelve = Decimal::from(12);
-        // Lines of the same APR share their annuity table.
-        let mut tables: std::collections::HashMap<(Decimal, u32), std::sync::Arc<Vec<A>>> =
-            std::collections::HashMap::new();
         let max_remaining = lines.iter().map(|l| l.remaining).max().unwrap_or(0);
-        let states = lines
+        let mut by_apr: std::collections::HashMap<Decimal, std::sync::Arc<Vec<A>>> =
+            std::collections::HashMap::new();
+        let per_line = lines
             .iter()
             .map(|l| {
-                let monthly = l.apr / twelve;
-                let table = tables
-                    .entry((l.apr, max_remaining))
+                by_apr
+                    .entry(l.apr)
                     .or_insert_with(|| {
                         std::sync::Arc::new(
-                            annuity(monthly, max_remaining)
+                            annuity(l.apr / twelve, max_remaining)
                                 .into_iter()
-                                .map(A::ratio)
+                                .map(|a| A::ratio(factor(a)))
                                 .collect(),
                         )
                     })
-                    .clone();
-                LineState {
-                    balance: A::money(l.balance, r),
-                    monthly: A::ratio(monthly),
-                    annuity: table,
-                    remaining: l.remaining,
-                    age: l.age,
-                }
+                    .clone()
+            })
+            .collect();
+        Tables { per_line }
+    }
+}
+
+impl<A: Amount> AmortizingPool<A> {
+    pub fn new(lines: &[Line], terms: &AmortizingTerms) -> AmortizingPool<A> {
+        AmortizingPool::with_tables(lines, &Tables::of(lines), terms)
+    }
+
+    /// The pool over `lines` whose annuity tables are `tables` ([`Tables::of`] the same lines).
+    pub fn with_tables(
+        lines: &[Line],
+        tables: &Tables<A>,
+        terms: &AmortizingTerms,
+    ) -> AmortizingPool<A> {
+        let r = terms.rounding;
+        let states = lines
+            .iter()
+            .zip(&tables.per_line)
+            .map(|(l, table)| LineState {
+                balance: A::money(l.balance, r),
+                apr: A::ratio(l.apr),
+                annuity: table.clone(),
+                remaining: l.remaining,
+                age: l.age,
             })
             .collect::<Vec<_>>();
         let max_age = lines.iter().map(|l| l.age + l.remaining).max().unwrap_or(0) + 2;
         let performing = states.iter().map(|s| s.balance).sum();
         AmortizingPool {
+            parts: Vec::with_capacity(states.len()),
             lines: states,
             scheduled: terms
                 .default_timing
@@ -208,7 +249,7 @@ impl<A: Amount> AmortizingPool<A> {
             recovery_rate: A::ratio(terms.recovery_rate),
             recovery_lag: terms.recovery_lag_months,
             smm: (0..=max_age)
-                .map(|age| A::ratio(smm(terms.abs_speed, age)))
+                .map(|age| A::ratio(factor(smm(terms.abs_speed, age))))
                 .collect(),
             recoveries: Vec::new(),
             held: A::ZERO,
@@ -231,8 +272,8 @@ impl<A: Amount> AmortizingPool<A> {
         d.max(A::ZERO).min(self.performing)
     }
 
-    /// Shares `amount` among the lines pro rata by balance (`round(balance x amount /
-    /// performing)`, at most the balance), the rounding residual settled from the last line
+    /// Shares `amount` among the lines pro rata by balance (`round(balance x (amount /
+    /// performing))`, at most the balance), the rounding residual settled from the last line
     /// backwards, so exactly `amount` is taken. Returns each line's part.
     fn share(&self, amount: A, out: &mut Vec<A>) {
         out.clear();
@@ -243,11 +284,13 @@ impl<A: Amount> AmortizingPool<A> {
             return;
         }
         let mut taken = A::ZERO;
+        // One division a period: every line takes `round(balance x (amount / performing))`.
+        let ratio = amount / total;
         for l in &self.lines {
             let part = if amount >= total {
                 l.balance
             } else {
-                (l.balance * amount / total).round_by(r).min(l.balance)
+                (l.balance * ratio).round_by(r).min(l.balance)
             };
             taken += part;
             out.push(part);
@@ -280,7 +323,7 @@ impl<A: Amount> CollateralModel<A> for AmortizingPool<A> {
 
         // 1. Defaults, shared pro rata by balance.
         let defaults = self.scheduled_defaults(t);
-        let mut parts = Vec::with_capacity(self.lines.len());
+        let mut parts = std::mem::take(&mut self.parts);
         self.share(defaults, &mut parts);
 
         // 2-4. Interest, the scheduled payment, prepayment, line by line.
@@ -293,7 +336,7 @@ impl<A: Amount> CollateralModel<A> for AmortizingPool<A> {
                 end += b;
                 continue;
             }
-            let i = (b * l.monthly).round_by(r);
+            let i = (b * l.apr).twelfth(r);
             let sched = if l.remaining == 1 {
                 b
             } else {
@@ -319,6 +362,7 @@ impl<A: Amount> CollateralModel<A> for AmortizingPool<A> {
             l.remaining -= 1;
             end += l.balance;
         }
+        self.parts = parts;
         self.defaulted += defaults;
         self.performing = end;
 

@@ -137,6 +137,17 @@ impl AutoMethodology {
         &self.levels[notch.index()]
     }
 
+    /// Whether the methodology file at `path` is an auto-loan one (a top-level
+    /// `asset_class: auto_loans`), so `methodology list` and `check` read it as one.
+    pub fn is_auto_file(path: &Path) -> bool {
+        std::fs::read_to_string(path).is_ok_and(|t| {
+            t.lines().any(|l| {
+                l.strip_prefix("asset_class:")
+                    .is_some_and(|v| v.split('#').next().unwrap_or("").trim() == "auto_loans")
+            })
+        })
+    }
+
     pub fn load(path: &Path) -> Result<AutoMethodology, MethodologyError> {
         let bytes = crate::input::read(path).map_err(|message| MethodologyError::Read {
             path: path.to_path_buf(),

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::RatingError;
 use super::break_even::last_pass_confirmed;
+use crate::asset::auto_loan::Tables;
 use crate::asset::{AmortizingPool, AmortizingTerms, CollateralModel, Grouping, Line};
 use crate::deal::{AutoLoanTerms, Deal, DealState};
 use crate::methodology::{AutoMethodology, Notch};
@@ -149,10 +150,11 @@ pub fn auto_engine<'a, A: Amount>(
     deal: &'a Deal,
     m: &AutoMethodology,
     lines: &[Line],
+    tables: &Tables<A>,
     terms: &AmortizingTerms,
 ) -> Result<Engine<'a, AmortizingPool<A>, A>, RatingError> {
     let a = auto_terms(deal)?;
-    let pool = AmortizingPool::<A>::new(lines, terms);
+    let pool = AmortizingPool::<A>::with_tables(lines, tables, terms);
     let state = DealState::at_closing(deal, pool.performing(), m.rounding);
     Engine::new(
         deal,
@@ -195,6 +197,7 @@ pub fn rate_auto(
     let a = auto_terms(deal)?;
     let lines = crate::asset::auto_loan::group(tape.loans(), Some(GROUPING));
     let pool: Decimal = lines.iter().map(|l| l.balance).sum();
+    let (exact_tables, fast_tables) = (Tables::<Decimal>::of(&lines), Tables::<f64>::of(&lines));
     let cases = cases(m);
     let n = deal.notes.len();
 
@@ -208,7 +211,7 @@ pub fn rate_auto(
         .map(|&(notch, case)| {
             let cnl = m.level(notch).cnl_multiple * a.expected_cnl;
             let t = amortizing_terms(deal, m, pool, notch, cnl, case)?;
-            auto_engine::<Decimal>(deal, m, &lines, &t)?
+            auto_engine::<Decimal>(deal, m, &lines, &exact_tables, &t)?
                 .run()
                 .map_err(waterfall(notch))
         })
@@ -288,12 +291,12 @@ pub fn rate_auto(
                 for c in &cases {
                     let t = amortizing_terms(deal, m, pool, level, cnl_at(i), *c)?;
                     let ok = if exact {
-                        auto_engine::<Decimal>(deal, m, &lines, &t)?
+                        auto_engine::<Decimal>(deal, m, &lines, &exact_tables, &t)?
                             .run_outcomes()
                             .map_err(waterfall(level))?[k]
                             .passed
                     } else {
-                        auto_engine::<f64>(deal, m, &lines, &t)?
+                        auto_engine::<f64>(deal, m, &lines, &fast_tables, &t)?
                             .run_outcomes()
                             .map_err(waterfall(level))?[k]
                             .passed
@@ -304,18 +307,28 @@ pub fn rate_auto(
                 }
                 Ok(None)
             };
+            // The case each exact run failed under, by grid step: the binding case is the one
+            // that fails one step above the break-even.
+            let failed = std::sync::Mutex::new(std::collections::HashMap::new());
             let found = last_pass_confirmed(
                 top,
                 |i| Ok(passes(i, false)?.is_none()),
-                |i| Ok(passes(i, true)?.is_none()),
+                |i| {
+                    let f = passes(i, true)?;
+                    if let (Some(c), Ok(mut map)) = (f, failed.lock()) {
+                        map.insert(i, c);
+                    }
+                    Ok(f.is_none())
+                },
             )?;
             let be = found.map(cnl_at).unwrap_or(Decimal::ZERO);
             let next = found.map(|i| i + 1).unwrap_or(0);
             let survives_total_default = found == Some(top);
-            let binding_case = if next <= top {
-                passes(next, true)?.map(|c| case_name(m, c))
-            } else {
-                None
+            let known = failed.lock().ok().and_then(|m| m.get(&next).copied());
+            let binding_case = match known {
+                Some(c) => Some(case_name(m, c)),
+                None if next <= top => passes(next, true)?.map(|c| case_name(m, c)),
+                None => None,
             };
             let multiple = if a.expected_cnl.is_zero() {
                 Decimal::ZERO
