@@ -31,8 +31,8 @@ fn bench(c: &mut Criterion) {
     let pool: Decimal = lines.iter().map(|l| l.balance).sum();
     let (exact, fast) = (Tables::<Decimal>::of(&lines), Tables::<f64>::of(&lines));
     let case = Case { curve: 0, speed: 0 };
-    let terms = auto::amortizing_terms(&d, &m, pool, Notch::AAA, Decimal::new(42, 2), case)
-        .expect("terms");
+    let terms =
+        auto::amortizing_terms(&d, &m, pool, Notch::AAA, Decimal::new(42, 2), case).expect("terms");
     group_.bench_function("one_case_decimal/amcar-2016-3", |b| {
         b.iter(|| {
             auto::auto_engine::<Decimal>(&d, &m, &lines, &exact, &terms)

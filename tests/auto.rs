@@ -158,8 +158,7 @@ fn amcar_2016_3_prints_the_grid_of_all_eight_classes_with_break_even_cnls_in_sen
     }
     assert_eq!(
         out.lines()
-            .filter(|l| l.trim_start().starts_with("AAA ")
-                || l.trim_start().starts_with("B- "))
+            .filter(|l| l.trim_start().starts_with("AAA ") || l.trim_start().starts_with("B- "))
             .count(),
         2,
         "{out}"
@@ -271,7 +270,11 @@ fn grouping_keeps_scheduled_cash_flows_within_a_hundredth_of_a_percent() {
     };
     let by_loan = group(t.loans(), None);
     let grouped = group(t.loans(), Some(GROUPING));
-    assert!(grouped.len() * 50 < by_loan.len(), "{} lines", grouped.len());
+    assert!(
+        grouped.len() * 50 < by_loan.len(),
+        "{} lines",
+        grouped.len()
+    );
     let a = scheduled_flows(&by_loan, 80, rounding);
     let b = scheduled_flows(&grouped, 80, rounding);
     let total: Decimal = a.iter().sum();
@@ -279,7 +282,11 @@ fn grouping_keeps_scheduled_cash_flows_within_a_hundredth_of_a_percent() {
     for (t, (x, y)) in a.iter().zip(&b).enumerate() {
         // Each period's flow within 0.01% of the loan-by-loan figure (periods with flows of at
         // least $1M; the tail, where a few contracts remain, against the pool's total flow).
-        let base = if *x >= Decimal::from(1_000_000) { *x } else { total };
+        let base = if *x >= Decimal::from(1_000_000) {
+            *x
+        } else {
+            total
+        };
         let rel = ((x - y).abs() / base).to_f64().unwrap_or(1.0);
         worst = worst.max(rel);
         assert!(

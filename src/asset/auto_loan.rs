@@ -65,6 +65,9 @@ pub struct Grouping {
     pub age_bucket_months: u32,
 }
 
+/// A group being built: balance, sum of balance x APR, sum of balance x age, contracts.
+type Bucket = (Decimal, Decimal, Decimal, u32);
+
 /// `loans` grouped into lines (see [`Grouping`]), in order of remaining term, APR bucket, age
 /// bucket; `None` keeps one line per contract, in tape order.
 pub fn group(loans: &[AutoLoan], g: Option<Grouping>) -> Vec<Line> {
@@ -73,12 +76,10 @@ pub fn group(loans: &[AutoLoan], g: Option<Grouping>) -> Vec<Line> {
     };
     use std::collections::BTreeMap;
     // key -> (balance, sum balance x apr, sum balance x age, contracts)
-    let mut buckets: BTreeMap<(u32, i64, u32), (Decimal, Decimal, Decimal, u32)> =
-        BTreeMap::new();
+    let mut buckets: BTreeMap<(u32, i64, u32), Bucket> = BTreeMap::new();
     for l in loans {
         let apr_key = (l.interest_rate / g.apr_bucket).floor();
-        let apr_key = i64::try_from(apr_key.mantissa()).unwrap_or(0)
-            / 10i64.pow(apr_key.scale());
+        let apr_key = i64::try_from(apr_key.mantissa()).unwrap_or(0) / 10i64.pow(apr_key.scale());
         let age_key = l.age_months() / g.age_bucket_months.max(1);
         let e = buckets
             .entry((l.remaining_term_months, apr_key, age_key))
@@ -94,10 +95,7 @@ pub fn group(loans: &[AutoLoan], g: Option<Grouping>) -> Vec<Line> {
             balance: b,
             apr: (ba / b).round_dp(6),
             remaining,
-            age: (bage / b)
-                .round()
-                .try_into()
-                .unwrap_or(0),
+            age: (bage / b).round().try_into().unwrap_or(0),
             contracts: n,
         })
         .collect()
@@ -170,11 +168,7 @@ pub struct AmortizingPool<A = Decimal> {
 /// original count has then prepaid).
 pub fn smm(abs: Decimal, age: u32) -> Decimal {
     let d = Decimal::ONE - abs * Decimal::from(age.saturating_sub(1));
-    if d <= abs {
-        Decimal::ONE
-    } else {
-        abs / d
-    }
+    if d <= abs { Decimal::ONE } else { abs / d }
 }
 
 /// The annuity tables of a set of lines in the number type `A`, computed once and shared by every

@@ -209,7 +209,7 @@ fn no_registry(lookup: &Lookup) -> Error {
 enum AutoOrBtc {
     /// An auto-loan methodology's (status, title, effective date).
     Auto((String, String, String)),
-    Btc(Methodology),
+    Btc(Box<Methodology>),
 }
 
 /// `list`'s row of an auto-loan methodology file (docs/auto.md), read by its own loader; `None`
@@ -221,21 +221,23 @@ fn auto_row(e: &Entry) -> Result<Option<(String, String, String)>, Error> {
     if !crate::methodology::AutoMethodology::is_auto_file(&e.path) {
         return Ok(None);
     }
-    Ok(Some(match crate::methodology::AutoMethodology::load(&e.path) {
-        Ok(m) => {
-            let status = match Registry::new(d).published_sha(&e.path)? {
-                Some(p) if p == m.sha256 => "published",
-                Some(_) => "CHANGED",
-                None => "draft",
-            };
-            (status.to_string(), m.title, m.effective_date.to_string())
-        }
-        Err(_) => (
-            "INVALID".to_string(),
-            "(run `absrate methodology check`)".to_string(),
-            String::new(),
-        ),
-    }))
+    Ok(Some(
+        match crate::methodology::AutoMethodology::load(&e.path) {
+            Ok(m) => {
+                let status = match Registry::new(d).published_sha(&e.path)? {
+                    Some(p) if p == m.sha256 => "published",
+                    Some(_) => "CHANGED",
+                    None => "draft",
+                };
+                (status.to_string(), m.title, m.effective_date.to_string())
+            }
+            Err(_) => (
+                "INVALID".to_string(),
+                "(run `absrate methodology check`)".to_string(),
+                String::new(),
+            ),
+        },
+    ))
 }
 
 fn list(lookup: &Lookup) -> Result<String, Error> {
@@ -260,7 +262,7 @@ fn list(lookup: &Lookup) -> Result<String, Error> {
     for e in &entries {
         let row = match auto_row(e)? {
             Some(row) => Ok(AutoOrBtc::Auto(row)),
-            None => e.load().map(AutoOrBtc::Btc),
+            None => e.load().map(|m| AutoOrBtc::Btc(Box::new(m))),
         };
         let (status, title, effective) = match row {
             Ok(AutoOrBtc::Auto(row)) => row,

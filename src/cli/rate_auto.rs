@@ -73,7 +73,10 @@ pub fn text(run: &AutoRateRun) -> String {
     }
     o.push('\n');
     o.push_str(&grid.render("  "));
-    let _ = writeln!(o, "\nIndicated ratings and break-even cumulative net losses");
+    let _ = writeln!(
+        o,
+        "\nIndicated ratings and break-even cumulative net losses"
+    );
     for (n, nr) in deal.notes.iter().zip(&r.notes) {
         let _ = writeln!(
             o,

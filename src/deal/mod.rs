@@ -784,15 +784,17 @@ impl Deal {
         let revolving_steps = phase_steps(p, true, &w.waterfall.revolving, &notes)?;
         let amortizing_steps = phase_steps(p, false, &w.waterfall.amortizing, &notes)?;
         let auto = auto_sections(p, &w, &notes)?;
-        if auto.auto_loans.is_some()
-            != (pool.asset_class == crate::pool::AssetClass::AutoLoans)
-        {
+        if auto.auto_loans.is_some() != (pool.asset_class == crate::pool::AssetClass::AutoLoans) {
             return Err(invalid(
                 p,
                 "auto_loans",
                 format!(
                     "the deal {} an `auto_loans` section but its pool is `asset_class: {}`",
-                    if auto.auto_loans.is_some() { "has" } else { "has no" },
+                    if auto.auto_loans.is_some() {
+                        "has"
+                    } else {
+                        "has no"
+                    },
                     pool.asset_class.name()
                 ),
             ));

@@ -157,11 +157,8 @@ impl AutoMethodology {
             path: path.to_path_buf(),
             message: "not UTF-8 text".into(),
         })?;
-        let file: AutoMethodologyFile =
-            yaml::from_str(path, &text).map_err(|source| MethodologyError::Yaml {
-                source,
-                hint: None,
-            })?;
+        let file: AutoMethodologyFile = yaml::from_str(path, &text)
+            .map_err(|source| MethodologyError::Yaml { source, hint: None })?;
         let sha256 = super::model::hex(&Sha256::digest(&bytes));
         resolve(path, file, sha256)
     }
@@ -267,7 +264,12 @@ fn resolve(
         });
     }
     if curves.is_empty() {
-        return Err(invalid(path, "loss_timing", "loss_timing", "needs at least one curve"));
+        return Err(invalid(
+            path,
+            "loss_timing",
+            "loss_timing",
+            "needs at least one curve",
+        ));
     }
     let mut speeds = Vec::new();
     for (name, s) in &f.prepayment_abs {
@@ -286,7 +288,12 @@ fn resolve(
         });
     }
     if speeds.is_empty() {
-        return Err(invalid(path, "prepayment_abs", "prepayment_abs", "needs at least one speed"));
+        return Err(invalid(
+            path,
+            "prepayment_abs",
+            "prepayment_abs",
+            "needs at least one speed",
+        ));
     }
     if f.recovery_lag_months.value > crate::limits::MONTHS_MAX {
         return Err(invalid(
@@ -307,7 +314,8 @@ fn resolve(
             .parse()
             .map_err(|e: String| invalid(path, "levels", name, e))?;
         let where_ = format!("level '{notch}'");
-        if l.cnl_multiple.value < Decimal::ONE || l.cnl_multiple.value > crate::limits::MULTIPLIER_MAX
+        if l.cnl_multiple.value < Decimal::ONE
+            || l.cnl_multiple.value > crate::limits::MULTIPLIER_MAX
         {
             return Err(invalid(
                 path,
@@ -339,7 +347,11 @@ fn resolve(
     }
     let mut levels = Vec::with_capacity(16);
     for notch in Notch::all() {
-        let hi = anchors.iter().rev().find(|(n, _)| *n <= notch).expect("AAA");
+        let hi = anchors
+            .iter()
+            .rev()
+            .find(|(n, _)| *n <= notch)
+            .expect("AAA");
         let lo = anchors.iter().find(|(n, _)| *n >= notch).expect("B-");
         let level = if hi.0 == notch {
             AutoLevel {
@@ -371,7 +383,11 @@ fn resolve(
         let (up, down) = (&w[0], &w[1]);
         for (field, a, b) in [
             ("cnl_multiple", up.cnl_multiple, down.cnl_multiple),
-            ("recovery_haircut", up.recovery_haircut, down.recovery_haircut),
+            (
+                "recovery_haircut",
+                up.recovery_haircut,
+                down.recovery_haircut,
+            ),
         ] {
             if b > a {
                 return Err(invalid(

@@ -333,10 +333,8 @@ pub fn rate_auto(
             let multiple = if a.expected_cnl.is_zero() {
                 Decimal::ZERO
             } else {
-                (be / a.expected_cnl).round_dp_with_strategy(
-                    2,
-                    rust_decimal::RoundingStrategy::MidpointNearestEven,
-                )
+                (be / a.expected_cnl)
+                    .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven)
             };
             Ok(AutoNoteRating {
                 class: deal.notes[k].class.clone(),

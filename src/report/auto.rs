@@ -151,7 +151,10 @@ pub fn strengths(deal: &Deal, m: &AutoMethodology, s: &AutoSummary) -> Vec<Strin
     } else {
         Decimal::ONE - deal.note_total() / s.principal
     };
-    let mut hard = vec![format!("overcollateralization of {} at closing", pct_dec(oc, 2))];
+    let mut hard = vec![format!(
+        "overcollateralization of {} at closing",
+        pct_dec(oc, 2)
+    )];
     if let Some(o) = &deal.overcollateralization {
         hard.push(format!(
             "building to {} of the pool{} with a floor of {} of the initial pool, paid from excess spread",

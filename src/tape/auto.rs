@@ -299,17 +299,20 @@ fn validate(
     let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut duplicated = vec![false; rows];
     for (row, id) in columns[0].iter().enumerate() {
-        if let Some(id) = id {
-            if let Some(first) = seen.insert(id.as_str(), row) {
-                duplicated[first] = true;
-                duplicated[row] = true;
-            }
+        if let Some(id) = id
+            && let Some(first) = seen.insert(id.as_str(), row)
+        {
+            duplicated[first] = true;
+            duplicated[row] = true;
         }
     }
     let get = |k: usize, row: usize| columns[k][row].as_deref();
+    #[allow(clippy::needless_range_loop)] // `row` indexes every column, not one slice
     for row in 0..rows {
         let mut broken: Vec<(usize, usize)> = Vec::new(); // (rule, column index)
-        let mut flag = |column: usize, rule: &str| broken.push((rule_index(AUTO_COLUMNS[column], rule), column));
+        let mut flag = |column: usize, rule: &str| {
+            broken.push((rule_index(AUTO_COLUMNS[column], rule), column))
+        };
         let id = get(0, row).unwrap_or("");
         if id.is_empty() {
             flag(0, MISSING);

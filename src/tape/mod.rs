@@ -30,8 +30,10 @@ use rust_decimal::Decimal;
 
 use crate::limits;
 
-pub use auto::{AUTO_COLUMNS, AutoLoan, AutoSummary, AutoTape, auto_tape_csv, summarize as auto_summary};
 pub use adjust::{AdjustBase, AdjustedPool, AdjustmentReport, AdjustmentRule, PoolLoan};
+pub use auto::{
+    AUTO_COLUMNS, AutoLoan, AutoSummary, AutoTape, auto_tape_csv, summarize as auto_summary,
+};
 pub use error::{RuleCount, TapeError, ValidationReport, Violation};
 pub use prices::{PriceSeries, read_prices};
 pub use read::Format;

@@ -217,9 +217,13 @@ impl<A: Amount> Terms<A> {
             crate::deal::ReserveBasis::Notes => None,
             crate::deal::ReserveBasis::InitialPool => Some(share(deal.reserve_target_share)),
         };
-        self.oc = deal
-            .overcollateralization
-            .map(|o| (A::ratio(o.target_share), share(o.floor_share), o.net_of_reserve));
+        self.oc = deal.overcollateralization.map(|o| {
+            (
+                A::ratio(o.target_share),
+                share(o.floor_share),
+                o.net_of_reserve,
+            )
+        });
         self.clean_up = deal.clean_up_call.map(share);
         self
     }
@@ -355,11 +359,7 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
         let engine = Engine {
             deal,
             terms,
-            deal_terms: Terms::of(deal, &terms).with_pool(
-                deal,
-                state.initial_pool,
-                terms.rounding,
-            ),
+            deal_terms: Terms::of(deal, &terms).with_pool(deal, state.initial_pool, terms.rounding),
             dates,
             state,
             collateral,
