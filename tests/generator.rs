@@ -104,7 +104,7 @@ fn an_unknown_profile_is_named_with_the_ones_available() {
     assert_eq!(r.code, 3);
     assert_eq!(
         r.stderr,
-        "error: no pool profile `nope`: expected pools/nope/pool.yaml (profiles here: ledn-2026-1)\n"
+        "error: no pool profile `nope`: expected pools/nope/pool.yaml (profiles here: amcar-2016-3, ledn-2026-1)\n"
     );
     assert!(!std::path::Path::new("/tmp/absrate-never.csv").exists());
 }

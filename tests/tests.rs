@@ -3,6 +3,7 @@
 
 mod util;
 
+mod auto;
 mod calibrate;
 mod compare;
 mod fuzz_corpus;

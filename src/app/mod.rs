@@ -6,6 +6,7 @@ pub mod backtest;
 pub mod calibrate;
 pub mod compare;
 pub mod rate;
+pub mod rate_auto;
 pub mod replay;
 pub mod simulate;
 pub mod surveil;

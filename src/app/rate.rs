@@ -249,10 +249,22 @@ pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
 
 /// One line per class whose indicated rating is below its target.
 pub fn missed_targets(expect: &[(String, Notch)], result: &RatingResult) -> Vec<String> {
+    missed_targets_of(
+        expect,
+        result.notes.iter().map(|n| (n.class.as_str(), n.indicated)),
+    )
+}
+
+/// [`missed_targets`] over (class, indicated rating) pairs, whichever engine rated them.
+pub(crate) fn missed_targets_of<'a>(
+    expect: &[(String, Notch)],
+    got: impl Iterator<Item = (&'a str, Option<Notch>)>,
+) -> Vec<String> {
+    let got: Vec<(&str, Option<Notch>)> = got.collect();
     expect
         .iter()
         .filter_map(|(class, target)| {
-            let got = result.notes.iter().find(|n| n.class == *class)?.indicated;
+            let got = got.iter().find(|(c, _)| *c == class)?.1;
             match got {
                 Some(n) if n <= *target => None,
                 other => Some(format!(
@@ -304,8 +316,19 @@ fn notes_json(deal: &Deal, m: &Methodology, r: &RatingResult) -> Vec<NoteJson> {
 
 /// Every level's periods, one row each (columns: docs/outputs.md).
 pub fn cashflows_csv(deal: &Deal, r: &RatingResult) -> String {
-    let mut o = String::from(
-        "level,period,date,phase,performing_start,defaults,recoveries,interest_due,interest_cash,interest_capitalized,maturities,new_loans,available,fees_paid",
+    let mut o = cashflows_header(deal, "level");
+    for l in &r.levels {
+        for p in &l.run.periods {
+            row(&mut o, l.notch, p);
+        }
+    }
+    o
+}
+
+/// The header of `cashflows.csv`, its first column named `first`.
+pub(crate) fn cashflows_header(deal: &Deal, first: &str) -> String {
+    let mut o = format!(
+        "{first},period,date,phase,performing_start,defaults,recoveries,interest_due,interest_cash,interest_capitalized,maturities,new_loans,available,fees_paid",
     );
     for n in &deal.notes {
         let _ = write!(
@@ -315,11 +338,6 @@ pub fn cashflows_csv(deal: &Deal, r: &RatingResult) -> String {
         );
     }
     o.push_str(",reserve_draw,reserve_top_up,reserve_release,reserve_end,reinvested,awaiting_reinvestment,residual,performing_end,cumulative_defaults\n");
-    for l in &r.levels {
-        for p in &l.run.periods {
-            row(&mut o, l.notch, p);
-        }
-    }
     o
 }
 
@@ -330,10 +348,16 @@ fn m(d: Decimal) -> String {
 }
 
 fn row(o: &mut String, notch: Notch, p: &Period) {
+    period_row(o, notch.name(), p)
+}
+
+/// One period's row of `cashflows.csv` after its `label` (the level, or for an auto-loan deal
+/// the level and the case).
+pub(crate) fn period_row(o: &mut String, label: &str, p: &Period) {
     let _ = write!(
         o,
         "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-        notch,
+        label,
         p.period,
         p.date,
         if p.revolving {

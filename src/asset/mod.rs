@@ -10,8 +10,10 @@ use rust_decimal::Decimal;
 
 use crate::money::Amount;
 
+pub mod auto_loan;
 pub mod btc_bullet;
 
+pub use auto_loan::{AmortizingPool, AmortizingTerms, Grouping, Line};
 pub use btc_bullet::{BulletPool, BulletTerms};
 
 /// The period the waterfall is about to run, as a collateral model needs to know it.

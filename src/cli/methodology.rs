@@ -205,6 +205,41 @@ fn no_registry(lookup: &Lookup) -> Error {
     ))
 }
 
+/// A registry entry as `list` reads it.
+enum AutoOrBtc {
+    /// An auto-loan methodology's (status, title, effective date).
+    Auto((String, String, String)),
+    Btc(Box<Methodology>),
+}
+
+/// `list`'s row of an auto-loan methodology file (docs/auto.md), read by its own loader; `None`
+/// for any other file.
+fn auto_row(e: &Entry) -> Result<Option<(String, String, String)>, Error> {
+    let Place::Dir(d) = &e.place else {
+        return Ok(None);
+    };
+    if !crate::methodology::AutoMethodology::is_auto_file(&e.path) {
+        return Ok(None);
+    }
+    Ok(Some(
+        match crate::methodology::AutoMethodology::load(&e.path) {
+            Ok(m) => {
+                let status = match Registry::new(d).published_sha(&e.path)? {
+                    Some(p) if p == m.sha256 => "published",
+                    Some(_) => "CHANGED",
+                    None => "draft",
+                };
+                (status.to_string(), m.title, m.effective_date.to_string())
+            }
+            Err(_) => (
+                "INVALID".to_string(),
+                "(run `absrate methodology check`)".to_string(),
+                String::new(),
+            ),
+        },
+    ))
+}
+
 fn list(lookup: &Lookup) -> Result<String, Error> {
     let entries = lookup.entries();
     let from = |e: &Entry| match &e.place {
@@ -225,8 +260,13 @@ fn list(lookup: &Lookup) -> Result<String, Error> {
         "id", "version", "effective", "status", "from"
     );
     for e in &entries {
-        let (status, title, effective) = match e.load() {
-            Ok(m) => {
+        let row = match auto_row(e)? {
+            Some(row) => Ok(AutoOrBtc::Auto(row)),
+            None => e.load().map(|m| AutoOrBtc::Btc(Box::new(m))),
+        };
+        let (status, title, effective) = match row {
+            Ok(AutoOrBtc::Auto(row)) => row,
+            Ok(AutoOrBtc::Btc(m)) => {
                 let status = match &e.place {
                     // Loaded only if its bytes are the ones the built-in lock records.
                     Place::Builtin => "published",
@@ -291,6 +331,33 @@ fn check(registry: &RegistryArg, files: Vec<PathBuf>) -> Result<String, Error> {
 }
 
 fn check_files(reg: &Registry, files: Vec<PathBuf>) -> Result<String, Error> {
+    // Auto-loan methodologies (docs/auto.md) are checked by their own loader.
+    let (auto, files): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .into_iter()
+        .partition(|f| crate::methodology::AutoMethodology::is_auto_file(f));
+    let mut auto_out = String::new();
+    for f in &auto {
+        let m = crate::methodology::AutoMethodology::load(f)?;
+        let status = match reg.published_sha(f) {
+            Ok(Some(p)) if p == m.sha256 => "published, unchanged",
+            Ok(Some(_)) => "CHANGED",
+            _ => "not published",
+        };
+        let _ = writeln!(
+            auto_out,
+            "ok: {} ({}, sha256 {}, {status})",
+            f.display(),
+            m.name(),
+            &m.sha256[..12]
+        );
+    }
+    if files.is_empty() {
+        return Ok(auto_out);
+    }
+    check_files_btc(reg, files).map(|o| auto_out + &o)
+}
+
+fn check_files_btc(reg: &Registry, files: Vec<PathBuf>) -> Result<String, Error> {
     if files.len() == 1 {
         let m = reg.check(&files[0])?;
         return Ok(check_line(reg, &files[0], &m));

@@ -7,6 +7,7 @@ mod fit;
 mod methodology;
 mod pool;
 mod rate;
+mod rate_auto;
 mod replay;
 mod simulate;
 mod surveil;

@@ -77,20 +77,31 @@ pub fn run(a: RateArgs) -> Result<String, Error> {
         templates: a.templates,
         want_json: a.format == Format::Json,
     };
+    // An auto-loan deal (issue 16) has its own engine path and printer.
+    if app::rate_auto::is_auto_deal(&request.deal)? {
+        let run = app::rate_auto::rate(&request)?;
+        let output = match a.format {
+            Format::Text => super::rate_auto::text(&run),
+            Format::Json => run.json.clone().unwrap_or_default(),
+        };
+        return finish(output, run.missed);
+    }
     let run = app::rate(&request)?;
     let output = match a.format {
         Format::Text => text(&run.deal, &run.methodology, &run.tape, &run.result),
         Format::Json => run.json.unwrap_or_default(),
     };
-    if run.missed.is_empty() {
+    finish(output, run.missed)
+}
+
+/// The printed output, or the error carrying it when a note missed its `--expect` target.
+fn finish(output: String, missed: Vec<String>) -> Result<String, Error> {
+    if missed.is_empty() {
         Ok(output)
     } else {
         Err(Error::TargetMissed {
             output,
-            message: format!(
-                "error: target rating missed:\n  {}",
-                run.missed.join("\n  ")
-            ),
+            message: format!("error: target rating missed:\n  {}", missed.join("\n  ")),
         })
     }
 }

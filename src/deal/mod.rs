@@ -110,6 +110,21 @@ struct ReserveWire {
     target_share: Sourced<Decimal>,
     /// Classes whose interest shortfalls the reserve covers, in order.
     covers: Vec<Spanned<String>>,
+    /// What `target_share` is a share of: the outstanding notes (the default) or the initial
+    /// pool (a non-declining reserve; issue 16).
+    #[serde(default)]
+    basis: Option<Sourced<ReserveBasis>>,
+}
+
+/// What a reserve's target is a share of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReserveBasis {
+    /// The outstanding note balance at the start of the period: the target declines.
+    #[default]
+    Notes,
+    /// The pool balance at closing: a fixed target (non-declining), never above the notes.
+    InitialPool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -268,6 +283,232 @@ struct DealWire {
     /// report).
     #[serde(default)]
     opening: Option<opening::OpeningWire>,
+    // Amortizing auto-loan deals (issue 16): each section optional, absent in a BTC deal.
+    #[serde(default)]
+    auto_loans: Option<AutoLoansWire>,
+    #[serde(default)]
+    overcollateralization: Option<OcWire>,
+    #[serde(default)]
+    clean_up_call: Option<CleanUpCallWire>,
+    #[serde(default)]
+    floating_index: Option<FloatingWire>,
+}
+
+// ---- Amortizing auto-loan deals (issue 16) ----------------------------------------------------
+
+/// `auto_loans:` the deal's collateral is amortizing auto loans, with the agency's base case.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AutoLoansWire {
+    /// The agency's base-case (expected) cumulative net loss, share of the initial pool.
+    expected_cnl: Sourced<Written>,
+    /// Share of a defaulted balance recovered in the base case.
+    recovery_rate: Sourced<Written>,
+    /// Annual servicing fee, share of the pool balance.
+    servicing_fee_rate: Sourced<Written>,
+    /// The speed the notes were priced at (ABS, monthly share of the original count).
+    pricing_abs_speed: Sourced<Written>,
+}
+
+/// `overcollateralization:` a target reached by paying principal from excess spread (turbo).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OcWire {
+    /// Target, share of the pool balance at the end of the period.
+    target_share: Sourced<Written>,
+    /// Floor, share of the initial pool balance.
+    floor_share: Sourced<Written>,
+    /// The target is `target_share` of the pool less the reserve's target (AmeriCredit's form).
+    #[serde(default)]
+    net_of_reserve: Option<Sourced<bool>>,
+}
+
+/// `clean_up_call:` the servicer may buy the pool back once it is this small.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CleanUpCallWire {
+    /// Share of the initial pool balance at or below which the call may be exercised.
+    pool_share: Sourced<Written>,
+}
+
+/// `floating_index:` classes paying an index plus their `spread`, along a stated index path.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FloatingWire {
+    /// The index's name, as reports print it (`one-month LIBOR`).
+    name: String,
+    /// Classes paying the index plus their `spread` (instead of `coupon.benchmark` plus it).
+    classes: Vec<Spanned<String>>,
+    /// The index for payment dates 1, 2, ...; the last value holds afterwards.
+    path: Sourced<Vec<Written>>,
+}
+
+/// The collateral and base case of an auto-loan deal (`auto_loans:` in the deal file).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AutoLoanTerms {
+    pub expected_cnl: Decimal,
+    pub expected_cnl_source: String,
+    pub recovery_rate: Decimal,
+    pub recovery_rate_source: String,
+    pub servicing_fee_rate: Decimal,
+    pub pricing_abs_speed: Decimal,
+}
+
+/// An overcollateralization target: `max(target_share x pool [- reserve target], floor_share x
+/// initial pool)`, never above the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OcTarget {
+    pub target_share: Decimal,
+    pub floor_share: Decimal,
+    pub net_of_reserve: bool,
+}
+
+/// Floating-rate classes and the index path they pay over.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FloatingIndex {
+    pub name: String,
+    /// Index rate for payment dates 1, 2, ...; the last holds afterwards. Never empty.
+    pub path: Vec<Decimal>,
+    /// (note position, spread) of each floating class.
+    pub spreads: Vec<(usize, Decimal)>,
+}
+
+impl FloatingIndex {
+    /// The index in period `t` (1-based).
+    pub fn at(&self, t: u32) -> Decimal {
+        let i = (t.max(1) as usize - 1).min(self.path.len() - 1);
+        self.path[i]
+    }
+}
+
+/// A share within [0, 1], named by its key.
+fn share_of(p: &Path, field: &str, w: &Sourced<Written>) -> Result<Decimal, DealError> {
+    let v = w.value.rate().map_err(|e| invalid(p, field, e))?;
+    if v > Decimal::ONE {
+        return Err(invalid(p, field, format!("must be within [0, 1], got {v}")));
+    }
+    Ok(v)
+}
+
+/// The auto-loan sections of a deal file, checked.
+struct AutoSections {
+    auto_loans: Option<AutoLoanTerms>,
+    overcollateralization: Option<OcTarget>,
+    clean_up_call: Option<Decimal>,
+    floating: Option<FloatingIndex>,
+    reserve_basis: ReserveBasis,
+}
+
+fn auto_sections(p: &Path, w: &DealWire, notes: &[Note]) -> Result<AutoSections, DealError> {
+    let auto_loans = match &w.auto_loans {
+        None => None,
+        Some(a) => Some(AutoLoanTerms {
+            expected_cnl: share_of(p, "auto_loans.expected_cnl", &a.expected_cnl)?,
+            expected_cnl_source: a.expected_cnl.source.clone(),
+            recovery_rate: {
+                let r = share_of(p, "auto_loans.recovery_rate", &a.recovery_rate)?;
+                if r >= Decimal::ONE {
+                    return Err(invalid(
+                        p,
+                        "auto_loans.recovery_rate",
+                        "must be below 1: a net loss needs a gross default to come from",
+                    ));
+                }
+                r
+            },
+            recovery_rate_source: a.recovery_rate.source.clone(),
+            servicing_fee_rate: share_of(
+                p,
+                "auto_loans.servicing_fee_rate",
+                &a.servicing_fee_rate,
+            )?,
+            pricing_abs_speed: share_of(p, "auto_loans.pricing_abs_speed", &a.pricing_abs_speed)?,
+        }),
+    };
+    let overcollateralization = match &w.overcollateralization {
+        None => None,
+        Some(o) => Some(OcTarget {
+            target_share: share_of(p, "overcollateralization.target_share", &o.target_share)?,
+            floor_share: share_of(p, "overcollateralization.floor_share", &o.floor_share)?,
+            net_of_reserve: o.net_of_reserve.as_ref().is_some_and(|n| n.value),
+        }),
+    };
+    let clean_up_call = w
+        .clean_up_call
+        .as_ref()
+        .map(|c| share_of(p, "clean_up_call.pool_share", &c.pool_share))
+        .transpose()?;
+    let floating = match &w.floating_index {
+        None => None,
+        Some(f) => {
+            if f.path.value.is_empty() {
+                return Err(invalid(
+                    p,
+                    "floating_index.path",
+                    "needs at least one rate (the last holds afterwards)",
+                ));
+            }
+            let path = f
+                .path
+                .value
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let v = r
+                        .rate()
+                        .map_err(|e| invalid(p, &format!("floating_index.path[{}]", i + 1), e))?;
+                    if v > Decimal::ONE {
+                        return Err(invalid(
+                            p,
+                            &format!("floating_index.path[{}]", i + 1),
+                            format!("must be within [0, 1], got {v}"),
+                        ));
+                    }
+                    Ok(v)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut spreads = Vec::new();
+            for (i, c) in f.classes.iter().enumerate() {
+                let at = |message: String| DealError::Invalid {
+                    path: p.to_path_buf(),
+                    location: located(c),
+                    field: format!("floating_index.classes[{}]", i + 1),
+                    message,
+                };
+                let Some(k) = notes.iter().position(|n| n.class == c.value) else {
+                    return Err(at(format!("unknown class `{}`", c.value)));
+                };
+                let Some(spread) = w.notes[k].value.spread.as_ref() else {
+                    return Err(at(format!(
+                        "class `{}` has a fixed coupon: a floating class states its `spread`",
+                        c.value
+                    )));
+                };
+                let s = spread.value.rate().map_err(at)?;
+                if spreads.iter().any(|(j, _)| *j == k) {
+                    return Err(at(format!("class `{}` is listed twice", c.value)));
+                }
+                spreads.push((k, s));
+            }
+            Some(FloatingIndex {
+                name: f.name.clone(),
+                path,
+                spreads,
+            })
+        }
+    };
+    Ok(AutoSections {
+        auto_loans,
+        overcollateralization,
+        clean_up_call,
+        floating,
+        reserve_basis: w
+            .reserve
+            .basis
+            .as_ref()
+            .map(|b| b.value)
+            .unwrap_or_default(),
+    })
 }
 
 /// The stress a rating agency published for the deal at one level (S&P on Ledn 2026-1: 79%
@@ -335,6 +576,16 @@ pub struct Deal {
     /// The state the deal opens with when it is not a new deal's; `None`: a new deal
     /// ([`DealState::at_closing`]).
     pub opening: Option<Opening>,
+    // Amortizing auto-loan deals (issue 16): absent (`None`, `Notes`) in a BTC deal.
+    /// The collateral is amortizing auto loans, with the agency's base case.
+    pub auto_loans: Option<AutoLoanTerms>,
+    /// Principal is paid only down to this target (turbo until it is reached).
+    pub overcollateralization: Option<OcTarget>,
+    /// Share of the initial pool at or below which the pool may be called; whether a rating
+    /// assumes the call is the methodology's choice.
+    pub clean_up_call: Option<Decimal>,
+    pub floating: Option<FloatingIndex>,
+    pub reserve_basis: ReserveBasis,
 }
 
 impl Deal {
@@ -565,13 +816,29 @@ impl Deal {
         if w.revolving.new_loan_term_months.value == 0 {
             return Err(invalid(p, "revolving.new_loan_term_months", "must be > 0"));
         }
+        let revolving_steps = phase_steps(p, true, &w.waterfall.revolving, &notes)?;
+        let amortizing_steps = phase_steps(p, false, &w.waterfall.amortizing, &notes)?;
+        let auto = auto_sections(p, &w, &notes)?;
         let new_loans = w
             .revolving
             .new_loans
             .map(|n| new_loan_terms(p, n, &pool))
             .transpose()?;
-        let revolving_steps = phase_steps(p, true, &w.waterfall.revolving, &notes)?;
-        let amortizing_steps = phase_steps(p, false, &w.waterfall.amortizing, &notes)?;
+        if auto.auto_loans.is_some() != (pool.asset_class == crate::pool::AssetClass::AutoLoans) {
+            return Err(invalid(
+                p,
+                "auto_loans",
+                format!(
+                    "the deal {} an `auto_loans` section but its pool is `asset_class: {}`",
+                    if auto.auto_loans.is_some() {
+                        "has"
+                    } else {
+                        "has no"
+                    },
+                    pool.asset_class.name()
+                ),
+            ));
+        }
         let published_stress = w
             .published_stress
             .map(|s| published_stress(p, s))
@@ -602,6 +869,11 @@ impl Deal {
             amortizing_steps,
             published_stress,
             opening,
+            auto_loans: auto.auto_loans,
+            overcollateralization: auto.overcollateralization,
+            clean_up_call: auto.clean_up_call,
+            floating: auto.floating,
+            reserve_basis: auto.reserve_basis,
         })
     }
 }

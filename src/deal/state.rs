@@ -80,7 +80,16 @@ impl<A: Amount> DealState<A> {
             note_balances: deal.notes.iter().map(|n| money(n.balance)).collect(),
             interest_carried: vec![A::ZERO; n],
             fees_carried: A::ZERO,
-            reserve: money(rounding.round(deal.reserve_target_share * deal.note_total())),
+            reserve: match deal.reserve_basis {
+                super::ReserveBasis::Notes => {
+                    money(rounding.round(deal.reserve_target_share * deal.note_total()))
+                }
+                // A non-declining reserve: its share of the pool at closing, never above the notes.
+                super::ReserveBasis::InitialPool => (A::ratio(deal.reserve_target_share)
+                    * initial_pool)
+                    .round_by(rounding)
+                    .min(money(deal.note_total())),
+            },
             collection_cash: money(deal.cash_at_closing),
             cumulative_defaults: A::ZERO,
             initial_pool,

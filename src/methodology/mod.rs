@@ -7,6 +7,7 @@
 //! are pinned by SHA-256 in `methodology/published.lock`. The published versions are built into the
 //! binary, so a deal rates from any directory (`lookup.rs` says where a methodology is looked for).
 
+mod auto;
 mod builtin;
 mod diff;
 mod error;
@@ -18,6 +19,7 @@ mod simulation;
 mod stress;
 mod wire;
 
+pub use auto::{AutoLevel, AutoMethodology, LossCurve, Speed};
 pub use builtin::{BUILTIN, entries as builtin_entries, published_files as builtin_files};
 pub use diff::{Change, OVERLAYS, diff};
 pub use error::{Looked, MethodologyError};

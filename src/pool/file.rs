@@ -177,11 +177,34 @@ pub struct GeneratorProfile {
 }
 
 /// [`Cutoff`] as written: a price beyond a decimal is refused by its limit, not by the parser.
+/// The price is required of a BTC pool and refused in an auto-loan pool.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CutoffWire {
     date: NaiveDate,
-    btc_price: Written,
+    #[serde(default)]
+    btc_price: Option<Written>,
+}
+
+/// What a pool holds, as `pool.yaml` names it (`asset_class:`); a file without the key is a BTC
+/// pool, as every pool file was before there were two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetClass {
+    /// Bullet loans secured by bitcoin (`src/asset/btc_bullet.rs`).
+    #[default]
+    BtcBackedConsumerLoans,
+    /// Amortizing retail auto loans (`src/asset/auto_loan.rs`, docs/auto.md).
+    AutoLoans,
+}
+
+impl AssetClass {
+    pub fn name(self) -> &'static str {
+        match self {
+            AssetClass::BtcBackedConsumerLoans => "btc_backed_consumer_loans",
+            AssetClass::AutoLoans => "auto_loans",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -189,10 +212,17 @@ struct CutoffWire {
 struct Wire {
     name: String,
     title: String,
+    #[serde(default)]
+    asset_class: AssetClass,
     /// The tape, relative to the pool file.
     tape: PathBuf,
     cutoff: CutoffWire,
-    collateral_terms: CollateralTerms,
+    /// Required of a BTC pool; an auto-loan pool has none.
+    #[serde(default)]
+    collateral_terms: Option<CollateralTerms>,
+    /// How a synthetic auto-loan tape is generated (`absrate pool generate`).
+    #[serde(default)]
+    auto_generator: Option<super::auto::AutoProfile>,
     #[serde(default)]
     generator: Option<GeneratorProfile>,
     /// The seed the tape was generated with, when it is synthetic (shown in report provenance).
@@ -233,6 +263,11 @@ pub struct PoolFile {
     pub path: PathBuf,
     pub name: String,
     pub title: String,
+    /// What the pool holds. For an auto-loan pool `cutoff.btc_price` is zero and
+    /// `collateral_terms` all zero: no BTC code path runs on it (`rate` chooses the auto engine
+    /// by the deal's `auto_loans` section, which must agree with this).
+    pub asset_class: AssetClass,
+    pub auto_generator: Option<super::auto::AutoProfile>,
     /// The tape, resolved against the pool file's directory.
     pub tape: PathBuf,
     pub cutoff: Cutoff,
@@ -250,7 +285,70 @@ impl PoolFile {
             field: field.to_string(),
             message,
         };
-        let t = &wire.collateral_terms;
+        let is_btc = wire.asset_class == AssetClass::BtcBackedConsumerLoans;
+        if !is_btc {
+            for (given, field) in [
+                (wire.cutoff.btc_price.is_some(), "cutoff.btc_price"),
+                (wire.collateral_terms.is_some(), "collateral_terms"),
+                (wire.generator.is_some(), "generator"),
+                (wire.market.is_some(), "market"),
+            ] {
+                if given {
+                    return Err(invalid(
+                        field,
+                        format!(
+                            "belongs to a BTC pool, not to an `asset_class: {}` pool",
+                            wire.asset_class.name()
+                        ),
+                    ));
+                }
+            }
+            if let Some(g) = &wire.auto_generator {
+                g.validate().map_err(|(field, message)| {
+                    invalid(&format!("auto_generator.{field}"), message)
+                })?;
+            }
+            let dir = path.parent().unwrap_or(Path::new(""));
+            return Ok(PoolFile {
+                path: path.to_path_buf(),
+                name: wire.name,
+                title: wire.title,
+                asset_class: wire.asset_class,
+                auto_generator: wire.auto_generator,
+                tape: dir.join(&wire.tape),
+                cutoff: Cutoff {
+                    date: wire.cutoff.date,
+                    btc_price: Decimal::ZERO,
+                },
+                collateral_terms: CollateralTerms {
+                    margin_call_ltv: Decimal::ZERO,
+                    liquidation_ltv: Decimal::ZERO,
+                    margin_call_cure_ltv: Decimal::ZERO,
+                },
+                generator: None,
+                generated_with_seed: wire.generated_with_seed,
+                market: None,
+            });
+        }
+        if wire.auto_generator.is_some() {
+            return Err(invalid(
+                "auto_generator",
+                "belongs to an `asset_class: auto_loans` pool".into(),
+            ));
+        }
+        let Some(collateral_terms) = wire.collateral_terms else {
+            return Err(invalid(
+                "collateral_terms",
+                "missing: a BTC pool states its margin-call, liquidation and cure LTVs".into(),
+            ));
+        };
+        let Some(btc_price) = wire.cutoff.btc_price else {
+            return Err(invalid(
+                "cutoff.btc_price",
+                "missing: a BTC pool is valued at a BTC price".into(),
+            ));
+        };
+        let t = &collateral_terms;
         let unit = |v: Decimal| v > Decimal::ZERO && v <= Decimal::ONE;
         if !(unit(t.margin_call_cure_ltv) && unit(t.margin_call_ltv) && unit(t.liquidation_ltv)) {
             return Err(invalid(
@@ -266,9 +364,7 @@ impl PoolFile {
         }
         let cutoff = Cutoff {
             date: wire.cutoff.date,
-            btc_price: wire
-                .cutoff
-                .btc_price
+            btc_price: btc_price
                 .price()
                 .map_err(|e| invalid("cutoff.btc_price", e))?,
         };
@@ -286,9 +382,11 @@ impl PoolFile {
             path: path.to_path_buf(),
             name: wire.name,
             title: wire.title,
+            asset_class: wire.asset_class,
+            auto_generator: None,
             tape: dir.join(&wire.tape),
             cutoff,
-            collateral_terms: wire.collateral_terms,
+            collateral_terms,
             generator: wire.generator,
             generated_with_seed: wire.generated_with_seed,
             market: wire.market,

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 #[cfg(test)]
 mod agreement_tests;
+pub mod auto;
 mod break_even;
 #[cfg(test)]
 mod gap_tests;

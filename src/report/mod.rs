@@ -4,6 +4,7 @@
 //! The default templates (`reports/templates/`) are compiled in; `--templates DIR` replaces them
 //! with an analyst's copies. HTML is auto-escaped: text from a tape or deal stays text.
 
+pub mod auto;
 mod charts;
 pub mod comparison;
 pub mod overlays;

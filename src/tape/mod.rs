@@ -7,6 +7,7 @@
 //! stays here: what leaves the module is plain Rust (`Decimal`, `f64`, `String`).
 
 mod adjust;
+mod auto;
 mod derive;
 mod error;
 mod guard;
@@ -30,6 +31,9 @@ use rust_decimal::Decimal;
 use crate::limits;
 
 pub use adjust::{AdjustBase, AdjustedPool, AdjustmentReport, AdjustmentRule, PoolLoan};
+pub use auto::{
+    AUTO_COLUMNS, AutoLoan, AutoSummary, AutoTape, auto_tape_csv, summarize as auto_summary,
+};
 pub use error::{RuleCount, TapeError, ValidationReport, Violation};
 pub use prices::{PriceSeries, read_prices};
 pub use read::Format;

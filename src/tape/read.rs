@@ -52,7 +52,7 @@ pub(crate) fn pl_path(path: &Path) -> Result<PlRefPath, TapeError> {
     Ok(PlRefPath::new(s.to_string()))
 }
 
-fn scan(path: &Path, format: Format) -> Result<LazyFrame, TapeError> {
+pub(super) fn scan(path: &Path, format: Format) -> Result<LazyFrame, TapeError> {
     let read_err = |e: PolarsError| TapeError::Read {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -87,7 +87,7 @@ fn check_pages(path: &Path) -> Result<(), TapeError> {
 }
 
 /// The error for a file polars stopped on ([`guard::reading`]).
-fn stopped(path: &Path) -> impl FnOnce(String) -> TapeError {
+pub(super) fn stopped(path: &Path) -> impl FnOnce(String) -> TapeError {
     let path = path.to_path_buf();
     move |message| TapeError::Read { path, message }
 }

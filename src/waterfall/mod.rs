@@ -175,9 +175,59 @@ struct Terms<A> {
     default_trigger: A,
     revolving: Vec<Pay>,
     amortizing: Vec<Pay>,
+    // Amortizing auto-loan deals (issue 16); `None` / empty in a BTC deal.
+    /// A non-declining reserve: its fixed target, `round(target_share x initial pool)`.
+    reserve_fixed: Option<A>,
+    /// Overcollateralization: the target share of the pool, the floor amount, and whether the
+    /// reserve's target is taken off the share.
+    oc: Option<(A, A, bool)>,
+    /// The clean-up call's threshold, `round(pool_share x initial pool)`.
+    clean_up: Option<A>,
+    /// Per class, the spread of a floating class over the index.
+    floating: Vec<Option<A>>,
+    /// The index path of the floating classes, per payment date; the last holds.
+    index: Vec<A>,
 }
 
 impl<A: Amount> Terms<A> {
+    /// The reserve's target with the notes at `notes`: a share of them, or the fixed
+    /// (non-declining) target never above them.
+    fn reserve_target(&self, notes: A, r: Rounding) -> A {
+        match self.reserve_fixed {
+            Some(fixed) => fixed.min(notes),
+            None => (self.reserve_target_share * notes).round_by(r),
+        }
+    }
+
+    /// A class's coupon in period `t`: fixed, or the index then plus its spread.
+    fn coupon(&self, n: usize, t: u32) -> A {
+        match self.floating[n] {
+            Some(spread) if !self.index.is_empty() => {
+                let i = (t.max(1) as usize - 1).min(self.index.len() - 1);
+                self.index[i] + spread
+            }
+            _ => self.coupon[n],
+        }
+    }
+
+    /// The amounts the auto-loan features fix at closing, from the initial pool.
+    fn with_pool(mut self, deal: &Deal, pool: A, r: Rounding) -> Terms<A> {
+        let share = |d: Decimal| (A::ratio(d) * pool).round_by(r);
+        self.reserve_fixed = match deal.reserve_basis {
+            crate::deal::ReserveBasis::Notes => None,
+            crate::deal::ReserveBasis::InitialPool => Some(share(deal.reserve_target_share)),
+        };
+        self.oc = deal.overcollateralization.map(|o| {
+            (
+                A::ratio(o.target_share),
+                share(o.floor_share),
+                o.net_of_reserve,
+            )
+        });
+        self.clean_up = deal.clean_up_call.map(share);
+        self
+    }
+
     fn of(deal: &Deal, terms: &WaterfallTerms) -> Terms<A> {
         let r = terms.rounding;
         let class = |c: &str| deal.notes.iter().position(|n| n.class == c);
@@ -214,6 +264,24 @@ impl<A: Amount> Terms<A> {
             default_trigger: A::ratio(deal.cumulative_default_trigger),
             revolving: steps(&deal.revolving_steps),
             amortizing: steps(&deal.amortizing_steps),
+            reserve_fixed: None,
+            oc: None,
+            clean_up: None,
+            floating: (0..deal.notes.len())
+                .map(|k| {
+                    deal.floating.as_ref().and_then(|f| {
+                        f.spreads
+                            .iter()
+                            .find(|(j, _)| *j == k)
+                            .map(|(_, s)| A::ratio(*s))
+                    })
+                })
+                .collect(),
+            index: deal
+                .floating
+                .as_ref()
+                .map(|f| f.path.iter().map(|d| A::ratio(*d)).collect())
+                .unwrap_or_default(),
         }
     }
 }
@@ -291,7 +359,7 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
         let engine = Engine {
             deal,
             terms,
-            deal_terms: Terms::of(deal, &terms),
+            deal_terms: Terms::of(deal, &terms).with_pool(deal, state.initial_pool, terms.rounding),
             dates,
             state,
             collateral,
@@ -464,7 +532,14 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
         // The last period: the legal final, or the first period with no collateral left to collect
         // (no performing loan, no cash awaiting reinvestment, no recovery to come), when the deal
         // is wound up and the reserve released.
-        let final_period = t == last || (t > 1 && self.collateral.exhausted(t));
+        // A clean-up call the deal has (and the rating assumes) is exercised on the first
+        // payment date the pool starts at or below its threshold: the pool is bought at par.
+        let called = self
+            .deal_terms
+            .clean_up
+            .is_some_and(|c| self.collateral.performing() <= c);
+        let final_period =
+            t == last || (t > 1 && self.collateral.exhausted(t)) || (t > 1 && called);
         let ctx = PeriodContext {
             period: t,
             date,
@@ -492,8 +567,9 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
         s.period = t;
         s.as_of = date;
         if s.phase == Phase::Revolving {
-            let target = (self.deal_terms.reserve_target_share * s.note_total())
-                .round_by(self.terms.rounding);
+            let target = self
+                .deal_terms
+                .reserve_target(s.note_total(), self.terms.rounding);
             let default_ratio = s
                 .cumulative_defaults
                 .checked_div(s.initial_pool)
@@ -522,7 +598,25 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
         self.state.cumulative_defaults += c.defaults;
 
         // 6. Available funds.
-        let target = round(k.reserve_target_share * self.state.note_total());
+        let target = k.reserve_target(self.state.note_total(), rounding);
+        // Overcollateralization: principal is paid only down to `pool_end - target` in all
+        // (the rest of the cash goes on down the waterfall); while the notes stand above that,
+        // excess spread pays principal (turbo). No cap in the last period.
+        let mut principal_cap = match k.oc {
+            Some((share, floor, net)) if !final_period => {
+                let pool_end = c.performing_end;
+                let gross = round(share * pool_end);
+                let gross = if net {
+                    (gross - target).max(A::ZERO)
+                } else {
+                    gross
+                };
+                let oc_target = gross.max(floor).min(pool_end);
+                let notes = self.state.note_total();
+                Some((notes - (pool_end - oc_target)).max(A::ZERO))
+            }
+            _ => None,
+        };
         let reserve_release = if final_period {
             self.state.reserve
         } else if self.state.reserve > target {
@@ -563,7 +657,7 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
                     s.fees_carried = fees_due - fees_paid;
                 }
                 Pay::Interest(n) => {
-                    let due = (s.note_balances[n] * k.coupon[n]).twelfth(rounding)
+                    let due = (s.note_balances[n] * k.coupon(n, t)).twelfth(rounding)
                         + s.interest_carried[n];
                     let mut paid = available.min(due);
                     available -= paid;
@@ -590,7 +684,7 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
                     let target = if final_period {
                         A::ZERO
                     } else {
-                        round(k.reserve_target_share * s.note_total())
+                        k.reserve_target(s.note_total(), rounding)
                     };
                     if s.reserve < target {
                         let add = available.min(target - s.reserve);
@@ -600,7 +694,11 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
                     }
                 }
                 Pay::Principal(n) => {
-                    let pay = available.min(s.note_balances[n]);
+                    let mut pay = available.min(s.note_balances[n]);
+                    if let Some(cap) = principal_cap.as_mut() {
+                        pay = pay.min(*cap);
+                        *cap -= pay;
+                    }
                     s.note_balances[n] -= pay;
                     f.principal_paid[n] += pay;
                     available -= pay;
