@@ -224,6 +224,12 @@ fn an_auto_report_has_auto_sentences_and_no_btc_ones() {
     assert_eq!(json["asset_class"], "auto_loans");
     assert_eq!(json["notes"][0]["break_even_cnl"], "0.5");
     assert_eq!(json["notes"][0]["survives_total_default"], true);
+    // The HTML, rendered by the Tera template, opens in the browser with its grid and no BTC.
+    if let Some(dom) = crate::util::open_in_chromium(&dir.path().join("rationale.html")) {
+        assert!(dom.contains("<table"), "the grid is a table");
+        assert!(dom.contains("break-even CNL"));
+        assert!(!dom.contains("BTC"));
+    }
 }
 
 /// The synthetic AMCAR tape meets the pool's targets (principal exactly, the rest to their

@@ -5,8 +5,6 @@
 //! One view ([`Section`]s of paragraphs, lists and tables of preformatted strings) renders to
 //! Markdown and to HTML; every text from a deal or tape is escaped in HTML.
 
-use std::fmt::Write as _;
-
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, Workbook};
 
@@ -19,17 +17,32 @@ use crate::rating::auto::AutoRatingResult;
 use crate::tape::AutoSummary;
 
 /// A block of a section.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Block {
-    Para(String),
-    List(Vec<String>),
+    Para {
+        text: String,
+    },
+    List {
+        items: Vec<String>,
+    },
     Table {
         head: Vec<String>,
         rows: Vec<Vec<String>>,
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+impl Block {
+    fn para(text: String) -> Block {
+        Block::Para { text }
+    }
+
+    fn list(items: Vec<String>) -> Block {
+        Block::List { items }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Section {
     pub title: String,
     pub blocks: Vec<Block>,
@@ -244,7 +257,7 @@ pub fn sections(
     out.push(Section {
         title: "Summary".into(),
         blocks: vec![
-            Block::Para(format!(
+            Block::para(format!(
                 "{} rated under {}: {} contracts, {} at the cut-off ({} lines as the engine amortizes them); the deal's expected cumulative net loss is {}. Each notch stresses it by a multiple and runs it under every loss-timing curve ({}) and prepayment speed ({}); a class passes a notch only if it passes every case.",
                 deal.name,
                 m.name(),
@@ -296,7 +309,7 @@ pub fn sections(
     });
     out.push(Section {
         title: "Against the published ratings".into(),
-        blocks: vec![Block::List(
+        blocks: vec![Block::list(
             (0..deal.notes.len())
                 .map(|k| against_published(deal, m, r, k))
                 .collect(),
@@ -304,11 +317,11 @@ pub fn sections(
     });
     out.push(Section {
         title: "Strengths".into(),
-        blocks: vec![Block::List(strengths(deal, m, s))],
+        blocks: vec![Block::list(strengths(deal, m, s))],
     });
     out.push(Section {
         title: "Weaknesses".into(),
-        blocks: vec![Block::List(weaknesses(deal, m, s))],
+        blocks: vec![Block::list(weaknesses(deal, m, s))],
     });
     out.push(Section {
         title: "The grid".into(),
@@ -343,7 +356,7 @@ pub fn sections(
     });
     out.push(Section {
         title: "Methodology".into(),
-        blocks: vec![Block::List(
+        blocks: vec![Block::list(
             m.curves
                 .iter()
                 .map(|c| {
@@ -391,7 +404,7 @@ pub fn sections(
     });
     out.push(Section {
         title: "Provenance".into(),
-        blocks: vec![Block::List(vec![
+        blocks: vec![Block::list(vec![
             format!("engine {}", inputs.engine),
             format!(
                 "methodology {} (sha256 {})",
@@ -410,82 +423,20 @@ pub fn sections(
     out
 }
 
-pub fn markdown(title: &str, sections: &[Section]) -> String {
-    let mut o = format!("# {title}\n");
-    for s in sections {
-        let _ = write!(o, "\n## {}\n\n", s.title);
-        for b in &s.blocks {
-            match b {
-                Block::Para(p) => {
-                    let _ = writeln!(o, "{p}\n");
-                }
-                Block::List(items) => {
-                    for i in items {
-                        let _ = writeln!(o, "- {i}");
-                    }
-                    o.push('\n');
-                }
-                Block::Table { head, rows } => {
-                    let _ = writeln!(o, "| {} |", head.join(" | "));
-                    let _ = writeln!(o, "|{}", "---|".repeat(head.len()));
-                    for r in rows {
-                        let _ = writeln!(o, "| {} |", r.join(" | "));
-                    }
-                    o.push('\n');
-                }
-            }
-        }
-    }
-    o
+/// The view the templates `auto-rationale.md` and `auto-rationale.html` render.
+#[derive(Debug, serde::Serialize)]
+struct View<'a> {
+    title: &'a str,
+    sections: &'a [Section],
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// The Markdown and HTML rationales, through the Tera templates (HTML auto-escaped).
+pub fn render(title: &str, sections: &[Section]) -> Result<(String, String), ReportError> {
+    super::render_named(&View { title, sections }, MARKDOWN, HTML)
 }
 
-pub fn html(title: &str, sections: &[Section]) -> String {
-    let mut o = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\n<style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}</style></head><body>\n<h1>{t}</h1>\n",
-        t = esc(title)
-    );
-    for s in sections {
-        let _ = writeln!(o, "<h2>{}</h2>", esc(&s.title));
-        for b in &s.blocks {
-            match b {
-                Block::Para(p) => {
-                    let _ = writeln!(o, "<p>{}</p>", esc(p));
-                }
-                Block::List(items) => {
-                    o.push_str("<ul>\n");
-                    for i in items {
-                        let _ = writeln!(o, "<li>{}</li>", esc(i));
-                    }
-                    o.push_str("</ul>\n");
-                }
-                Block::Table { head, rows } => {
-                    o.push_str("<table>\n<tr>");
-                    for h in head {
-                        let _ = write!(o, "<th>{}</th>", esc(h));
-                    }
-                    o.push_str("</tr>\n");
-                    for r in rows {
-                        o.push_str("<tr>");
-                        for c in r {
-                            let _ = write!(o, "<td>{}</td>", esc(c));
-                        }
-                        o.push_str("</tr>\n");
-                    }
-                    o.push_str("</table>\n");
-                }
-            }
-        }
-    }
-    o.push_str("</body></html>\n");
-    o
-}
+pub const MARKDOWN: &str = "auto-rationale.md";
+pub const HTML: &str = "auto-rationale.html";
 
 /// The workbook: the grid, the break-evens, and every period of every notch and case (the
 /// rows of `cashflows.csv`, numbers as numbers).
@@ -579,9 +530,10 @@ pub fn files(
     let view = sections(deal, m, s, r, inputs);
     let title = format!("Rating rationale: {}", deal.name);
     let xlsx = workbook(deal, r, csv).map_err(|e| ReportError::Workbook(e.to_string()))?;
+    let (md, html) = render(&title, &view)?;
     Ok(vec![
-        (super::MARKDOWN, markdown(&title, &view).into_bytes()),
-        (super::HTML, html(&title, &view).into_bytes()),
+        (super::MARKDOWN, md.into_bytes()),
+        (super::HTML, html.into_bytes()),
         ("result.json", json.as_bytes().to_vec()),
         ("cashflows.csv", csv.as_bytes().to_vec()),
         ("cashflows.xlsx", xlsx),

@@ -28,7 +28,9 @@ pub const COMPARISON_HTML: &str = "comparison.html";
 
 /// Templates an analyst's directory may leave out: the bundled ones are used instead, so that a
 /// directory written for the rationale serves every report.
-const OPTIONAL: [&str; 6] = [
+const OPTIONAL: [&str; 8] = [
+    auto::MARKDOWN,
+    auto::HTML,
     COMPARISON_MD,
     COMPARISON_HTML,
     simulation::MARKDOWN,
@@ -43,6 +45,8 @@ const DEFAULT_COMPARISON_HTML: &str = include_str!("../../reports/templates/comp
 const DEFAULT_HTML: &str = include_str!("../../reports/templates/rationale.html");
 const DEFAULT_SIMULATION_MD: &str = include_str!("../../reports/templates/simulation.md");
 const DEFAULT_SIMULATION_HTML: &str = include_str!("../../reports/templates/simulation.html");
+const DEFAULT_AUTO_MD: &str = include_str!("../../reports/templates/auto-rationale.md");
+const DEFAULT_AUTO_HTML: &str = include_str!("../../reports/templates/auto-rationale.html");
 const DEFAULT_SURVEILLANCE_MD: &str = include_str!("../../reports/templates/surveillance.md");
 const DEFAULT_SURVEILLANCE_HTML: &str = include_str!("../../reports/templates/surveillance.html");
 
@@ -93,6 +97,8 @@ fn tera(templates: Option<&Path>) -> Result<tera::Tera, ReportError> {
         (simulation::HTML, DEFAULT_SIMULATION_HTML),
         (surveillance::MARKDOWN, DEFAULT_SURVEILLANCE_MD),
         (surveillance::HTML, DEFAULT_SURVEILLANCE_HTML),
+        (auto::MARKDOWN, DEFAULT_AUTO_MD),
+        (auto::HTML, DEFAULT_AUTO_HTML),
     ] {
         let text = match templates {
             // Left out, not merely unreadable: a directory in its place is an error below.
