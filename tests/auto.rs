@@ -331,3 +331,30 @@ fn an_auto_deal_over_a_btc_pool_is_refused() {
         r.stderr
     );
 }
+
+/// `methodology show` reads an auto-loan methodology with its own loader and prints its ladder
+/// (multiples to two places, half to even, as the grid prints them); `diff` refuses it by name.
+#[test]
+fn methodology_show_prints_an_auto_ladder_and_diff_refuses_it() {
+    let out = ok(&["methodology", "show", "auto-loans@1.0.0"]);
+    assert!(out.starts_with("auto-loans@1.0.0 ("), "{out}");
+    assert!(out.contains("\n  AAA      4.00 "), "{out}");
+    assert!(out.contains("\n  AA-      2.67 "), "{out}");
+    assert!(
+        out.contains("front_loaded: 40% / 30% / 20% / 10% by year"),
+        "{out}"
+    );
+    let r = crate::util::absrate(&[
+        "methodology",
+        "diff",
+        "auto-loans@1.0.0",
+        "btc-backed-consumer-loans@1.0.0",
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("auto-loans@1.0.0 is an auto-loan methodology: `methodology diff` reads"),
+        "{}",
+        r.stderr
+    );
+}

@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::{TextOrJson as Format, json};
 use crate::error::Error;
 use crate::methodology::{
-    Change, DIR_NAME, Entry, FIELDS, Group, Kind, Lookup, Methodology, MethodologyError, Place,
-    Registry, Value, builtin_entries, diff,
+    AutoMethodology, Change, DIR_NAME, Entry, FIELDS, Group, Kind, Lookup, Methodology,
+    MethodologyError, Place, Registry, Value, builtin_entries, diff,
 };
 use crate::report::table::{Align, Table};
 
@@ -124,7 +124,15 @@ pub fn run(cmd: MethodologyCommand) -> Result<String, Error> {
             format,
             registry,
         } => {
-            let m = registry.lookup().resolve(&spec)?;
+            let lookup = registry.lookup();
+            if let Some(auto) = auto_spec(&lookup, &spec) {
+                let m = auto?;
+                return match format {
+                    Format::Text => Ok(show_auto_text(&m)),
+                    Format::Json => json(&m),
+                };
+            }
+            let m = lookup.resolve(&spec)?;
             match format {
                 Format::Text => Ok(show_text(&m)),
                 Format::Json => json(&ShowJson::of(&m)),
@@ -138,6 +146,9 @@ pub fn run(cmd: MethodologyCommand) -> Result<String, Error> {
             registry,
         } => {
             let lookup = registry.lookup();
+            for spec in [&a, &b] {
+                refuse_auto(&lookup, spec, "diff")?;
+            }
             let (ma, mb) = (lookup.resolve(&a)?, lookup.resolve(&b)?);
             let changes = diff(&ma, &mb);
             match format {
@@ -153,6 +164,7 @@ pub fn run(cmd: MethodologyCommand) -> Result<String, Error> {
             let Some(reg) = registry.registry() else {
                 return Err(no_registry(&registry.lookup()));
             };
+            refuse_auto(&Lookup::only(&reg.dir), &spec, "publish")?;
             let m = Lookup::only(&reg.dir).resolve(&spec)?;
             if reg.publish(&m)? {
                 Ok(format!(
@@ -408,6 +420,107 @@ fn check_line(reg: &Registry, path: &std::path::Path, m: &Methodology) -> String
         &m.sha256[..12],
         status
     )
+}
+
+/// `Some` (the auto-loan methodology, or why it does not load) when `spec` names an auto-loan
+/// methodology file (docs/auto.md): a file, or a registry entry of that id and version.
+fn auto_spec(lookup: &Lookup, spec: &str) -> Option<Result<AutoMethodology, MethodologyError>> {
+    let path = Path::new(spec);
+    let auto = if path.is_file() {
+        AutoMethodology::is_auto_file(path)
+    } else {
+        let (id, version) = spec.split_once('@').unwrap_or((spec, ""));
+        lookup.entries().iter().any(|e| {
+            e.id == id
+                && (version.is_empty() || e.version.to_string() == version)
+                && AutoMethodology::is_auto_file(&e.path)
+        })
+    };
+    auto.then(|| AutoMethodology::resolve(lookup, spec))
+}
+
+/// An auto-loan methodology named to a subcommand that reads BTC methodologies only.
+fn refuse_auto(lookup: &Lookup, spec: &str, what: &str) -> Result<(), Error> {
+    match auto_spec(lookup, spec) {
+        None => Ok(()),
+        Some(_) => Err(Error::Argument(format!(
+            "{spec} is an auto-loan methodology: `methodology {what}` reads the BTC-backed methodologies only so far (`methodology show` and `check` read both; docs/auto.md)"
+        ))),
+    }
+}
+
+/// `methodology show` of an auto-loan methodology: what it is, its cases and its ladder.
+fn show_auto_text(m: &AutoMethodology) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{} ({})", m.name(), m.title);
+    let _ = writeln!(
+        o,
+        "effective {}; file {}",
+        m.effective_date,
+        m.path.display()
+    );
+    let _ = writeln!(o, "sha256 {}\n", m.sha256);
+    let _ = writeln!(o, "{}\n", m.description.trim());
+    let _ = writeln!(
+        o,
+        "Loss timing (a class passes a notch only under every curve and speed):"
+    );
+    for c in &m.curves {
+        let annual: Vec<String> = c
+            .annual
+            .iter()
+            .map(|x| crate::money::pct_dec(*x, 0))
+            .collect();
+        let _ = writeln!(
+            o,
+            "  {}: {} by year ({})",
+            c.name,
+            annual.join(" / "),
+            c.source
+        );
+    }
+    let _ = writeln!(o, "Prepayment speeds:");
+    for sp in &m.speeds {
+        let _ = writeln!(
+            o,
+            "  {}: {} ABS ({})",
+            sp.name,
+            crate::money::pct_dec(sp.abs, 2),
+            sp.source
+        );
+    }
+    let _ = writeln!(
+        o,
+        "Recovery lag: {} months ({})\nClean-up call exercised: {} ({})\nPass criteria: {}\n",
+        m.recovery_lag_months,
+        m.recovery_lag_source,
+        if m.clean_up_call_exercised {
+            "yes"
+        } else {
+            "no"
+        },
+        m.clean_up_call_source,
+        m.pass_criteria_source
+    );
+    let mut t = Table::new(
+        ["level", "x ECNL", "recovery haircut", "source"]
+            .map(String::from)
+            .to_vec(),
+    )
+    .align(3, Align::Left);
+    for l in &m.levels {
+        t.row(vec![
+            l.notch.to_string(),
+            format!("{:.2}", l.cnl_multiple.round_dp(2)),
+            crate::money::pct_dec(l.recovery_haircut, 0),
+            match l.interpolated {
+                Some((a, b)) => format!("interpolated between '{a}' and '{b}'"),
+                None => l.source.clone(),
+            },
+        ]);
+    }
+    o.push_str(&t.render("  "));
+    o
 }
 
 fn show_text(m: &Methodology) -> String {
