@@ -224,6 +224,27 @@ fn an_auto_report_has_auto_sentences_and_no_btc_ones() {
     assert_eq!(json["asset_class"], "auto_loans");
     assert_eq!(json["notes"][0]["break_even_cnl"], "0.5");
     assert_eq!(json["notes"][0]["survives_total_default"], true);
+    // The same inputs give the same bytes, the workbook included (its document date is fixed).
+    let again = tempfile::tempdir().expect("dir");
+    ok(&[
+        "rate",
+        "--deal",
+        deal.to_str().unwrap(),
+        "--report",
+        again.path().to_str().unwrap(),
+    ]);
+    for f in [
+        "rationale.md",
+        "rationale.html",
+        "cashflows.xlsx",
+        "result.json",
+    ] {
+        assert_eq!(
+            std::fs::read(dir.path().join(f)).expect("first"),
+            std::fs::read(again.path().join(f)).expect("second"),
+            "{f} differs between two runs"
+        );
+    }
     // The HTML, rendered by the Tera template, opens in the browser with its grid and no BTC.
     if let Some(dom) = crate::util::open_in_chromium(&dir.path().join("rationale.html")) {
         assert!(dom.contains("<table"), "the grid is a table");
@@ -357,4 +378,36 @@ fn methodology_show_prints_an_auto_ladder_and_diff_refuses_it() {
         "{}",
         r.stderr
     );
+}
+
+/// `--templates DIR` replaces the auto rationale's templates like the BTC rationale's.
+#[test]
+fn an_auto_report_uses_the_analysts_templates() {
+    let dir = tempfile::tempdir().expect("dir");
+    let templates = dir.path().join("templates");
+    std::fs::create_dir_all(&templates).expect("templates");
+    for name in ["rationale.md", "rationale.html"] {
+        std::fs::copy(
+            root().join("reports/templates").join(name),
+            templates.join(name),
+        )
+        .expect("copy");
+    }
+    std::fs::write(
+        templates.join("auto-rationale.md"),
+        "# {{ title }} (analyst's copy)\n",
+    )
+    .expect("template");
+    let out = dir.path().join("out");
+    ok(&[
+        "rate",
+        "--deal",
+        fixture("auto-hand/deal.yaml").to_str().unwrap(),
+        "--report",
+        out.to_str().unwrap(),
+        "--templates",
+        templates.to_str().unwrap(),
+    ]);
+    let md = std::fs::read_to_string(out.join("rationale.md")).expect("md");
+    assert!(md.ends_with("(analyst's copy)\n"), "{md}");
 }

@@ -126,6 +126,44 @@ fn json<T: Serialize>(v: &T) -> Result<String, Error> {
         .map_err(|e| Error::Argument(format!("cannot serialize the result: {e}")))
 }
 
+/// Every output a rating writes, as one transaction: all written, or none
+/// (docs/reliability.md). `--cashflows` gets `csv`; `--out` gets `result.json` and
+/// `cashflows.csv`; `--report` gets those two with `report_files` (the rationale and workbook).
+/// `inputs` (deal, pool, tape, methodology) are never written over.
+pub(crate) fn commit_outputs(
+    a: &RateRequest,
+    inputs: [&std::path::Path; 4],
+    json: &str,
+    csv: &str,
+    mut report_files: Vec<(&'static str, Vec<u8>)>,
+) -> Result<(), Error> {
+    let mut tx = crate::output::Transaction::new();
+    for input in inputs {
+        tx.protect(input);
+    }
+    let pair = || {
+        vec![
+            ("result.json", json.as_bytes().to_vec()),
+            ("cashflows.csv", csv.as_bytes().to_vec()),
+        ]
+    };
+    if let Some(path) = &a.cashflows {
+        tx.add(path, csv.as_bytes().to_vec());
+    }
+    if let Some(dir) = &a.out {
+        tx.add_set(dir, pair());
+    }
+    if let Some(dir) = &a.report {
+        let mut files = pair();
+        files.append(&mut report_files);
+        tx.add_set(dir, files);
+    }
+    tx.commit().map_err(|e| Error::Output {
+        path: e.path,
+        message: e.message,
+    })
+}
+
 /// Rates the deal and writes the outputs the request names.
 pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
     let mut deal = super::load_deal(&a.deal)?;
@@ -182,60 +220,45 @@ pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
         String::new()
     };
     let json_out = json_text.clone().unwrap_or_default();
-    // Every output of the run is one transaction: all written, or none (docs/reliability.md).
-    let mut tx = crate::output::Transaction::new();
-    tx.protect(&deal.path);
-    tx.protect(&deal.pool.path);
-    tx.protect(&deal.pool.tape);
-    tx.protect(&m.path);
-    if let Some(path) = &a.cashflows {
-        tx.add(path, csv_text.clone().into_bytes());
-    }
-    if let Some(dir) = &a.out {
-        tx.add_set(
-            dir,
-            vec![
-                ("result.json", json_out.clone().into_bytes()),
-                ("cashflows.csv", csv_text.clone().into_bytes()),
-            ],
-        );
-    }
-    if let (Some(dir), Some(inputs)) = (&a.report, &inputs) {
-        let at = rating::valuation(&deal);
-        let summary = tape.summary(&at)?;
-        let strats = tape.strats(&at)?;
-        let provenance = report::Provenance {
-            engine: inputs.engine.clone(),
-            methodology: m.name(),
-            methodology_sha256: m.sha256.clone(),
-            deal_sha256: inputs.deal_sha256.clone(),
-            tape_sha256: inputs.tape_sha256.clone(),
-            seed: deal
-                .pool
-                .generated_with_seed
-                .map(|s| format!("{s} (synthetic tape; the rating itself draws no random numbers)"))
-                .unwrap_or_else(|| "none (the rating draws no random numbers)".into()),
-            run_date: run_date(),
-        };
-        let view = report::rationale(&deal, &m, &summary, &strats, &result, provenance);
-        let (md, html) = report::render(&view, a.templates.as_deref())?;
-        let xlsx = report::workbook(&deal, &result)
-            .map_err(|e| report::ReportError::Workbook(e.to_string()))?;
-        tx.add_set(
-            dir,
+    let report_files = match (&a.report, &inputs) {
+        (Some(_), Some(inputs)) => {
+            let at = rating::valuation(&deal);
+            let summary = tape.summary(&at)?;
+            let strats = tape.strats(&at)?;
+            let provenance = report::Provenance {
+                engine: inputs.engine.clone(),
+                methodology: m.name(),
+                methodology_sha256: m.sha256.clone(),
+                deal_sha256: inputs.deal_sha256.clone(),
+                tape_sha256: inputs.tape_sha256.clone(),
+                seed: deal
+                    .pool
+                    .generated_with_seed
+                    .map(|s| {
+                        format!("{s} (synthetic tape; the rating itself draws no random numbers)")
+                    })
+                    .unwrap_or_else(|| "none (the rating draws no random numbers)".into()),
+                run_date: run_date(),
+            };
+            let view = report::rationale(&deal, &m, &summary, &strats, &result, provenance);
+            let (md, html) = report::render(&view, a.templates.as_deref())?;
+            let xlsx = report::workbook(&deal, &result)
+                .map_err(|e| report::ReportError::Workbook(e.to_string()))?;
             vec![
                 (report::MARKDOWN, md.into_bytes()),
                 (report::HTML, html.into_bytes()),
-                ("result.json", json_out.into_bytes()),
-                ("cashflows.csv", csv_text.into_bytes()),
                 ("cashflows.xlsx", xlsx),
-            ],
-        );
-    }
-    tx.commit().map_err(|e| Error::Output {
-        path: e.path,
-        message: e.message,
-    })?;
+            ]
+        }
+        _ => Vec::new(),
+    };
+    commit_outputs(
+        a,
+        [&deal.path, &deal.pool.path, &deal.pool.tape, &m.path],
+        &json_out,
+        &csv_text,
+        report_files,
+    )?;
     let missed = missed_targets(&a.expect, &result);
     Ok(RateRun {
         deal,

@@ -138,31 +138,25 @@ pub fn rate(a: &RateRequest) -> Result<AutoRateRun, Error> {
         String::new()
     };
     let json_out = json_text.clone().unwrap_or_default();
-    let mut tx = crate::output::Transaction::new();
-    tx.protect(&deal.path);
-    tx.protect(&deal.pool.path);
-    tx.protect(&deal.pool.tape);
-    tx.protect(&m.path);
-    if let Some(path) = &a.cashflows {
-        tx.add(path, csv.clone().into_bytes());
-    }
-    if let Some(dir) = &a.out {
-        tx.add_set(
-            dir,
-            vec![
-                ("result.json", json_out.clone().into_bytes()),
-                ("cashflows.csv", csv.clone().into_bytes()),
-            ],
-        );
-    }
-    if let (Some(dir), Some(inputs)) = (&a.report, &inputs) {
-        let files = report::auto::files(&deal, &m, &summary, &result, inputs, &json_out, &csv)?;
-        tx.add_set(dir, files);
-    }
-    tx.commit().map_err(|e| Error::Output {
-        path: e.path,
-        message: e.message,
-    })?;
+    let report_files = match (&a.report, &inputs) {
+        (Some(_), Some(inputs)) => report::auto::files(
+            &deal,
+            &m,
+            &summary,
+            &result,
+            inputs,
+            &csv,
+            a.templates.as_deref(),
+        )?,
+        _ => Vec::new(),
+    };
+    super::rate::commit_outputs(
+        a,
+        [&deal.path, &deal.pool.path, &deal.pool.tape, &m.path],
+        &json_out,
+        &csv,
+        report_files,
+    )?;
     let missed = missed_targets_of(
         &a.expect,
         result.notes.iter().map(|n| (n.class.as_str(), n.indicated)),

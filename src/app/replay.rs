@@ -207,6 +207,31 @@ pub struct MonthlyRun {
     pub reports: Vec<Generated>,
 }
 
+/// `replay --monthly-reports --format json`: the run and each report's figures.
+#[derive(Debug, serde::Serialize)]
+struct MonthlyJson<'a> {
+    deal: &'a str,
+    from: NaiveDate,
+    to: NaiveDate,
+    cutoff_loans: u64,
+    methodology: &'a str,
+    reports: &'a [Generated],
+}
+
+/// The JSON `replay --monthly-reports --format json` prints.
+pub fn monthly_json(run: &MonthlyRun) -> Result<String, Error> {
+    serde_json::to_string_pretty(&MonthlyJson {
+        deal: &run.deal.name,
+        from: run.from,
+        to: run.to,
+        cutoff_loans: run.cutoff_loans,
+        methodology: &run.methodology,
+        reports: &run.reports,
+    })
+    .map(|s| s + "\n")
+    .map_err(|e| Error::Argument(format!("cannot serialize the result: {e}")))
+}
+
 /// The servicer reports the deal would have published on the price file's history: the pool at
 /// `--from` (the cut-off by default) through the daily closes to closing, the closing report,
 /// then the deal's waterfall over the pool on the real path, one report per payment date up to

@@ -62,13 +62,7 @@ pub fn text(run: &AutoRateRun) -> String {
                 usd(l.default_amount),
             ]
             .into_iter()
-            .chain(l.notes.iter().map(|n| {
-                if n.passed {
-                    "pass".to_string()
-                } else {
-                    format!("FAIL p{}", n.first_failing_period.unwrap_or(0))
-                }
-            })),
+            .chain(l.notes.iter().map(super::rate::grid_cell)),
         );
     }
     o.push('\n');

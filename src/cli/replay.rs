@@ -190,14 +190,7 @@ pub fn run(a: ReplayArgs) -> Result<String, Error> {
 /// loans liquidated since the cut-off and their share of the cut-off count, note balances).
 fn monthly(a: &ReplayArgs, run: &MonthlyRun) -> Result<String, Error> {
     if a.format == Format::Json {
-        return json(&serde_json::json!({
-            "deal": run.deal.name,
-            "from": run.from,
-            "to": run.to,
-            "cutoff_loans": run.cutoff_loans,
-            "methodology": run.methodology,
-            "reports": run.reports,
-        }));
+        return replay::monthly_json(run);
     }
     let mut o = String::new();
     let _ = writeln!(

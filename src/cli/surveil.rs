@@ -11,11 +11,10 @@ use clap::{Args, Subcommand};
 
 use super::OutputFormat as Format;
 use crate::app::surveil::{self as app, SurveilRequest, SurveilRun};
-use crate::compare::rating_name;
 use crate::deal::Deal;
 use crate::error::Error;
-use crate::money::{count, pct_dec, pct_or_dash, usd};
-use crate::report::surveillance::{break_even_text, moves};
+use crate::money::{count, pct_dec, usd};
+use crate::report::surveillance::{break_even_text, moves, rows};
 use crate::report::table::{Align, Table};
 use crate::surveil::{self, Report};
 
@@ -163,31 +162,22 @@ fn text(run: &SurveilRun) -> String {
             .map(|n| format!("Class {} (support)", n.class)),
     );
     let mut t = Table::new(header).align(2, Align::Left);
-    for w in &run.watches {
+    for r in rows(&run.watches) {
         let mut row = vec![
-            w.payment_date.to_string(),
-            w.period.to_string(),
-            w.phase.to_string(),
-            usd(w.btc_price),
-            count(w.loans),
-            usd(w.loan_balance),
-            usd(w.cash),
-            pct_or_dash(w.cash_share, 1),
-            pct_or_dash(w.pool_ltv, 1),
-            w.price_at_liquidation
-                .map(usd)
-                .unwrap_or_else(|| "-".into()),
-            w.price_at_full_ltv.map(usd).unwrap_or_else(|| "-".into()),
-            pct_or_dash(w.liquidated_share, 1),
+            r.date,
+            r.period.to_string(),
+            r.phase,
+            r.btc_price,
+            r.loans,
+            r.loan_balance,
+            r.cash,
+            r.cash_share,
+            r.pool_ltv,
+            r.price_at_liquidation,
+            r.price_at_full_ltv,
+            r.liquidated_share,
         ];
-        row.extend(w.notes.iter().map(|n| {
-            let rating = if w.rated {
-                rating_name(n.indicated)
-            } else {
-                "not rated".into()
-            };
-            format!("{rating} ({})", pct_or_dash(n.credit_support, 1))
-        }));
+        row.extend(r.notes);
         t.row(row);
     }
     o.push_str(&t.render("  "));

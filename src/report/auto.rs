@@ -6,7 +6,7 @@
 //! Markdown and to HTML; every text from a deal or tape is escaped in HTML.
 
 use rust_decimal::Decimal;
-use rust_xlsxwriter::{Format, Workbook};
+use rust_xlsxwriter::Format;
 
 use super::ReportError;
 use crate::app::rate::Inputs;
@@ -430,9 +430,14 @@ struct View<'a> {
     sections: &'a [Section],
 }
 
-/// The Markdown and HTML rationales, through the Tera templates (HTML auto-escaped).
-pub fn render(title: &str, sections: &[Section]) -> Result<(String, String), ReportError> {
-    super::render_named(&View { title, sections }, MARKDOWN, HTML)
+/// The Markdown and HTML rationales, through the Tera templates (HTML auto-escaped): the
+/// analyst's `templates` directory where given, else the bundled ones.
+pub fn render(
+    title: &str,
+    sections: &[Section],
+    templates: Option<&std::path::Path>,
+) -> Result<(String, String), ReportError> {
+    super::render_named_in(&View { title, sections }, templates, MARKDOWN, HTML)
 }
 
 pub const MARKDOWN: &str = "auto-rationale.md";
@@ -445,25 +450,14 @@ pub fn workbook(
     r: &AutoRatingResult,
     csv: &str,
 ) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    let mut wb = Workbook::new();
+    let mut wb = super::xlsx::new_workbook(deal)?;
     let bold = Format::new().set_bold();
-    let grid = wb.add_worksheet();
-    grid.set_name("grid")?;
-    grid.write_string_with_format(0, 0, "level", &bold)?;
-    for (k, n) in deal.notes.iter().enumerate() {
-        grid.write_string_with_format(0, 1 + k as u16, format!("Class {}", n.class), &bold)?;
-    }
-    for (i, l) in r.levels.iter().enumerate() {
-        grid.write_string(1 + i as u32, 0, l.notch.to_string())?;
-        for (k, o) in l.notes.iter().enumerate() {
-            let text = if o.passed {
-                "pass".to_string()
-            } else {
-                format!("fail p{}", o.first_failing_period.unwrap_or(0))
-            };
-            grid.write_string(1 + i as u32, 1 + k as u16, text)?;
-        }
-    }
+    super::xlsx::grid_sheet(
+        &mut wb,
+        deal,
+        r.levels.iter().map(|l| (l.notch, l.notes.as_slice())),
+        &bold,
+    )?;
     let be = wb.add_worksheet();
     be.set_name("break-evens")?;
     for (j, h) in [
@@ -517,25 +511,25 @@ pub fn workbook(
     wb.save_to_buffer()
 }
 
-/// Every file of `rate --report` for an auto-loan deal.
+/// The rationale (Markdown, HTML) and the workbook of `rate --report` for an auto-loan deal;
+/// `result.json` and `cashflows.csv` join them in the same directory
+/// ([`crate::app::rate::commit_outputs`]).
 pub fn files(
     deal: &Deal,
     m: &AutoMethodology,
     s: &AutoSummary,
     r: &AutoRatingResult,
     inputs: &Inputs,
-    json: &str,
     csv: &str,
+    templates: Option<&std::path::Path>,
 ) -> Result<Vec<(&'static str, Vec<u8>)>, ReportError> {
     let view = sections(deal, m, s, r, inputs);
     let title = format!("Rating rationale: {}", deal.name);
     let xlsx = workbook(deal, r, csv).map_err(|e| ReportError::Workbook(e.to_string()))?;
-    let (md, html) = render(&title, &view)?;
+    let (md, html) = render(&title, &view, templates)?;
     Ok(vec![
         (super::MARKDOWN, md.into_bytes()),
         (super::HTML, html.into_bytes()),
-        ("result.json", json.as_bytes().to_vec()),
-        ("cashflows.csv", csv.as_bytes().to_vec()),
         ("cashflows.xlsx", xlsx),
     ])
 }

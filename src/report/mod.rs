@@ -137,6 +137,17 @@ pub fn render_named<V: serde::Serialize>(
     render_with(view, None, md, html)
 }
 
+/// Renders any view with the templates `md` and `html`, from `templates` (an analyst's
+/// directory) where given, else the bundled ones.
+pub fn render_named_in<V: serde::Serialize>(
+    view: &V,
+    templates: Option<&Path>,
+    md: &str,
+    html: &str,
+) -> Result<(String, String), ReportError> {
+    render_with(view, templates, md, html)
+}
+
 fn render_with<V: serde::Serialize>(
     view: &V,
     templates: Option<&Path>,

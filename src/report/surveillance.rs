@@ -132,11 +132,9 @@ fn f(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(0.0)
 }
 
-pub fn view(run: &SurveilRun) -> SurveillanceView {
-    let ws = &run.watches;
-    let classes: Vec<String> = run.deal.notes.iter().map(|n| n.class.clone()).collect();
-    let rows = ws
-        .iter()
+/// One row of preformatted figures per report (what the text, Markdown and HTML tables show).
+pub fn rows(ws: &[Watch]) -> Vec<ReportRow> {
+    ws.iter()
         .map(|w| ReportRow {
             date: w.payment_date.to_string(),
             period: w.period,
@@ -165,7 +163,13 @@ pub fn view(run: &SurveilRun) -> SurveillanceView {
                 })
                 .collect(),
         })
-        .collect();
+        .collect()
+}
+
+pub fn view(run: &SurveilRun) -> SurveillanceView {
+    let ws = &run.watches;
+    let classes: Vec<String> = run.deal.notes.iter().map(|n| n.class.clone()).collect();
+    let rows = rows(ws);
     let notes = ws
         .iter()
         .flat_map(|w| {

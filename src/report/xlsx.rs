@@ -3,16 +3,17 @@
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError};
 
 use crate::deal::Deal;
+use crate::methodology::Notch;
 use crate::rating::RatingResult;
-use crate::waterfall::Period;
+use crate::waterfall::{NoteOutcome, Period};
 
 fn num(d: rust_decimal::Decimal) -> f64 {
     rust_decimal::prelude::ToPrimitive::to_f64(&d).unwrap_or(0.0)
 }
 
-/// The workbook's bytes. Its document date is fixed (the deal's closing date) so the same inputs
+/// A new workbook whose document date is fixed (the deal's closing date), so the same inputs
 /// give the same file.
-pub fn workbook(deal: &Deal, r: &RatingResult) -> Result<Vec<u8>, XlsxError> {
+pub(crate) fn new_workbook(deal: &Deal) -> Result<Workbook, XlsxError> {
     let mut wb = Workbook::new();
     let d = deal.closing;
     use chrono::Datelike;
@@ -22,18 +23,25 @@ pub fn workbook(deal: &Deal, r: &RatingResult) -> Result<Vec<u8>, XlsxError> {
             .set_creation_datetime(&created)
             .set_title(&deal.name),
     );
-    let bold = Format::new().set_bold();
-    let money = Format::new().set_num_format("#,##0.00");
+    Ok(wb)
+}
 
+/// The `grid` sheet: one row per level, one column per class, `pass` or `fail p<period>`.
+pub(crate) fn grid_sheet<'a>(
+    wb: &mut Workbook,
+    deal: &Deal,
+    levels: impl Iterator<Item = (Notch, &'a [NoteOutcome])>,
+    bold: &Format,
+) -> Result<(), XlsxError> {
     let grid = wb.add_worksheet();
     grid.set_name("grid")?;
-    grid.write_string_with_format(0, 0, "level", &bold)?;
+    grid.write_string_with_format(0, 0, "level", bold)?;
     for (k, n) in deal.notes.iter().enumerate() {
-        grid.write_string_with_format(0, 1 + k as u16, format!("Class {}", n.class), &bold)?;
+        grid.write_string_with_format(0, 1 + k as u16, format!("Class {}", n.class), bold)?;
     }
-    for (i, l) in r.levels.iter().enumerate() {
-        grid.write_string(1 + i as u32, 0, l.notch.to_string())?;
-        for (k, o) in l.notes.iter().enumerate() {
+    for (i, (notch, notes)) in levels.enumerate() {
+        grid.write_string(1 + i as u32, 0, notch.to_string())?;
+        for (k, o) in notes.iter().enumerate() {
             let text = if o.passed {
                 "pass".to_string()
             } else {
@@ -42,6 +50,20 @@ pub fn workbook(deal: &Deal, r: &RatingResult) -> Result<Vec<u8>, XlsxError> {
             grid.write_string(1 + i as u32, 1 + k as u16, text)?;
         }
     }
+    Ok(())
+}
+
+/// The workbook's bytes.
+pub fn workbook(deal: &Deal, r: &RatingResult) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = new_workbook(deal)?;
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.00");
+    grid_sheet(
+        &mut wb,
+        deal,
+        r.levels.iter().map(|l| (l.notch, l.notes.as_slice())),
+        &bold,
+    )?;
 
     for l in &r.levels {
         let ws = wb.add_worksheet();
