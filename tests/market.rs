@@ -211,7 +211,29 @@ proptest! {
         p.lag_days = lag;
         p.balloon = balloon;
         p.execution = execution;
-        same(&liquidation::run(&loans, &prices, &p), &liquidation::run_naive(&loans, &prices, &p));
+        let all = liquidation::run(&loans, &prices, &p);
+        same(&all, &liquidation::run_naive(&loans, &prices, &p));
+        // The simulation's book gives the same outcome for every loan it lists, and leaves out
+        // only loans never called nor sold.
+        let book = liquidation::Book::new(loans.clone(), 365, p.clone());
+        let mut work = liquidation::Work::default();
+        // A worker's memory carries over from path to path: another path first.
+        let other: Vec<f64> = prices.iter().rev().copied().collect();
+        book.run(&other, &mut |_| p.gap, &mut work);
+        let touched: Vec<(u32, Outcome)> = book
+            .run(&prices, &mut |_| p.gap, &mut work)
+            .iter()
+            .map(|(i, o)| (i, *o))
+            .collect();
+        let mut listed = vec![false; loans.len()];
+        for (i, o) in &touched {
+            prop_assert_eq!(o, &all[*i as usize]);
+            listed[*i as usize] = true;
+        }
+        for (o, listed) in all.iter().zip(listed) {
+            prop_assert!(listed || (o.margin_calls == 0 && !matches!(o.end, End::Liquidated(_))));
+        }
+        prop_assert!(touched.windows(2).all(|w| w[0].0 < w[1].0));
     }
 }
 

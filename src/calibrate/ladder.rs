@@ -91,7 +91,8 @@ pub struct LevelFigures {
 /// Points of a level's shape: u = 0, 0.05, ..., 1.
 pub const SHAPE_POINTS: usize = 21;
 
-/// Path `index` as `absrate simulate` draws it (closes from 1), into `path` and `gaps`.
+/// Path `index` as `absrate simulate` draws it (closes from 1), into `path` and `gaps` (each
+/// day's discount below a trigger).
 fn draw(model: &PriceModel, s: &Settings, index: u64, path: &mut SimPath, gaps: &mut Vec<f64>) {
     crate::simulate::draw_path(
         model,
@@ -102,6 +103,9 @@ fn draw(model: &PriceModel, s: &Settings, index: u64, path: &mut SimPath, gaps: 
         path,
         gaps,
     );
+    for x in gaps.iter_mut() {
+        *x = crate::simulate::gap(*x);
+    }
 }
 
 fn stats_of(path: &SimPath, gaps: &[f64]) -> PathStats {

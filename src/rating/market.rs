@@ -209,6 +209,37 @@ impl Tally {
         counts: &[u32],
         months: usize,
     ) -> Tally {
+        Tally::sum(
+            loans
+                .iter()
+                .zip(outcomes)
+                .zip(counts)
+                .map(|((l, o), n)| (l, o, *n)),
+            months,
+        )
+    }
+
+    /// The sales of the positions a path reached (`liquidation::Book::run`; a position left out
+    /// was never called nor sold): the same tally as [`Tally::of`] over
+    /// every position.
+    pub fn of_touched(
+        loans: &[MarketLoan],
+        touched: &liquidation::Touched<'_>,
+        counts: &[u32],
+        months: usize,
+    ) -> Tally {
+        Tally::sum(
+            touched
+                .iter()
+                .map(|(i, o)| (&loans[i as usize], o, counts[i as usize])),
+            months,
+        )
+    }
+
+    fn sum<'a>(
+        positions: impl Iterator<Item = (&'a MarketLoan, &'a liquidation::Outcome, u32)>,
+        months: usize,
+    ) -> Tally {
         let mut t = Tally {
             by_month: vec![0.0f64; months],
             sold: 0.0,
@@ -218,8 +249,8 @@ impl Tally {
             called_loans: 0.0,
             liquidated_loans: 0.0,
         };
-        for ((l, o), n) in loans.iter().zip(outcomes).zip(counts) {
-            let n = f64::from(*n);
+        for (l, o, n) in positions {
+            let n = f64::from(n);
             if o.margin_calls > 0 {
                 t.called_loans += n;
             }

@@ -35,7 +35,7 @@ use crate::price::{PriceModel, SimPath};
 use crate::rating::Scenario;
 use crate::rating::market::{self, MarketPool, Tally};
 use crate::rating::{RatingError, Rules};
-use crate::stress::liquidation::{self, Execution, Impact, MarketLoan, MarketParams, Minima};
+use crate::stress::liquidation::{self, Book, Execution, Impact, MarketParams};
 use crate::tape::{AdjustmentRule, PoolLoan, Tape};
 use crate::waterfall::{Engine, WaterfallError, WaterfallTerms};
 
@@ -43,11 +43,12 @@ pub use cohort::Grouping;
 pub use summary::{NotePath, PathResult};
 
 /// Path `index` of a run seeded `seed` (`run = (seed, index)`: its own ChaCha8 stream): the
-/// model's `days` closes from `start` into `path`, then into `gaps` the discount below its trigger
-/// of a sale on each day, `1 - exp(X)` with `X` the model's move over the execution window of
-/// `window_days` at that day's volatility, drawn for every day in day order after the prices (a
-/// day's gap is the same whichever loans sell that day, so cohorts and loans see the same market).
-/// `absrate simulate` and `absrate methodology calibrate` both draw their paths here.
+/// model's `days` closes from `start` into `path`, then into `moves` the log move `X` over the
+/// execution window of `window_days` after a trigger on each day, at that day's volatility, drawn
+/// for every day in day order after the prices. A sale's discount below its trigger that day is
+/// [`gap`]`(X)` (a day's gap is the same whichever loans sell that day, so cohorts and loans see
+/// the same market). `absrate simulate` and `absrate methodology calibrate` both draw their paths
+/// here.
 pub fn draw_path(
     model: &PriceModel,
     start: f64,
@@ -55,16 +56,23 @@ pub fn draw_path(
     window_days: f64,
     run: (u64, u64),
     path: &mut SimPath,
-    gaps: &mut Vec<f64>,
+    moves: &mut Vec<f64>,
 ) {
     let mut rng = ChaCha8Rng::seed_from_u64(run.0);
     rng.set_stream(run.1);
     model.simulate(start, days, &mut rng, path);
-    gaps.clear();
-    for v in &path.vol {
-        let x = model.window_move(*v, window_days, &mut rng);
-        gaps.push(1.0 - x.exp());
-    }
+    moves.clear();
+    moves.extend(
+        path.vol
+            .iter()
+            .map(|v| model.window_move(*v, window_days, &mut rng)),
+    );
+}
+
+/// The discount below the trigger of a sale after the log move `x`: `1 - exp(x)` (negative when
+/// the price rose).
+pub fn gap(x: f64) -> f64 {
+    1.0 - x.exp()
 }
 
 fn f(d: Decimal) -> f64 {
@@ -82,10 +90,9 @@ pub struct Setup<'a> {
     deal: &'a Deal,
     model: &'a PriceModel,
     rules: Rules,
-    /// The liquidation engine's positions and how many loans each holds.
-    market_loans: Vec<MarketLoan>,
+    /// The liquidation engine's positions (with its terms) and how many loans each holds.
+    book: Book,
     loan_counts: Vec<u32>,
-    params: MarketParams,
     start_price: f64,
     days: usize,
     /// Execution window, in days.
@@ -109,8 +116,9 @@ pub struct Setup<'a> {
 #[derive(Default)]
 pub struct Scratch {
     path: SimPath,
-    /// Each day's gap below the trigger.
-    gaps: Vec<f64>,
+    /// Each day's log move over the execution window after a trigger.
+    moves: Vec<f64>,
+    work: liquidation::Work,
 }
 
 impl<'a> Setup<'a> {
@@ -177,9 +185,8 @@ impl<'a> Setup<'a> {
             deal,
             model,
             rules,
-            market_loans,
+            book: Book::new(market_loans, horizon, params),
             loan_counts,
-            params,
             start_price: pool.start_price(),
             days: horizon as usize,
             window: f(t.execution_window_hours.value) / 24.0,
@@ -210,7 +217,7 @@ impl<'a> Setup<'a> {
 
     /// Positions the liquidation engine walks per path.
     pub fn positions(&self) -> (usize, usize) {
-        (self.market_loans.len(), self.pool_loans.len())
+        (self.book.loans().len(), self.pool_loans.len())
     }
 
     /// One path's sales (the liquidation engine on the model's prices).
@@ -222,20 +229,15 @@ impl<'a> Setup<'a> {
             self.window,
             (seed, index),
             &mut s.path,
-            &mut s.gaps,
+            &mut s.moves,
         );
-        let minima = Minima::new(&s.path.prices);
-        let gaps = &s.gaps;
-        let outcomes =
-            liquidation::run_with_gaps(&self.market_loans, &minima, &self.params, &mut |day| {
-                gaps[day as usize]
-            });
-        Tally::of(
-            &self.market_loans,
-            &outcomes,
-            &self.loan_counts,
-            self.months,
-        )
+        let moves = &s.moves;
+        let touched = self.book.run(
+            &s.path.prices,
+            &mut |day| gap(moves[day as usize]),
+            &mut s.work,
+        );
+        Tally::of_touched(self.book.loans(), &touched, &self.loan_counts, self.months)
     }
 
     /// Runs path `index`.
@@ -368,11 +370,11 @@ mod tests {
         assert_eq!(s.path.prices, prices);
         let params = MarketParams {
             gap: 1.0 - (mu * setup.window).exp(),
-            ..setup.params.clone()
+            ..setup.book.params().clone()
         };
-        let outcomes = liquidation::run(&setup.market_loans, &prices, &params);
+        let outcomes = liquidation::run(setup.book.loans(), &prices, &params);
         let deterministic = Tally::of(
-            &setup.market_loans,
+            setup.book.loans(),
             &outcomes,
             &setup.loan_counts,
             setup.months,

@@ -170,17 +170,28 @@ pub struct Minima {
 
 impl Minima {
     pub fn new(prices: &[f64]) -> Minima {
-        let mut levels = vec![prices.to_vec()];
-        let mut width = 1;
-        while width * 2 <= prices.len() {
-            let prev = &levels[levels.len() - 1];
-            let next: Vec<f64> = (0..=prices.len() - width * 2)
-                .map(|i| prev[i].min(prev[i + width]))
-                .collect();
-            levels.push(next);
-            width *= 2;
+        let mut m = Minima { levels: Vec::new() };
+        m.rebuild(prices);
+        m
+    }
+
+    /// The minima of `prices`, reusing this table's memory (one per worker in a simulation).
+    pub fn rebuild(&mut self, prices: &[f64]) {
+        let mut depth = 1;
+        while (1usize << depth) <= prices.len() {
+            depth += 1;
         }
-        Minima { levels }
+        self.levels.resize_with(depth, Vec::new);
+        self.levels[0].clear();
+        self.levels[0].extend_from_slice(prices);
+        for k in 1..depth {
+            let width = 1usize << (k - 1);
+            let (done, rest) = self.levels.split_at_mut(k);
+            let prev = &done[k - 1];
+            let next = &mut rest[0];
+            next.clear();
+            next.extend((0..=prices.len() - 2 * width).map(|i| prev[i].min(prev[i + width])));
+        }
     }
 
     pub fn prices(&self) -> &[f64] {
@@ -198,45 +209,72 @@ impl Minima {
 
     /// The first day in `from ..= to` whose price is at or below `x`.
     pub fn first_at_or_below(&self, from: u32, to: u32, x: f64) -> Option<u32> {
-        let (mut i, to) = (from as usize, to as usize);
-        let p = self.prices();
-        if i > to || to >= p.len() {
-            return None;
-        }
-        for k in (0..self.levels.len()).rev() {
-            let width = 1usize << k;
-            if i + width - 1 <= to && self.levels[k][i] > x {
-                i += width;
-            }
-        }
-        (i <= to && p[i] <= x).then_some(i as u32)
+        self.first_below_rising(from, to, x, 0.0)
     }
 
     /// The first day in `from ..= to` on which `price <= a + c x day` (a threshold rising with
-    /// accrued interest, `c >= 0`). A block of days is skipped when its minimum is above the
-    /// highest threshold inside it; when no block can be skipped the day at hand is checked.
+    /// accrued interest, `c >= 0`). An exponential search over the blocks of the table: a block
+    /// of `2^k` days is skipped when its minimum is above the highest threshold inside it (the
+    /// one on its last day); after a skip the next block tried is twice as wide, after a block
+    /// that cannot be skipped half as wide, down to the single day, which is then the crossing.
+    /// The work is O(log distance to the crossing), whatever the threshold's slope.
     fn first_below_rising(&self, from: u32, to: u32, a: f64, c: f64) -> Option<u32> {
         let p = self.prices();
         let to = (to as usize).min(p.len().checked_sub(1)?);
-        let threshold = |day: usize| a + c * day as f64;
-        let mut i = from as usize;
+        let top = self.levels.len() - 1;
+        let (mut i, mut k) = (from as usize, 0usize);
         while i <= to {
-            for k in (0..self.levels.len()).rev() {
-                let width = 1usize << k;
-                if i + width - 1 <= to && self.levels[k][i] > threshold(i + width - 1) {
-                    i += width;
-                }
-            }
-            if i > to {
-                return None;
-            }
-            if p[i] <= threshold(i) {
+            let end = i + (1usize << k) - 1;
+            if end <= to && self.levels[k][i] > a + c * end as f64 {
+                i = end + 1;
+                k = (k + 1).min(top);
+            } else if k == 0 {
+                // A single day inside the range that cannot be skipped: its price is at or
+                // below its threshold.
                 return Some(i as u32);
+            } else {
+                k -= 1;
             }
-            i += 1;
         }
         None
     }
+
+    /// The lowest price of days `l ..= r` (`l <= r`, within the path), in O(1): two blocks of
+    /// the table that cover the range.
+    fn range_min(&self, l: usize, r: usize) -> f64 {
+        let k = (usize::BITS - 1 - (r - l + 1).leading_zeros()) as usize;
+        self.levels[k][l].min(self.levels[k][r + 1 - (1 << k)])
+    }
+
+    /// [`Minima::first_below_rising`] started at `hint`, a guess of the answer (another loan's
+    /// crossing with a threshold close to this one): when no day in `from .. hint` can be at or
+    /// below the threshold (the range's minimum is above its highest threshold, one O(1) check),
+    /// the search starts at `hint` instead of `from`. The answer is the same either way.
+    fn first_below_from(&self, from: u32, to: u32, a: f64, c: f64, hint: u32) -> Option<u32> {
+        let last = u32::try_from(self.prices().len().checked_sub(1)?).ok()?;
+        let to = to.min(last);
+        if from > to || self.range_min(from as usize, to as usize) > a + c * f64::from(to) {
+            return None;
+        }
+        if hint > from
+            && hint <= to
+            && self.range_min(from as usize, hint as usize - 1) > a + c * f64::from(hint - 1)
+        {
+            return self.first_below_rising(hint, to, a, c);
+        }
+        self.first_below_rising(from, to, a, c)
+    }
+}
+
+/// Guesses of the next crossing for [`Minima::first_below_from`], carried from one loan to the
+/// next when loans are walked in order of their trigger prices (a simulation's [`Book`]): the
+/// crossing of the previous loan's margin-call search, sale search and answered calls.
+#[derive(Default)]
+struct Hints {
+    call: u32,
+    sale: u32,
+    /// The previous answering loan's `k`-th call (calls after these start without a guess).
+    answered: [u32; 8],
 }
 
 /// The trigger prices of a loan with `btc` BTC: price at or below `a + c x day` means the LTV
@@ -244,6 +282,23 @@ impl Minima {
 fn threshold(l: &MarketLoan, btc: f64, ltv: f64) -> (f64, f64) {
     let per_day = l.principal * l.rate / 365.0;
     (l.balance / (btc * ltv), per_day / (btc * ltv))
+}
+
+/// A loan's liquidation and margin-call prices with `btc` BTC, each `a + c x day`.
+#[derive(Debug, Clone, Copy)]
+struct Triggers {
+    la: f64,
+    lc: f64,
+    ma: f64,
+    mc: f64,
+}
+
+impl Triggers {
+    fn of(l: &MarketLoan, btc: f64, p: &MarketParams) -> Triggers {
+        let (la, lc) = threshold(l, btc, p.liquidation_ltv);
+        let (ma, mc) = threshold(l, btc, p.margin_call_ltv);
+        Triggers { la, lc, ma, mc }
+    }
 }
 
 /// The balloon date: what a loan still outstanding does there.
@@ -267,13 +322,9 @@ fn at_balloon(l: &MarketLoan, btc: f64, t: u32, price: f64, p: &MarketParams) ->
 /// below the margin-call price the borrower is called (and answers, or not); then, on the
 /// balloon date, the loan repays, rolls over or is sold (`Balloon`, for a loan in margin call).
 fn walk(l: &MarketLoan, m: &Minima, p: &MarketParams) -> (Outcome, Option<Pending>) {
-    let prices = m.prices();
-    let last = (prices.len() - 1) as u32;
-    let mut o = Outcome::untouched(l);
-    // A loan whose margin-call price, even on the path's last day, is below the path's lowest
-    // price is never called nor sold: it repays at its balloon date, or is still outstanding.
-    let (ma, mc) = threshold(l, l.btc, p.margin_call_ltv);
-    if m.min_all() > ma + mc * f64::from(last) {
+    let last = (m.prices().len() - 1) as u32;
+    if !reached(l, m.min_all(), last, p) {
+        let mut o = Outcome::untouched(l);
         if l.maturity_day <= last {
             o.end = End::Repaid {
                 day: l.maturity_day,
@@ -281,19 +332,52 @@ fn walk(l: &MarketLoan, m: &Minima, p: &MarketParams) -> (Outcome, Option<Pendin
         }
         return (o, None);
     }
+    walk_reached(l, m, p, Triggers::of(l, l.btc, p), &mut Hints::default())
+}
+
+/// The margin-call price of `l` on day `last`, its highest on a path of `last + 1` days.
+fn highest_call_price(l: &MarketLoan, last: u32, p: &MarketParams) -> f64 {
+    let (ma, mc) = threshold(l, l.btc, p.margin_call_ltv);
+    ma + mc * f64::from(last)
+}
+
+/// Whether a path whose lowest price is `low` can reach `l`: a loan whose margin-call price, even
+/// on the path's last day, is below the path's lowest price is never called nor sold; it repays
+/// at its balloon date, or is still outstanding.
+fn reached(l: &MarketLoan, low: f64, last: u32, p: &MarketParams) -> bool {
+    low <= highest_call_price(l, last, p)
+}
+
+/// [`walk`] for a loan the path reaches.
+fn walk_reached(
+    l: &MarketLoan,
+    m: &Minima,
+    p: &MarketParams,
+    first: Triggers,
+    h: &mut Hints,
+) -> (Outcome, Option<Pending>) {
+    let prices = m.prices();
+    let last = (prices.len() - 1) as u32;
+    let mut o = Outcome::untouched(l);
     let mut from = 0u32;
     let mut maturity = l.maturity_day;
+    // The triggers of the loan's BTC at day 0, then after each top-up.
+    let mut triggers = first;
     loop {
         let until = maturity.min(last);
         let btc = o.btc;
-        let (la, lc) = threshold(l, btc, p.liquidation_ltv);
-        let (ma, mc) = threshold(l, btc, p.margin_call_ltv);
+        let Triggers { la, lc, ma, mc } = triggers;
         let trigger = |t: u32| la + lc * f64::from(t);
         if from <= until {
             if l.answers {
                 // Each call is answered: the liquidation can only come on a day the price falls
                 // through both triggers at once (and that day is not a call).
-                if let Some(t) = m.first_below_rising(from, until, ma, mc) {
+                let k = o.answered as usize;
+                let hint = h.answered.get(k).copied().unwrap_or(0);
+                if let Some(t) = m.first_below_from(from, until, ma, mc, hint) {
+                    if let Some(x) = h.answered.get_mut(k) {
+                        *x = t;
+                    }
                     if prices[t as usize] <= trigger(t) {
                         return (o, Some(Pending::sale(l, btc, t, trigger(t), prices, p)));
                     }
@@ -303,20 +387,28 @@ fn walk(l: &MarketLoan, m: &Minima, p: &MarketParams) -> (Outcome, Option<Pendin
                     if needed > btc {
                         o.btc_added += needed - btc;
                         o.btc = needed;
+                        triggers = Triggers::of(l, needed, p);
                     }
                     from = t + 1;
                     continue;
                 }
             } else {
                 // Called once, on the first day in the call band before the sale (never after:
-                // the liquidation price is below the call price).
-                let sale = m.first_below_rising(from, until, la, lc);
-                if o.margin_calls == 0
-                    && let Some(call) = m.first_below_rising(from, until, ma, mc)
-                    && sale.is_none_or(|t| call < t)
-                {
-                    o.margin_calls = 1;
-                }
+                // the liquidation price is below the call price, so the sale comes on the first
+                // day at or below the call price or later, and never without such a day).
+                let sale = m
+                    .first_below_from(from, until, ma, mc, h.call)
+                    .and_then(|call| {
+                        h.call = call;
+                        let sale = m.first_below_from(call, until, la, lc, h.sale);
+                        if let Some(t) = sale {
+                            h.sale = t;
+                        }
+                        if sale.is_none_or(|t| call < t) {
+                            o.margin_calls = 1;
+                        }
+                        sale
+                    });
                 if let Some(t) = sale {
                     return (o, Some(Pending::sale(l, btc, t, trigger(t), prices, p)));
                 }
@@ -394,14 +486,57 @@ impl Pending {
     }
 }
 
+/// Memory a simulation worker reuses from path to path: the range minima, the decisions and the
+/// day totals of [`settle`], and the outcomes of [`Book::run`].
+#[derive(Default)]
+pub struct Work {
+    minima: Option<Minima>,
+    /// One per loan: the decision of a loan the path reached (stale for the others).
+    slots: Vec<(Outcome, Option<Pending>)>,
+    /// Per loan, whether the path reached it; and the loans reached, in loan order.
+    marks: Vec<bool>,
+    reached: Vec<u32>,
+    sold: Vec<f64>,
+    gaps: Vec<f64>,
+}
+
+/// The loans a path reached and their outcomes ([`Book::run`]).
+pub struct Touched<'w> {
+    reached: &'w [u32],
+    slots: &'w [(Outcome, Option<Pending>)],
+}
+
+impl<'w> Touched<'w> {
+    /// Each loan reached (its index in the book) and its outcome, in loan order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &'w Outcome)> + use<'w> {
+        let slots = self.slots;
+        self.reached
+            .iter()
+            .map(move |i| (*i, &slots[*i as usize].0))
+    }
+
+    pub fn len(&self) -> usize {
+        self.reached.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.reached.is_empty()
+    }
+}
+
 /// Prices the sales: lag, gap, fixed slippage and the pool's own impact per sale day. `gap_of`
-/// gives the gap of the sales on a day; it is asked once per day with sales, in day order.
+/// gives the gap of the sales on a day; it is asked once per day with sales, in day order. The
+/// decisions priced are those at the positions `which` (in loan order); each outcome is written
+/// back in place. `sold` and `gaps` are scratch.
 fn settle(
     prices: &[f64],
     p: &MarketParams,
-    decided: Vec<(Outcome, Option<Pending>)>,
+    decided: &mut [(Outcome, Option<Pending>)],
+    which: &[u32],
+    sold: &mut Vec<f64>,
+    gaps: &mut Vec<f64>,
     gap_of: &mut dyn FnMut(u32) -> f64,
-) -> Vec<Outcome> {
+) {
     let last = prices.len() - 1;
     let sale_day = |s: &Pending| (s.trigger_day as usize + p.lag_days as usize).min(last);
     // Whether the sale is at the trigger-day reference (else at the lower price of the sale day).
@@ -414,55 +549,159 @@ fn settle(
             prices[sale_day(s)]
         }
     };
-    let mut sold = vec![0.0f64; prices.len()];
-    for s in decided.iter().filter_map(|(_, s)| s.as_ref()) {
+    sold.clear();
+    sold.resize(prices.len(), 0.0);
+    for s in which.iter().filter_map(|i| decided[*i as usize].1.as_ref()) {
         sold[sale_day(s)] += s.btc * reference(s);
     }
-    let gaps: Vec<f64> = sold
-        .iter()
-        .enumerate()
-        .map(|(day, v)| if *v > 0.0 { gap_of(day as u32) } else { 0.0 })
-        .collect();
-    decided
-        .into_iter()
-        .map(|(mut o, s)| {
-            if let Some(s) = s {
-                let day = sale_day(&s);
-                let impact = p.impact.map_or(0.0, |i| {
-                    i.coefficient
-                        * i.daily_volatility
-                        * (sold[day] / i.daily_volume_usd).sqrt()
-                        * i.crowding
-                });
-                let slip = (p.slippage + impact).min(0.99);
-                let reference_price = reference(&s);
-                let gap = gaps[day];
-                let execution_price = reference_price * (1.0 - gap) * (1.0 - slip);
-                // At the trigger price, btc x price is balance / liquidation LTV: computed from
-                // the balance directly, so no rounding of the trigger price reaches the proceeds.
-                let proceeds = if s.at_trigger && at_reference(&s) {
-                    s.balance * (1.0 - gap) * (1.0 - slip) / p.liquidation_ltv
-                } else {
-                    s.btc * execution_price
-                };
-                let repaid = proceeds.min(s.balance);
-                o.end = End::Liquidated(Sale {
-                    trigger_day: s.trigger_day,
-                    sale_day: day as u32,
-                    balance: s.balance,
-                    btc: s.btc,
-                    reference_price,
-                    execution_price,
-                    proceeds,
-                    execution_ltv: s.balance / proceeds,
-                    loss: s.balance - repaid,
-                    surplus: proceeds - repaid,
-                    at_balloon: s.at_balloon,
-                });
+    gaps.clear();
+    gaps.extend(
+        sold.iter()
+            .enumerate()
+            .map(|(day, v)| if *v > 0.0 { gap_of(day as u32) } else { 0.0 }),
+    );
+    for i in which {
+        let (o, s) = &mut decided[*i as usize];
+        let Some(s) = s else { continue };
+        let day = sale_day(s);
+        let impact = p.impact.map_or(0.0, |i| {
+            i.coefficient
+                * i.daily_volatility
+                * (sold[day] / i.daily_volume_usd).sqrt()
+                * i.crowding
+        });
+        let slip = (p.slippage + impact).min(0.99);
+        let reference_price = reference(s);
+        let gap = gaps[day];
+        let execution_price = reference_price * (1.0 - gap) * (1.0 - slip);
+        // At the trigger price, btc x price is balance / liquidation LTV: computed from the
+        // balance directly, so no rounding of the trigger price reaches the proceeds.
+        let proceeds = if s.at_trigger && at_reference(s) {
+            s.balance * (1.0 - gap) * (1.0 - slip) / p.liquidation_ltv
+        } else {
+            s.btc * execution_price
+        };
+        let repaid = proceeds.min(s.balance);
+        o.end = End::Liquidated(Sale {
+            trigger_day: s.trigger_day,
+            sale_day: day as u32,
+            balance: s.balance,
+            btc: s.btc,
+            reference_price,
+            execution_price,
+            proceeds,
+            execution_ltv: s.balance / proceeds,
+            loss: s.balance - repaid,
+            surplus: proceeds - repaid,
+            at_balloon: s.at_balloon,
+        });
+    }
+}
+
+/// The loans of a pool made ready for many paths of the same length (a simulation): each loan's
+/// highest margin-call price on such a path, so that a path passes over every loan it cannot
+/// reach with one comparison.
+pub struct Book {
+    loans: Vec<MarketLoan>,
+    /// Positions in order of their highest margin-call price, highest first, with that price.
+    order: Vec<(f64, u32)>,
+    /// Each position's triggers at day 0.
+    triggers: Vec<Triggers>,
+    params: MarketParams,
+}
+
+impl Book {
+    /// `loans` on paths of `days + 1` prices (day 0 to day `days`) under `params`.
+    pub fn new(loans: Vec<MarketLoan>, days: u32, params: MarketParams) -> Book {
+        let mut order: Vec<(f64, u32)> = loans
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (highest_call_price(l, days, &params), i as u32))
+            .collect();
+        order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let triggers = loans
+            .iter()
+            .map(|l| Triggers::of(l, l.btc, &params))
+            .collect();
+        Book {
+            loans,
+            order,
+            triggers,
+            params,
+        }
+    }
+
+    pub fn loans(&self) -> &[MarketLoan] {
+        &self.loans
+    }
+
+    pub fn params(&self) -> &MarketParams {
+        &self.params
+    }
+
+    /// The loans the path `prices` (of the book's length) reaches, with their outcomes, in loan
+    /// order: every loan it calls or sells is listed; a loan left out is never called nor sold
+    /// (repaid at its balloon date or still outstanding). Each listed outcome is the one
+    /// [`run_with_gaps`] gives that loan.
+    ///
+    /// The loans a path can reach are those whose highest margin-call price is at or above the
+    /// path's lowest price: the first loans of the book's order, found by one binary search.
+    /// They are walked in that order, each search starting from the previous loan's crossing
+    /// ([`Hints`]), then put back in loan order to be priced.
+    pub fn run<'w>(
+        &self,
+        prices: &[f64],
+        gap_of: &mut dyn FnMut(u32) -> f64,
+        w: &'w mut Work,
+    ) -> Touched<'w> {
+        w.reached.clear();
+        if !prices.is_empty() {
+            let m = w.minima.get_or_insert_with(|| Minima::new(&[]));
+            m.rebuild(prices);
+            let low = m.min_all();
+            let reached = &self.order[..self.order.partition_point(|(top, _)| low <= *top)];
+            let n = self.loans.len();
+            if w.slots.len() != n {
+                w.slots = self
+                    .loans
+                    .iter()
+                    .map(|l| (Outcome::untouched(l), None))
+                    .collect();
+                w.marks = vec![false; n];
             }
-            o
-        })
-        .collect()
+            let mut hints = Hints::default();
+            for &(_, i) in reached {
+                let i = i as usize;
+                w.slots[i] = walk_reached(
+                    &self.loans[i],
+                    m,
+                    &self.params,
+                    self.triggers[i],
+                    &mut hints,
+                );
+                w.marks[i] = true;
+            }
+            for (i, mark) in w.marks.iter_mut().enumerate() {
+                if *mark {
+                    w.reached.push(i as u32);
+                    *mark = false;
+                }
+            }
+            settle(
+                prices,
+                &self.params,
+                &mut w.slots,
+                &w.reached,
+                &mut w.sold,
+                &mut w.gaps,
+                gap_of,
+            );
+        }
+        Touched {
+            reached: &w.reached,
+            slots: &w.slots,
+        }
+    }
 }
 
 /// Every loan through the path `prices` (USD per BTC, day 0 first).
@@ -488,8 +727,29 @@ pub fn run_with_gaps(
     p: &MarketParams,
     gap_of: &mut dyn FnMut(u32) -> f64,
 ) -> Vec<Outcome> {
-    let decided = loans.iter().map(|l| walk(l, m, p)).collect();
-    settle(m.prices(), p, decided, gap_of)
+    let decided = loans.iter().map(|l| walk(l, m, p));
+    settle_all(m.prices(), p, decided, gap_of)
+}
+
+/// [`settle`] for every loan of a pool, in loan order.
+fn settle_all(
+    prices: &[f64],
+    p: &MarketParams,
+    decided: impl Iterator<Item = (Outcome, Option<Pending>)>,
+    gap_of: &mut dyn FnMut(u32) -> f64,
+) -> Vec<Outcome> {
+    let mut decided: Vec<_> = decided.collect();
+    let which: Vec<u32> = (0..decided.len() as u32).collect();
+    settle(
+        prices,
+        p,
+        &mut decided,
+        &which,
+        &mut Vec::new(),
+        &mut Vec::new(),
+        gap_of,
+    );
+    decided.into_iter().map(|(o, _)| o).collect()
 }
 
 /// The reference engine: every loan checked on every day. Same rules, same results as [`run`].
@@ -498,50 +758,47 @@ pub fn run_naive(loans: &[MarketLoan], prices: &[f64], p: &MarketParams) -> Vec<
         return Vec::new();
     }
     let last = (prices.len() - 1) as u32;
-    let decided = loans
-        .iter()
-        .map(|l| {
-            let mut o = Outcome::untouched(l);
-            let mut maturity = l.maturity_day;
-            for t in 0..=last {
-                let price = prices[t as usize];
-                let btc = o.btc;
-                let (la, lc) = threshold(l, btc, p.liquidation_ltv);
-                let (ma, mc) = threshold(l, btc, p.margin_call_ltv);
-                let tf = f64::from(t);
-                if price <= la + lc * tf {
-                    return (o, Some(Pending::sale(l, btc, t, la + lc * tf, prices, p)));
-                }
-                if price <= ma + mc * tf {
-                    if l.answers {
-                        o.margin_calls += 1;
-                        o.answered += 1;
-                        let needed = l.balance_at(t) / (p.cure_ltv * price);
-                        if needed > btc {
-                            o.btc_added += needed - btc;
-                            o.btc = needed;
-                        }
-                    } else {
-                        o.margin_calls = 1;
+    let decided = loans.iter().map(|l| {
+        let mut o = Outcome::untouched(l);
+        let mut maturity = l.maturity_day;
+        for t in 0..=last {
+            let price = prices[t as usize];
+            let btc = o.btc;
+            let (la, lc) = threshold(l, btc, p.liquidation_ltv);
+            let (ma, mc) = threshold(l, btc, p.margin_call_ltv);
+            let tf = f64::from(t);
+            if price <= la + lc * tf {
+                return (o, Some(Pending::sale(l, btc, t, la + lc * tf, prices, p)));
+            }
+            if price <= ma + mc * tf {
+                if l.answers {
+                    o.margin_calls += 1;
+                    o.answered += 1;
+                    let needed = l.balance_at(t) / (p.cure_ltv * price);
+                    if needed > btc {
+                        o.btc_added += needed - btc;
+                        o.btc = needed;
                     }
+                } else {
+                    o.margin_calls = 1;
                 }
-                if t == maturity {
-                    match at_balloon(l, o.btc, t, price, p) {
-                        AtBalloon::Sell => {
-                            return (o, Some(Pending::balloon(l, o.btc, t, price)));
-                        }
-                        AtBalloon::Roll => maturity = u32::MAX,
-                        AtBalloon::Repay => {
-                            o.end = End::Repaid { day: t };
-                            return (o, None);
-                        }
+            }
+            if t == maturity {
+                match at_balloon(l, o.btc, t, price, p) {
+                    AtBalloon::Sell => {
+                        return (o, Some(Pending::balloon(l, o.btc, t, price)));
+                    }
+                    AtBalloon::Roll => maturity = u32::MAX,
+                    AtBalloon::Repay => {
+                        o.end = End::Repaid { day: t };
+                        return (o, None);
                     }
                 }
             }
-            (o, None)
-        })
-        .collect();
-    settle(prices, p, decided, &mut |_| p.gap)
+        }
+        (o, None)
+    });
+    settle_all(prices, p, decided, &mut |_| p.gap)
 }
 
 #[cfg(test)]
