@@ -163,48 +163,61 @@ impl Outcome {
     }
 }
 
-/// Range minima of a path: `levels[k][i] = min(p[i .. i + 2^k])`.
+/// Range minima of a path: level `k` holds `min(p[i .. i + 2^k])` for each start `i`, the
+/// levels one after another in one table (level `k` at `k x n`, `n` the path's length).
+#[derive(Default)]
 pub struct Minima {
-    levels: Vec<Vec<f64>>,
+    table: Vec<f64>,
+    n: usize,
+    depth: usize,
 }
 
 impl Minima {
     pub fn new(prices: &[f64]) -> Minima {
-        let mut m = Minima { levels: Vec::new() };
+        let mut m = Minima::default();
         m.rebuild(prices);
         m
     }
 
     /// The minima of `prices`, reusing this table's memory (one per worker in a simulation).
     pub fn rebuild(&mut self, prices: &[f64]) {
+        let n = prices.len();
         let mut depth = 1;
-        while (1usize << depth) <= prices.len() {
+        while (1usize << depth) <= n {
             depth += 1;
         }
-        self.levels.resize_with(depth, Vec::new);
-        self.levels[0].clear();
-        self.levels[0].extend_from_slice(prices);
+        self.n = n;
+        self.depth = depth;
+        self.table.clear();
+        self.table.resize(depth * n, f64::INFINITY);
+        self.table[..n].copy_from_slice(prices);
         for k in 1..depth {
             let width = 1usize << (k - 1);
-            let (done, rest) = self.levels.split_at_mut(k);
-            let prev = &done[k - 1];
-            let next = &mut rest[0];
-            next.clear();
-            next.extend((0..=prices.len() - 2 * width).map(|i| prev[i].min(prev[i + width])));
+            let (done, rest) = self.table.split_at_mut(k * n);
+            let prev = &done[(k - 1) * n..];
+            for (i, x) in rest[..=n - 2 * width].iter_mut().enumerate() {
+                *x = prev[i].min(prev[i + width]);
+            }
         }
     }
 
+    /// The minimum of the `2^k` days from `i` (`i + 2^k <= n`).
+    #[inline]
+    fn block(&self, k: usize, i: usize) -> f64 {
+        self.table[k * self.n + i]
+    }
+
     pub fn prices(&self) -> &[f64] {
-        &self.levels[0]
+        &self.table[..self.n]
     }
 
     /// The lowest price of the whole path.
     pub fn min_all(&self) -> f64 {
-        let top = &self.levels[self.levels.len() - 1];
-        match (top.first(), top.last()) {
-            (Some(a), Some(b)) => a.min(*b),
-            _ => f64::INFINITY,
+        if self.n == 0 {
+            return f64::INFINITY;
         }
+        let k = self.depth - 1;
+        self.block(k, 0).min(self.block(k, self.n - (1 << k)))
     }
 
     /// The first day in `from ..= to` whose price is at or below `x`.
@@ -221,11 +234,11 @@ impl Minima {
     fn first_below_rising(&self, from: u32, to: u32, a: f64, c: f64) -> Option<u32> {
         let p = self.prices();
         let to = (to as usize).min(p.len().checked_sub(1)?);
-        let top = self.levels.len() - 1;
+        let top = self.depth - 1;
         let (mut i, mut k) = (from as usize, 0usize);
         while i <= to {
             let end = i + (1usize << k) - 1;
-            if end <= to && self.levels[k][i] > a + c * end as f64 {
+            if end <= to && self.block(k, i) > a + c * end as f64 {
                 i = end + 1;
                 k = (k + 1).min(top);
             } else if k == 0 {
@@ -243,7 +256,7 @@ impl Minima {
     /// the table that cover the range.
     fn range_min(&self, l: usize, r: usize) -> f64 {
         let k = (usize::BITS - 1 - (r - l + 1).leading_zeros()) as usize;
-        self.levels[k][l].min(self.levels[k][r + 1 - (1 << k)])
+        self.block(k, l).min(self.block(k, r + 1 - (1 << k)))
     }
 
     /// [`Minima::first_below_rising`] started at `hint`, a guess of the answer (another loan's
@@ -332,7 +345,16 @@ fn walk(l: &MarketLoan, m: &Minima, p: &MarketParams) -> (Outcome, Option<Pendin
         }
         return (o, None);
     }
-    walk_reached(l, m, p, Triggers::of(l, l.btc, p), &mut Hints::default())
+    let mut o = Outcome::untouched(l);
+    let s = walk_reached(
+        l,
+        m,
+        p,
+        Triggers::of(l, l.btc, p),
+        &mut Hints::default(),
+        &mut o,
+    );
+    (o, s)
 }
 
 /// The margin-call price of `l` on day `last`, its highest on a path of `last + 1` days.
@@ -348,17 +370,18 @@ fn reached(l: &MarketLoan, low: f64, last: u32, p: &MarketParams) -> bool {
     low <= highest_call_price(l, last, p)
 }
 
-/// [`walk`] for a loan the path reaches.
+/// [`walk`] for a loan the path reaches, its outcome written into `o` (untouched on entry); the
+/// sale, if any, returned to be priced.
 fn walk_reached(
     l: &MarketLoan,
     m: &Minima,
     p: &MarketParams,
     first: Triggers,
     h: &mut Hints,
-) -> (Outcome, Option<Pending>) {
+    o: &mut Outcome,
+) -> Option<Pending> {
     let prices = m.prices();
     let last = (prices.len() - 1) as u32;
-    let mut o = Outcome::untouched(l);
     let mut from = 0u32;
     let mut maturity = l.maturity_day;
     // The triggers of the loan's BTC at day 0, then after each top-up.
@@ -379,7 +402,7 @@ fn walk_reached(
                         *x = t;
                     }
                     if prices[t as usize] <= trigger(t) {
-                        return (o, Some(Pending::sale(l, btc, t, trigger(t), prices, p)));
+                        return Some(Pending::sale(l, btc, t, trigger(t), prices, p));
                     }
                     o.margin_calls += 1;
                     o.answered += 1;
@@ -410,23 +433,23 @@ fn walk_reached(
                         sale
                     });
                 if let Some(t) = sale {
-                    return (o, Some(Pending::sale(l, btc, t, trigger(t), prices, p)));
+                    return Some(Pending::sale(l, btc, t, trigger(t), prices, p));
                 }
             }
         }
         if maturity > last {
-            return (o, None);
+            return None;
         }
         let t = maturity;
         match at_balloon(l, btc, t, prices[t as usize], p) {
-            AtBalloon::Sell => return (o, Some(Pending::balloon(l, btc, t, prices[t as usize]))),
+            AtBalloon::Sell => return Some(Pending::balloon(l, btc, t, prices[t as usize])),
             AtBalloon::Roll => {
                 maturity = u32::MAX;
                 from = from.max(t + 1);
             }
             AtBalloon::Repay => {
                 o.end = End::Repaid { day: t };
-                return (o, None);
+                return None;
             }
         }
     }
@@ -490,7 +513,7 @@ impl Pending {
 /// day totals of [`settle`], and the outcomes of [`Book::run`].
 #[derive(Default)]
 pub struct Work {
-    minima: Option<Minima>,
+    minima: Minima,
     /// One per loan: the decision of a loan the path reached (stale for the others).
     slots: Vec<(Outcome, Option<Pending>)>,
     /// Per loan, whether the path reached it; and the loans reached, in loan order.
@@ -656,7 +679,7 @@ impl Book {
     ) -> Touched<'w> {
         w.reached.clear();
         if !prices.is_empty() {
-            let m = w.minima.get_or_insert_with(|| Minima::new(&[]));
+            let m = &mut w.minima;
             m.rebuild(prices);
             let low = m.min_all();
             let reached = &self.order[..self.order.partition_point(|(top, _)| low <= *top)];
@@ -672,13 +695,10 @@ impl Book {
             let mut hints = Hints::default();
             for &(_, i) in reached {
                 let i = i as usize;
-                w.slots[i] = walk_reached(
-                    &self.loans[i],
-                    m,
-                    &self.params,
-                    self.triggers[i],
-                    &mut hints,
-                );
+                let l = &self.loans[i];
+                let (o, sale) = &mut w.slots[i];
+                *o = Outcome::untouched(l);
+                *sale = walk_reached(l, m, &self.params, self.triggers[i], &mut hints, o);
                 w.marks[i] = true;
             }
             for (i, mark) in w.marks.iter_mut().enumerate() {
