@@ -110,6 +110,9 @@ pub struct Setup<'a> {
     /// Cut-off balance (principal and accrued interest) and loan count.
     pub pool_balance: f64,
     pub loans: u64,
+    /// The scenario of a path without sales and its notes' results (the same on every such
+    /// path, so projected once).
+    quiet: Option<(Scenario, Vec<NotePath>)>,
 }
 
 /// Reusable buffers of one worker.
@@ -181,7 +184,7 @@ impl<'a> Setup<'a> {
         };
         let years_of = |d: NaiveDate| (d - deal.closing).num_days() as f64 / 365.25;
         let horizon = facts.horizon_days.value;
-        Ok(Setup {
+        let mut setup = Setup {
             deal,
             model,
             rules,
@@ -212,7 +215,14 @@ impl<'a> Setup<'a> {
             legal_final_years: years_of(deal.legal_final),
             pool_balance,
             loans,
-        })
+            quiet: None,
+        };
+        // A path without sales has this one scenario, and so these results: projected once (if
+        // that fails, each such path projects it and reports the error with its index).
+        let sc =
+            Tally::of(&[], &[], &[], setup.months).scenario(setup.credited, setup.rules.rounding);
+        setup.quiet = setup.project::<f64>(&sc).ok().map(|notes| (sc, notes));
+        Ok(setup)
     }
 
     /// Positions the liquidation engine walks per path.
@@ -244,9 +254,12 @@ impl<'a> Setup<'a> {
     pub fn run(&self, seed: u64, index: u64, s: &mut Scratch) -> Result<PathResult, RatingError> {
         let tally = self.sales(seed, index, s);
         let sc = tally.scenario(self.credited, self.rules.rounding);
-        let notes = self
-            .project::<f64>(&sc)
-            .map_err(|source| RatingError::Path { index, source })?;
+        let notes = match &self.quiet {
+            Some((quiet, notes)) if *quiet == sc => notes.clone(),
+            _ => self
+                .project::<f64>(&sc)
+                .map_err(|source| RatingError::Path { index, source })?,
+        };
         Ok(PathResult {
             path: index,
             pool_loss: tally.losses,
@@ -443,6 +456,35 @@ mod tests {
             pool == 50 && losing >= 5 && short >= 5,
             "paths with pool losses {pool}, note losses {losing}, shortfalls {short}"
         );
+    }
+
+    /// A path without sales takes the results projected once at setup: the same as projecting
+    /// its scenario (a rising GBM without volatility sells nothing), and a path with sales
+    /// projects its own.
+    #[test]
+    fn a_path_without_sales_has_the_results_of_its_scenario() {
+        let (deal, m, tape) = bundled();
+        let model = PriceModel::Gbm(Gbm {
+            mu: 0.001,
+            sigma: 0.0,
+        });
+        let setup = Setup::new(&deal, &m, &tape, &model, None).expect("setup");
+        let mut s = Scratch::default();
+        let quiet = setup.run(1, 0, &mut s).expect("path");
+        assert_eq!(quiet.sold_principal, 0.0);
+        let sc = setup.scenario(1, 0, &mut s);
+        assert_eq!(quiet.notes, setup.project::<f64>(&sc).expect("f64"));
+        assert_eq!(setup.quiet.as_ref().map(|q| &q.0), Some(&sc));
+        let falling = PriceModel::Gbm(Gbm {
+            mu: 0.5f64.ln() / 120.0,
+            sigma: 0.0,
+        });
+        let setup = Setup::new(&deal, &m, &tape, &falling, None).expect("setup");
+        let sold = setup.run(1, 0, &mut s).expect("path");
+        let sc = setup.scenario(1, 0, &mut s);
+        assert!(sold.sold_principal > 0.0);
+        assert_eq!(sold.notes, setup.project::<f64>(&sc).expect("f64"));
+        assert_ne!(sold.notes, setup.quiet.as_ref().expect("quiet").1);
     }
 
     #[test]
