@@ -223,7 +223,7 @@ proptest! {
         let touched: Vec<(u32, Outcome)> = book
             .run(&prices, &mut |_| p.gap, &mut work)
             .iter()
-            .map(|(i, o)| (i, *o))
+            .map(|(i, o)| (book.original()[i as usize], *o))
             .collect();
         let mut listed = vec![false; loans.len()];
         for (i, o) in &touched {
@@ -233,7 +233,10 @@ proptest! {
         for (o, listed) in all.iter().zip(listed) {
             prop_assert!(listed || (o.margin_calls == 0 && !matches!(o.end, End::Liquidated(_))));
         }
-        prop_assert!(touched.windows(2).all(|w| w[0].0 < w[1].0));
+        // The book holds every loan once.
+        let mut seen = book.original().to_vec();
+        seen.sort_unstable();
+        prop_assert_eq!(seen, (0..loans.len() as u32).collect::<Vec<_>>());
     }
 }
 

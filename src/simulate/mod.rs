@@ -184,12 +184,17 @@ impl<'a> Setup<'a> {
         };
         let years_of = |d: NaiveDate| (d - deal.closing).num_days() as f64 / 365.25;
         let horizon = facts.horizon_days.value;
+        let book = Book::new(market_loans, horizon, params);
         let mut setup = Setup {
             deal,
             model,
             rules,
-            book: Book::new(market_loans, horizon, params),
-            loan_counts,
+            loan_counts: book
+                .original()
+                .iter()
+                .map(|i| loan_counts[*i as usize])
+                .collect(),
+            book,
             start_price: pool.start_price(),
             days: horizon as usize,
             window: f(t.execution_window_hours.value) / 24.0,

@@ -514,48 +514,42 @@ impl Pending {
 #[derive(Default)]
 pub struct Work {
     minima: Minima,
-    /// One per loan: the decision of a loan the path reached (stale for the others).
+    /// The decisions, then the outcomes, of the loans a path reached.
     slots: Vec<(Outcome, Option<Pending>)>,
-    /// Per loan, whether the path reached it; and the loans reached, in loan order.
-    marks: Vec<bool>,
-    reached: Vec<u32>,
     sold: Vec<f64>,
     gaps: Vec<f64>,
 }
 
 /// The loans a path reached and their outcomes ([`Book::run`]).
 pub struct Touched<'w> {
-    reached: &'w [u32],
     slots: &'w [(Outcome, Option<Pending>)],
 }
 
 impl<'w> Touched<'w> {
-    /// Each loan reached (its index in the book) and its outcome, in loan order.
+    /// Each loan reached (its place in the book) and its outcome, in the book's order.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &'w Outcome)> + use<'w> {
-        let slots = self.slots;
-        self.reached
+        self.slots
             .iter()
-            .map(move |i| (*i, &slots[*i as usize].0))
+            .enumerate()
+            .map(|(i, (o, _))| (i as u32, o))
     }
 
     pub fn len(&self) -> usize {
-        self.reached.len()
+        self.slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.reached.is_empty()
+        self.slots.is_empty()
     }
 }
 
 /// Prices the sales: lag, gap, fixed slippage and the pool's own impact per sale day. `gap_of`
-/// gives the gap of the sales on a day; it is asked once per day with sales, in day order. The
-/// decisions priced are those at the positions `which` (in loan order); each outcome is written
-/// back in place. `sold` and `gaps` are scratch.
+/// gives the gap of the sales on a day; it is asked once per day with sales, in day order. Each
+/// outcome is written back in place; `sold` and `gaps` are scratch.
 fn settle(
     prices: &[f64],
     p: &MarketParams,
     decided: &mut [(Outcome, Option<Pending>)],
-    which: &[u32],
     sold: &mut Vec<f64>,
     gaps: &mut Vec<f64>,
     gap_of: &mut dyn FnMut(u32) -> f64,
@@ -574,7 +568,7 @@ fn settle(
     };
     sold.clear();
     sold.resize(prices.len(), 0.0);
-    for s in which.iter().filter_map(|i| decided[*i as usize].1.as_ref()) {
+    for s in decided.iter().filter_map(|(_, s)| s.as_ref()) {
         sold[sale_day(s)] += s.btc * reference(s);
     }
     gaps.clear();
@@ -583,8 +577,7 @@ fn settle(
             .enumerate()
             .map(|(day, v)| if *v > 0.0 { gap_of(day as u32) } else { 0.0 }),
     );
-    for i in which {
-        let (o, s) = &mut decided[*i as usize];
+    for (o, s) in decided.iter_mut() {
         let Some(s) = s else { continue };
         let day = sale_day(s);
         let impact = p.impact.map_or(0.0, |i| {
@@ -625,16 +618,20 @@ fn settle(
 /// highest margin-call price on such a path, so that a path passes over every loan it cannot
 /// reach with one comparison.
 pub struct Book {
+    /// The loans in the book's order: highest margin-call price on the path's last day first.
     loans: Vec<MarketLoan>,
-    /// Positions in order of their highest margin-call price, highest first, with that price.
-    order: Vec<(f64, u32)>,
-    /// Each position's triggers at day 0.
+    /// Each loan's index in the list the book was made from.
+    original: Vec<u32>,
+    /// Each loan's highest margin-call price (non-increasing).
+    highest_call: Vec<f64>,
+    /// Each loan's triggers at day 0.
     triggers: Vec<Triggers>,
     params: MarketParams,
 }
 
 impl Book {
-    /// `loans` on paths of `days + 1` prices (day 0 to day `days`) under `params`.
+    /// `loans` on paths of `days + 1` prices (day 0 to day `days`) under `params`, put in the
+    /// book's order (ties in their given order).
     pub fn new(loans: Vec<MarketLoan>, days: u32, params: MarketParams) -> Book {
         let mut order: Vec<(f64, u32)> = loans
             .iter()
@@ -642,84 +639,85 @@ impl Book {
             .map(|(i, l)| (highest_call_price(l, days, &params), i as u32))
             .collect();
         order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let loans: Vec<MarketLoan> = order
+            .iter()
+            .map(|(_, i)| loans[*i as usize].clone())
+            .collect();
         let triggers = loans
             .iter()
             .map(|l| Triggers::of(l, l.btc, &params))
             .collect();
         Book {
             loans,
-            order,
+            original: order.iter().map(|(_, i)| *i).collect(),
+            highest_call: order.iter().map(|(h, _)| *h).collect(),
             triggers,
             params,
         }
     }
 
+    /// The loans, in the book's order.
     pub fn loans(&self) -> &[MarketLoan] {
         &self.loans
+    }
+
+    /// For each loan in the book's order, its index in the list the book was made from.
+    pub fn original(&self) -> &[u32] {
+        &self.original
     }
 
     pub fn params(&self) -> &MarketParams {
         &self.params
     }
 
-    /// The loans the path `prices` (of the book's length) reaches, with their outcomes, in loan
-    /// order: every loan it calls or sells is listed; a loan left out is never called nor sold
-    /// (repaid at its balloon date or still outstanding). Each listed outcome is the one
-    /// [`run_with_gaps`] gives that loan.
+    /// The loans the path `prices` (of the book's length) reaches, with their outcomes, in the
+    /// book's order: every loan it calls or sells is listed; a loan left out is never called nor
+    /// sold (repaid at its balloon date or still outstanding). Each listed outcome is the one
+    /// [`run_with_gaps`] gives that loan, but for the last bits of a sale under market impact: a
+    /// day's sales are added up in the book's order, not the list's.
     ///
     /// The loans a path can reach are those whose highest margin-call price is at or above the
-    /// path's lowest price: the first loans of the book's order, found by one binary search.
-    /// They are walked in that order, each search starting from the previous loan's crossing
-    /// ([`Hints`]), then put back in loan order to be priced.
+    /// path's lowest price: the first loans of the book, found by one binary search. They are
+    /// walked in order, each search starting from the previous loan's crossing ([`Hints`]).
     pub fn run<'w>(
         &self,
         prices: &[f64],
         gap_of: &mut dyn FnMut(u32) -> f64,
         w: &'w mut Work,
     ) -> Touched<'w> {
-        w.reached.clear();
+        let mut reached = 0;
         if !prices.is_empty() {
             let m = &mut w.minima;
             m.rebuild(prices);
             let low = m.min_all();
-            let reached = &self.order[..self.order.partition_point(|(top, _)| low <= *top)];
-            let n = self.loans.len();
-            if w.slots.len() != n {
+            reached = self.highest_call.partition_point(|top| low <= *top);
+            if w.slots.len() < self.loans.len() {
                 w.slots = self
                     .loans
                     .iter()
                     .map(|l| (Outcome::untouched(l), None))
                     .collect();
-                w.marks = vec![false; n];
             }
             let mut hints = Hints::default();
-            for &(_, i) in reached {
-                let i = i as usize;
-                let l = &self.loans[i];
-                let (o, sale) = &mut w.slots[i];
+            for ((l, t), (o, sale)) in self.loans[..reached]
+                .iter()
+                .zip(&self.triggers)
+                .zip(w.slots.iter_mut())
+            {
                 *o = Outcome::untouched(l);
-                *sale = walk_reached(l, m, &self.params, self.triggers[i], &mut hints, o);
-                w.marks[i] = true;
-            }
-            for (i, mark) in w.marks.iter_mut().enumerate() {
-                if *mark {
-                    w.reached.push(i as u32);
-                    *mark = false;
-                }
+                *sale = walk_reached(l, m, &self.params, *t, &mut hints, o);
             }
             settle(
                 prices,
                 &self.params,
-                &mut w.slots,
-                &w.reached,
+                &mut w.slots[..reached],
                 &mut w.sold,
                 &mut w.gaps,
                 gap_of,
             );
         }
         Touched {
-            reached: &w.reached,
-            slots: &w.slots,
+            slots: &w.slots[..reached],
         }
     }
 }
@@ -759,12 +757,10 @@ fn settle_all(
     gap_of: &mut dyn FnMut(u32) -> f64,
 ) -> Vec<Outcome> {
     let mut decided: Vec<_> = decided.collect();
-    let which: Vec<u32> = (0..decided.len() as u32).collect();
     settle(
         prices,
         p,
         &mut decided,
-        &which,
         &mut Vec::new(),
         &mut Vec::new(),
         gap_of,
