@@ -67,6 +67,26 @@ pub struct Inputs {
     pub engine: String,
 }
 
+impl Inputs {
+    /// The deal file, its tape and the methodology `methodology` (name and hash), each file
+    /// hashed (a pass over the tape), and this engine's version.
+    pub fn of(
+        deal: &Deal,
+        methodology: String,
+        methodology_sha256: String,
+    ) -> Result<Inputs, Error> {
+        Ok(Inputs {
+            deal: deal.path.display().to_string(),
+            deal_sha256: sha256_of(&deal.path)?,
+            tape: deal.pool.tape.display().to_string(),
+            tape_sha256: sha256_of(&deal.pool.tape)?,
+            methodology,
+            methodology_sha256,
+            engine: format!("absrate {}", env!("CARGO_PKG_VERSION")),
+        })
+    }
+}
+
 /// One note's verdict in `result.json`. Money and rates are strings (docs/outputs.md).
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct NoteJson {
@@ -194,15 +214,7 @@ pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
     // Each output is built once, however many files and streams carry it; the inputs' hashes
     // (a pass over the tape) only where an output records them.
     let (json_text, inputs) = if a.want_json || a.out.is_some() || a.report.is_some() {
-        let inputs = Inputs {
-            deal: deal.path.display().to_string(),
-            deal_sha256: sha256_of(&deal.path)?,
-            tape: deal.pool.tape.display().to_string(),
-            tape_sha256: sha256_of(&deal.pool.tape)?,
-            methodology: m.name(),
-            methodology_sha256: m.sha256.clone(),
-            engine: format!("absrate {}", env!("CARGO_PKG_VERSION")),
-        };
+        let inputs = Inputs::of(&deal, m.name(), m.sha256.clone())?;
         let text = json(&ResultJson {
             deal: &deal.name,
             inputs: &inputs,

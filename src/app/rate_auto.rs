@@ -13,7 +13,7 @@ use super::RateRequest;
 use super::rate::{Inputs, cashflows_header, missed_targets_of, period_row};
 use crate::deal::{Deal, Seniority};
 use crate::error::Error;
-use crate::methodology::{AutoMethodology, Lookup, sha256_of};
+use crate::methodology::{AutoMethodology, Lookup};
 use crate::money::json::{money_text, rate_text};
 use crate::rating::auto::{AutoRatingResult, rate_auto};
 use crate::report;
@@ -105,15 +105,7 @@ pub fn rate(a: &RateRequest) -> Result<AutoRateRun, Error> {
 
     let wants_json = a.want_json || a.out.is_some() || a.report.is_some();
     let (json_text, inputs) = if wants_json {
-        let inputs = Inputs {
-            deal: deal.path.display().to_string(),
-            deal_sha256: sha256_of(&deal.path)?,
-            tape: deal.pool.tape.display().to_string(),
-            tape_sha256: sha256_of(&deal.pool.tape)?,
-            methodology: m.name(),
-            methodology_sha256: m.sha256.clone(),
-            engine: format!("absrate {}", env!("CARGO_PKG_VERSION")),
-        };
+        let inputs = Inputs::of(&deal, m.name(), m.sha256.clone())?;
         let text = serde_json::to_string_pretty(&AutoResultJson {
             deal: &deal.name,
             asset_class: "auto_loans",

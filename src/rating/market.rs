@@ -220,8 +220,7 @@ impl Tally {
     }
 
     /// The sales of the positions a path reached (`liquidation::Book::run`; a position left out
-    /// was never called nor sold): the same tally as [`Tally::of`] over
-    /// every position.
+    /// was never called nor sold): the same tally as [`Tally::of`] over every position.
     pub fn of_touched(
         loans: &[MarketLoan],
         touched: &liquidation::Touched<'_>,

@@ -220,11 +220,6 @@ impl Minima {
         self.block(k, 0).min(self.block(k, self.n - (1 << k)))
     }
 
-    /// The first day in `from ..= to` whose price is at or below `x`.
-    pub fn first_at_or_below(&self, from: u32, to: u32, x: f64) -> Option<u32> {
-        self.first_below_rising(from, to, x, 0.0)
-    }
-
     /// The first day in `from ..= to` on which `price <= a + c x day` (a threshold rising with
     /// accrued interest, `c >= 0`). An exponential search over the blocks of the table: a block
     /// of `2^k` days is skipped when its minimum is above the highest threshold inside it (the
@@ -312,6 +307,13 @@ impl Triggers {
         let (ma, mc) = threshold(l, btc, p.margin_call_ltv);
         Triggers { la, lc, ma, mc }
     }
+
+    /// The margin-call price on day `last`, the highest on a path of `last + 1` days. A path whose
+    /// lowest price is above it never calls nor sells the loan: it repays at its balloon date, or
+    /// is still outstanding.
+    fn highest_call(&self, last: u32) -> f64 {
+        self.ma + self.mc * f64::from(last)
+    }
 }
 
 /// The balloon date: what a loan still outstanding does there.
@@ -336,8 +338,9 @@ fn at_balloon(l: &MarketLoan, btc: f64, t: u32, price: f64, p: &MarketParams) ->
 /// balloon date, the loan repays, rolls over or is sold (`Balloon`, for a loan in margin call).
 fn walk(l: &MarketLoan, m: &Minima, p: &MarketParams) -> (Outcome, Option<Pending>) {
     let last = (m.prices().len() - 1) as u32;
-    if !reached(l, m.min_all(), last, p) {
-        let mut o = Outcome::untouched(l);
+    let first = Triggers::of(l, l.btc, p);
+    let mut o = Outcome::untouched(l);
+    if m.min_all() > first.highest_call(last) {
         if l.maturity_day <= last {
             o.end = End::Repaid {
                 day: l.maturity_day,
@@ -345,29 +348,8 @@ fn walk(l: &MarketLoan, m: &Minima, p: &MarketParams) -> (Outcome, Option<Pendin
         }
         return (o, None);
     }
-    let mut o = Outcome::untouched(l);
-    let s = walk_reached(
-        l,
-        m,
-        p,
-        Triggers::of(l, l.btc, p),
-        &mut Hints::default(),
-        &mut o,
-    );
+    let s = walk_reached(l, m, p, first, &mut Hints::default(), &mut o);
     (o, s)
-}
-
-/// The margin-call price of `l` on day `last`, its highest on a path of `last + 1` days.
-fn highest_call_price(l: &MarketLoan, last: u32, p: &MarketParams) -> f64 {
-    let (ma, mc) = threshold(l, l.btc, p.margin_call_ltv);
-    ma + mc * f64::from(last)
-}
-
-/// Whether a path whose lowest price is `low` can reach `l`: a loan whose margin-call price, even
-/// on the path's last day, is below the path's lowest price is never called nor sold; it repays
-/// at its balloon date, or is still outstanding.
-fn reached(l: &MarketLoan, low: f64, last: u32, p: &MarketParams) -> bool {
-    low <= highest_call_price(l, last, p)
 }
 
 /// [`walk`] for a loan the path reaches, its outcome written into `o` (untouched on entry); the
@@ -533,14 +515,6 @@ impl<'w> Touched<'w> {
             .enumerate()
             .map(|(i, (o, _))| (i as u32, o))
     }
-
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
 }
 
 /// Prices the sales: lag, gap, fixed slippage and the pool's own impact per sale day. `gap_of`
@@ -633,25 +607,23 @@ impl Book {
     /// `loans` on paths of `days + 1` prices (day 0 to day `days`) under `params`, put in the
     /// book's order (ties in their given order).
     pub fn new(loans: Vec<MarketLoan>, days: u32, params: MarketParams) -> Book {
-        let mut order: Vec<(f64, u32)> = loans
+        let mut order: Vec<(f64, u32, Triggers)> = loans
             .iter()
             .enumerate()
-            .map(|(i, l)| (highest_call_price(l, days, &params), i as u32))
+            .map(|(i, l)| {
+                let t = Triggers::of(l, l.btc, &params);
+                (t.highest_call(days), i as u32, t)
+            })
             .collect();
         order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let loans: Vec<MarketLoan> = order
-            .iter()
-            .map(|(_, i)| loans[*i as usize].clone())
-            .collect();
-        let triggers = loans
-            .iter()
-            .map(|l| Triggers::of(l, l.btc, &params))
-            .collect();
         Book {
-            loans,
-            original: order.iter().map(|(_, i)| *i).collect(),
-            highest_call: order.iter().map(|(h, _)| *h).collect(),
-            triggers,
+            loans: order
+                .iter()
+                .map(|(_, i, _)| loans[*i as usize].clone())
+                .collect(),
+            original: order.iter().map(|(_, i, _)| *i).collect(),
+            highest_call: order.iter().map(|(h, _, _)| *h).collect(),
+            triggers: order.iter().map(|(_, _, t)| *t).collect(),
             params,
         }
     }
@@ -690,7 +662,11 @@ impl Book {
             let m = &mut w.minima;
             m.rebuild(prices);
             let low = m.min_all();
-            reached = self.highest_call.partition_point(|top| low <= *top);
+            // As `walk` decides (a loan is passed over when the lowest price is above its highest
+            // call price).
+            reached = self
+                .highest_call
+                .partition_point(|top| low.partial_cmp(top) != Some(std::cmp::Ordering::Greater));
             if w.slots.len() < self.loans.len() {
                 w.slots = self
                     .loans
