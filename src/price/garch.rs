@@ -75,13 +75,16 @@ impl GarchT {
         let mut h = self.start_variance();
         let mut x = 0.0;
         let days = days.min(out.prices.len() - 1);
+        // The variance recursion is written `h' = omega + (alpha z^2 + beta) h` (the same as
+        // `omega + alpha e^2 + beta h`, `e = sqrt(h) z`): one multiply-add from one day's variance
+        // to the next, the square root off that chain.
         for (p, v) in out.prices[1..=days].iter_mut().zip(&mut out.vol[1..=days]) {
+            let z = t.sample(rng);
             let sd = h.sqrt();
-            let e = sd * t.sample(rng);
-            x += self.mu + e;
+            x += self.mu + sd * z;
             *p = x;
             *v = sd;
-            h = self.omega + self.alpha * e * e + self.beta * h;
+            h = self.omega + (self.alpha * z * z + self.beta) * h;
         }
     }
 

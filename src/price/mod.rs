@@ -123,6 +123,16 @@ impl PriceModel {
         }
     }
 
+    /// Words (32-bit) of the random stream one [`PriceModel::window_move`] takes, when fixed: one
+    /// 64-bit draw of the normal table for GBM, GARCH and the bootstrap; `None` for Merton,
+    /// whose jump count draws more.
+    pub fn window_move_words(&self) -> Option<u128> {
+        match self {
+            PriceModel::Merton(_) => None,
+            PriceModel::Gbm(_) | PriceModel::GarchT(_) | PriceModel::Bootstrap(_) => Some(2),
+        }
+    }
+
     /// Mean and variance of `ln(P_T / P_0)` after `days`, in closed form: GARCH from the
     /// unconditional variance (its simulation starts there), the bootstrap from the history's
     /// sample moments and circular autocovariances under the block scheme.

@@ -21,8 +21,8 @@ pub mod summary;
 use std::ops::Range;
 
 use chrono::NaiveDate;
-use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
+use rand::{Rng as _, SeedableRng};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -48,7 +48,8 @@ pub use summary::{NotePath, PathResult};
 /// for every day in day order after the prices. A sale's discount below its trigger that day is
 /// [`gap`]`(X)` (a day's gap is the same whichever loans sell that day, so cohorts and loans see
 /// the same market). `absrate simulate` and `absrate methodology calibrate` both draw their paths
-/// here.
+/// here; `simulate` reads the moves of the days with sales only ([`WindowMoves`]), which gives
+/// the same numbers.
 pub fn draw_path(
     model: &PriceModel,
     start: f64,
@@ -58,15 +59,84 @@ pub fn draw_path(
     path: &mut SimPath,
     moves: &mut Vec<f64>,
 ) {
-    let mut rng = ChaCha8Rng::seed_from_u64(run.0);
-    rng.set_stream(run.1);
-    model.simulate(start, days, &mut rng, path);
+    let mut rng = draw_prices(model, start, days, run, path);
     moves.clear();
     moves.extend(
         path.vol
             .iter()
             .map(|v| model.window_move(*v, window_days, &mut rng)),
     );
+}
+
+/// The prices of [`draw_path`]; the stream is returned where the window moves start.
+fn draw_prices(
+    model: &PriceModel,
+    start: f64,
+    days: usize,
+    run: (u64, u64),
+    path: &mut SimPath,
+) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(run.0);
+    rng.set_stream(run.1);
+    model.simulate(start, days, &mut rng, path);
+    rng
+}
+
+/// The window moves of [`draw_path`], each drawn when a day with sales asks for it: for a model
+/// whose window move takes a fixed number of words of the stream
+/// ([`PriceModel::window_move_words`]), day `d`'s move starts `d` moves after the first, so the
+/// stream is set there (or read forward to it) instead of drawing every day's move. A path sells
+/// on a few days of its 365.
+pub struct WindowMoves<'p> {
+    model: &'p PriceModel,
+    vol: &'p [f64],
+    window_days: f64,
+    rng: ChaCha8Rng,
+    /// Word position of day 0's move, and the words each move takes.
+    first: u128,
+    words: u128,
+}
+
+impl<'p> WindowMoves<'p> {
+    /// The moves of a path whose prices `path` holds and whose stream `rng` stands just after
+    /// them; the stream back, for the moves to be drawn day by day, for a model whose moves take
+    /// a varying number of words (Merton's jumps).
+    fn new(
+        model: &'p PriceModel,
+        path: &'p SimPath,
+        window_days: f64,
+        rng: ChaCha8Rng,
+    ) -> Result<WindowMoves<'p>, ChaCha8Rng> {
+        match model.window_move_words() {
+            Some(words) => Ok(WindowMoves {
+                model,
+                vol: &path.vol,
+                window_days,
+                first: rng.get_word_pos(),
+                words,
+                rng,
+            }),
+            None => Err(rng),
+        }
+    }
+
+    /// Day `day`'s log move over the window (the same number as `draw_path`'s `moves[day]`).
+    pub fn at(&mut self, day: u32) -> f64 {
+        let target = self.first + self.words * u128::from(day);
+        let now = self.rng.get_word_pos();
+        match target.checked_sub(now) {
+            Some(0) => {}
+            // Close ahead (the next days' sales, in day order): read forward inside the buffer.
+            Some(ahead) if ahead <= 64 => {
+                for _ in 0..ahead {
+                    self.rng.next_u32();
+                }
+            }
+            _ => self.rng.set_word_pos(target),
+        }
+        let v = self.vol.get(day as usize).copied().unwrap_or(f64::NAN);
+        self.model.window_move(v, self.window_days, &mut self.rng)
+    }
 }
 
 /// The discount below the trigger of a sale after the log move `x`: `1 - exp(x)` (negative when
@@ -237,21 +307,34 @@ impl<'a> Setup<'a> {
 
     /// One path's sales (the liquidation engine on the model's prices).
     fn sales(&self, seed: u64, index: u64, s: &mut Scratch) -> Tally {
-        draw_path(
+        let rng = draw_prices(
             self.model,
             self.start_price,
             self.days,
-            self.window,
             (seed, index),
             &mut s.path,
-            &mut s.moves,
         );
-        let moves = &s.moves;
-        let touched = self.book.run(
-            &s.path.prices,
-            &mut |day| gap(moves[day as usize]),
-            &mut s.work,
-        );
+        let touched = match WindowMoves::new(self.model, &s.path, self.window, rng) {
+            Ok(mut moves) => {
+                self.book
+                    .run(&s.path.prices, &mut |day| gap(moves.at(day)), &mut s.work)
+            }
+            Err(mut rng) => {
+                s.moves.clear();
+                s.moves.extend(
+                    s.path
+                        .vol
+                        .iter()
+                        .map(|v| self.model.window_move(*v, self.window, &mut rng)),
+                );
+                let moves = &s.moves;
+                self.book.run(
+                    &s.path.prices,
+                    &mut |day| gap(moves[day as usize]),
+                    &mut s.work,
+                )
+            }
+        };
         Tally::of_touched(self.book.loans(), &touched, &self.loan_counts, self.months)
     }
 
@@ -405,6 +488,63 @@ mod tests {
             setup.scenario(5, 3, &mut s),
             deterministic.scenario(setup.credited, setup.rules.rounding)
         );
+    }
+
+    /// The moves `simulate` draws only on days with sales are the moves `draw_path` draws for
+    /// every day, bit for bit, whichever days are asked for (far apart, adjacent, the same day
+    /// twice, going back), for each model with a fixed-size move; Merton's are drawn day by day.
+    #[test]
+    fn window_moves_drawn_on_demand_are_those_of_every_day() {
+        use crate::price::{Bootstrap, GarchT, Merton, StartVariance};
+        let returns: Vec<f64> = (0..500)
+            .map(|i| ((i * 37 % 101) as f64 - 50.0) / 1e3)
+            .collect();
+        let models = [
+            PriceModel::Gbm(Gbm {
+                mu: -0.001,
+                sigma: 0.04,
+            }),
+            PriceModel::GarchT(GarchT {
+                mu: 0.0005,
+                omega: 2e-5,
+                alpha: 0.1,
+                beta: 0.85,
+                nu: 4.0,
+                start: StartVariance::Unconditional,
+            }),
+            PriceModel::Bootstrap(Bootstrap::new(returns, 20.0)),
+        ];
+        let (days, w) = (365, 1.0 / 6.0);
+        let (mut path, mut eager) = (SimPath::default(), Vec::new());
+        for model in &models {
+            for index in 0..20u64 {
+                draw_path(model, 100.0, days, w, (7, index), &mut path, &mut eager);
+                let mut lazy_path = SimPath::default();
+                let rng = draw_prices(model, 100.0, days, (7, index), &mut lazy_path);
+                assert_eq!(lazy_path, path);
+                let Ok(mut lazy) = WindowMoves::new(model, &lazy_path, w, rng) else {
+                    panic!("{model:?} has fixed-size moves");
+                };
+                let step = 1 + index as usize * 7;
+                let mut asked: Vec<u32> = (0..=days as u32).step_by(step).collect();
+                asked.extend([3, 4, 4, 5, 40, 365, 0, 200, 201]);
+                for d in asked {
+                    assert_eq!(
+                        lazy.at(d).to_bits(),
+                        eager[d as usize].to_bits(),
+                        "{model:?} path {index} day {d}"
+                    );
+                }
+            }
+        }
+        let merton = PriceModel::Merton(Merton {
+            mu: 0.0,
+            sigma: 0.03,
+            lambda: 0.05,
+            jump_mean: -0.05,
+            jump_sd: 0.1,
+        });
+        assert_eq!(merton.window_move_words(), None);
     }
 
     /// The simulation's waterfall in `f64` agrees with the exact `Decimal` engine on its own

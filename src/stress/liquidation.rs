@@ -272,6 +272,34 @@ impl Minima {
         }
         self.first_below_rising(from, to, a, c)
     }
+
+    /// Whether some day in `from ..= to` has `price <= a + c x day` ([`Minima::first_below_from`]
+    /// finds the first): the range's lowest price above the highest threshold says no, at or
+    /// below the lowest threshold yes, both in O(1); in between, the search decides (and leaves
+    /// its crossing in `hint`).
+    fn any_below(&self, from: u32, to: u32, a: f64, c: f64, hint: &mut u32) -> bool {
+        let Some(last) = self.prices().len().checked_sub(1) else {
+            return false;
+        };
+        let to = to.min(u32::try_from(last).unwrap_or(u32::MAX));
+        if from > to {
+            return false;
+        }
+        let low = self.range_min(from as usize, to as usize);
+        if low > a + c * f64::from(to) {
+            return false;
+        }
+        if low <= a + c * f64::from(from) {
+            return true;
+        }
+        match self.first_below_from(from, to, a, c, *hint) {
+            Some(t) => {
+                *hint = t;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Guesses of the next crossing for [`Minima::first_below_from`], carried from one loan to the
@@ -398,23 +426,21 @@ fn walk_reached(
                     continue;
                 }
             } else {
-                // Called once, on the first day in the call band before the sale (never after:
-                // the liquidation price is below the call price, so the sale comes on the first
-                // day at or below the call price or later, and never without such a day).
-                let sale = m
-                    .first_below_from(from, until, ma, mc, h.call)
-                    .and_then(|call| {
-                        h.call = call;
-                        let sale = m.first_below_from(call, until, la, lc, h.sale);
-                        if let Some(t) = sale {
-                            h.sale = t;
-                        }
-                        if sale.is_none_or(|t| call < t) {
-                            o.margin_calls = 1;
-                        }
-                        sale
-                    });
+                // Called once, on the first day in the call band before the sale. The liquidation
+                // price is below the call price on every day, so the sale (the first day at or
+                // below the liquidation price) never comes before the first call: the sale is
+                // searched first, then whether a call came before it, which one range-minimum
+                // check answers but in a few cases (`Minima::any_below`).
+                let sale = m.first_below_from(from, until, la, lc, h.sale);
+                let before_sale = match sale {
+                    Some(t) => t.checked_sub(1).filter(|end| *end >= from),
+                    None => Some(until),
+                };
+                if before_sale.is_some_and(|end| m.any_below(from, end, ma, mc, &mut h.call)) {
+                    o.margin_calls = 1;
+                }
                 if let Some(t) = sale {
+                    h.sale = t;
                     return Some(Pending::sale(l, btc, t, trigger(t), prices, p));
                 }
             }
