@@ -91,7 +91,7 @@ pub struct WindowMoves<'p> {
     model: &'p PriceModel,
     vol: &'p [f64],
     window_days: f64,
-    rng: ChaCha8Rng,
+    rng: &'p mut ChaCha8Rng,
     /// Word position of day 0's move, and the words each move takes.
     first: u128,
     words: u128,
@@ -99,25 +99,22 @@ pub struct WindowMoves<'p> {
 
 impl<'p> WindowMoves<'p> {
     /// The moves of a path whose prices `path` holds and whose stream `rng` stands just after
-    /// them; the stream back, for the moves to be drawn day by day, for a model whose moves take
-    /// a varying number of words (Merton's jumps).
+    /// them; `None` for a model whose moves take a varying number of words (Merton's jumps), to
+    /// be drawn day by day.
     fn new(
         model: &'p PriceModel,
         path: &'p SimPath,
         window_days: f64,
-        rng: ChaCha8Rng,
-    ) -> Result<WindowMoves<'p>, ChaCha8Rng> {
-        match model.window_move_words() {
-            Some(words) => Ok(WindowMoves {
-                model,
-                vol: &path.vol,
-                window_days,
-                first: rng.get_word_pos(),
-                words,
-                rng,
-            }),
-            None => Err(rng),
-        }
+        rng: &'p mut ChaCha8Rng,
+    ) -> Option<WindowMoves<'p>> {
+        Some(WindowMoves {
+            model,
+            vol: &path.vol,
+            window_days,
+            first: rng.get_word_pos(),
+            words: model.window_move_words()?,
+            rng,
+        })
     }
 
     /// Day `day`'s log move over the window (the same number as `draw_path`'s `moves[day]`).
@@ -135,7 +132,7 @@ impl<'p> WindowMoves<'p> {
             _ => self.rng.set_word_pos(target),
         }
         let v = self.vol.get(day as usize).copied().unwrap_or(f64::NAN);
-        self.model.window_move(v, self.window_days, &mut self.rng)
+        self.model.window_move(v, self.window_days, self.rng)
     }
 }
 
@@ -307,19 +304,19 @@ impl<'a> Setup<'a> {
 
     /// One path's sales (the liquidation engine on the model's prices).
     fn sales(&self, seed: u64, index: u64, s: &mut Scratch) -> Tally {
-        let rng = draw_prices(
+        let mut rng = draw_prices(
             self.model,
             self.start_price,
             self.days,
             (seed, index),
             &mut s.path,
         );
-        let touched = match WindowMoves::new(self.model, &s.path, self.window, rng) {
-            Ok(mut moves) => {
+        let touched = match WindowMoves::new(self.model, &s.path, self.window, &mut rng) {
+            Some(mut moves) => {
                 self.book
                     .run(&s.path.prices, &mut |day| gap(moves.at(day)), &mut s.work)
             }
-            Err(mut rng) => {
+            None => {
                 s.moves.clear();
                 s.moves.extend(
                     s.path
@@ -520,9 +517,9 @@ mod tests {
             for index in 0..20u64 {
                 draw_path(model, 100.0, days, w, (7, index), &mut path, &mut eager);
                 let mut lazy_path = SimPath::default();
-                let rng = draw_prices(model, 100.0, days, (7, index), &mut lazy_path);
+                let mut rng = draw_prices(model, 100.0, days, (7, index), &mut lazy_path);
                 assert_eq!(lazy_path, path);
-                let Ok(mut lazy) = WindowMoves::new(model, &lazy_path, w, rng) else {
+                let Some(mut lazy) = WindowMoves::new(model, &lazy_path, w, &mut rng) else {
                     panic!("{model:?} has fixed-size moves");
                 };
                 let step = 1 + index as usize * 7;
