@@ -79,7 +79,7 @@ impl<A: Amount> Terms<A> {
 }
 
 /// One loan of the pool.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Position<A> {
     balance: A,
     rate: A,
@@ -140,6 +140,13 @@ impl<A: Amount> BulletPool<A> {
             recoveries_due: BTreeMap::new(),
             defaulted: A::ZERO,
         }
+    }
+
+    /// The pool under other terms (another scenario's defaults and recoveries), for a pool that
+    /// has not yet collected a period: `BulletPool::new(loans, dates, terms)` without converting
+    /// the loans again.
+    pub fn restate(&mut self, terms: &BulletTerms) {
+        self.terms = Terms::of(terms);
     }
 
     /// Step 1: cash awaiting reinvestment becomes new loans while revolving, else cash.
@@ -333,15 +340,20 @@ impl<A: Amount> CollateralModel<A> for BulletPool<A> {
         //    included. In the final period everything still performing is taken to repay.
         let still_to_come = (self.terms.default_amount - self.defaulted - defaults).max(A::ZERO);
         let (mut maturities, mut balloon_defaults) = (A::ZERO, A::ZERO);
-        // What stays performing, summed on the way.
+        // What stays performing, summed on the way; the loans kept are moved up in place (the
+        // loop of `Vec::retain`, written out so that it compiles to one loop).
         let mut end_total = A::Total::default();
-        self.positions.retain(|p| {
+        let mut kept = 0;
+        for i in 0..self.positions.len() {
+            let p = self.positions[i];
             if !p.balance.is_positive() {
-                return false;
+                continue;
             }
             if p.maturity > t && !ctx.final_period {
                 end_total.add(p.balance);
-                return true;
+                self.positions[kept] = p;
+                kept += 1;
+                continue;
             }
             let d = if ctx.final_period || performing_now.is_zero() {
                 A::ZERO
@@ -352,8 +364,8 @@ impl<A: Amount> CollateralModel<A> for BulletPool<A> {
             };
             balloon_defaults += d;
             maturities += p.balance - d;
-            false
-        });
+        }
+        self.positions.truncate(kept);
         defaults += balloon_defaults;
         self.defaulted += defaults;
         let recovery = (defaults * self.terms.recovery_rate).round_by(rounding);

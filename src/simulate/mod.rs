@@ -180,6 +180,9 @@ pub struct Setup<'a> {
     /// The scenario of a path without sales and its notes' results (the same on every such
     /// path, so projected once).
     quiet: Option<(Scenario, Vec<NotePath>)>,
+    /// The deal's engine at closing in `f64`, copied for each path ([`Setup::project_path`]);
+    /// `None` when it cannot be built (each path then reports the error).
+    engine: Option<Engine<'a, BulletPool<f64>, f64>>,
 }
 
 /// Reusable buffers of one worker.
@@ -288,12 +291,14 @@ impl<'a> Setup<'a> {
             pool_balance,
             loans,
             quiet: None,
+            engine: None,
         };
         // A path without sales has this one scenario, and so these results: projected once (if
         // that fails, each such path projects it and reports the error with its index).
         let sc =
             Tally::of(&[], &[], &[], setup.months).scenario(setup.credited, setup.rules.rounding);
-        setup.quiet = setup.project::<f64>(&sc).ok().map(|notes| (sc, notes));
+        setup.engine = setup.engine::<f64>(&sc).ok();
+        setup.quiet = setup.project_path(&sc).ok().map(|notes| (sc, notes));
         Ok(setup)
     }
 
@@ -342,7 +347,7 @@ impl<'a> Setup<'a> {
         let notes = match &self.quiet {
             Some((quiet, notes)) if *quiet == sc => notes.clone(),
             _ => self
-                .project::<f64>(&sc)
+                .project_path(&sc)
                 .map_err(|source| RatingError::Path { index, source })?,
         };
         Ok(PathResult {
@@ -357,16 +362,42 @@ impl<'a> Setup<'a> {
     /// The path's scenario through the deal's waterfall, computing in `A`: each note's losses,
     /// largest interest shortfall and weighted average life, in USD and years.
     pub fn project<A: Amount>(&self, sc: &Scenario) -> Result<Vec<NotePath>, WaterfallError> {
-        let r = self.rules.rounding;
-        let terms = BulletTerms {
+        self.notes(self.engine::<A>(sc)?)
+    }
+
+    /// [`Setup::project`] in `f64`, as each path runs it: a copy of the engine built at setup,
+    /// its pool restated with the path's defaults (the same engine as one built for the path).
+    pub fn project_path(&self, sc: &Scenario) -> Result<Vec<NotePath>, WaterfallError> {
+        let Some(proto) = &self.engine else {
+            return self.project::<f64>(sc);
+        };
+        let mut e = proto.clone();
+        if let Some(pool) = e.unstarted_collateral() {
+            pool.restate(&self.bullet_terms(sc));
+        }
+        self.notes(e)
+    }
+
+    /// The pool's terms under `sc`.
+    fn bullet_terms(&self, sc: &Scenario) -> BulletTerms {
+        BulletTerms {
             default_amount: sc.default_amount,
             default_timing: sc.default_timing.clone(),
             recovery_rate: sc.recovery_rate,
             ..self.bullet.clone()
-        };
-        let mut collateral = BulletPool::<A>::new(&self.pool_loans, &self.dates, terms);
+        }
+    }
+
+    /// The deal's engine at closing under `sc`, computing in `A`.
+    fn engine<A: Amount>(
+        &self,
+        sc: &Scenario,
+    ) -> Result<Engine<'a, BulletPool<A>, A>, WaterfallError> {
+        let r = self.rules.rounding;
+        let mut collateral =
+            BulletPool::<A>::new(&self.pool_loans, &self.dates, self.bullet_terms(sc));
         let state = DealState::open(self.deal, &mut collateral, r);
-        let mut e = Engine::new(
+        Engine::new(
             self.deal,
             WaterfallTerms {
                 servicing_fee_rate: self.servicing_fee_rate,
@@ -375,7 +406,15 @@ impl<'a> Setup<'a> {
             },
             state,
             collateral,
-        )?;
+        )
+    }
+
+    /// Each note's results from the engine `e`, run to the end.
+    fn notes<A: Amount>(
+        &self,
+        mut e: Engine<'a, BulletPool<A>, A>,
+    ) -> Result<Vec<NotePath>, WaterfallError> {
+        let r = self.rules.rounding;
         let usd = |x: A| f(x.to_money(r));
         let n = self.deal.notes.len();
         let mut before: Vec<A> = e.state().note_balances.clone();
@@ -545,8 +584,9 @@ mod tests {
     }
 
     /// The simulation's waterfall in `f64` agrees with the exact `Decimal` engine on its own
-    /// paths: every note's losses and largest interest shortfall within a cent, its life within
-    /// a day, over 50 random paths of the bundled model under harsh terms of sale (a day's move
+    /// paths (and the copy of the engine built at setup with an engine built for the path, to
+    /// the bit): every note's losses and largest interest shortfall within a cent, its life
+    /// within a day, over 50 random paths of the bundled model under harsh terms of sale (a day's move
     /// before each sale, 30% slippage): the 50 with the largest pool losses of 1,000, so that
     /// losses reach the notes.
     #[test]
@@ -573,6 +613,8 @@ mod tests {
             let sc = tally.scenario(setup.credited, setup.rules.rounding);
             let fast = setup.project::<f64>(&sc).expect("f64");
             let exact = setup.project::<Decimal>(&sc).expect("Decimal");
+            // What a path runs: the engine built at setup, its pool restated for the path.
+            assert_eq!(setup.project_path(&sc).expect("f64"), fast, "path {i}");
             for (a, b) in fast.iter().zip(&exact) {
                 assert!(
                     (a.principal_loss - b.principal_loss).abs() <= 0.01,

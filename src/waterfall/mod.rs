@@ -332,6 +332,8 @@ pub struct Engine<'a, C, A = Decimal> {
     state: DealState<A>,
     collateral: C,
     flows: Flows<A>,
+    /// Whether a period has been run.
+    started: bool,
 }
 
 impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
@@ -364,6 +366,7 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
             state,
             collateral,
             flows: Flows::new(n),
+            started: false,
         };
         let pool = engine.state.initial_pool;
         engine.check_range(pool, || match engine.state.period {
@@ -415,6 +418,12 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
 
     pub fn state(&self) -> &DealState<A> {
         &self.state
+    }
+
+    /// The pool, to be restated before the first period runs (a simulation builds the engine
+    /// once and gives each path a copy with that path's defaults); `None` once a period has run.
+    pub fn unstarted_collateral(&mut self) -> Option<&mut C> {
+        (!self.started).then_some(&mut self.collateral)
     }
 
     pub fn collateral(&self) -> &C {
@@ -548,6 +557,7 @@ impl<'a, A: Amount, C: CollateralModel<A>> Engine<'a, C, A> {
         };
 
         // Steps 1-5: the pool's collections.
+        self.started = true;
         let c = self.collateral.collect(&ctx);
         if let Some(difference) = c.balance_break() {
             let usd = |a: A| a.to_money(self.terms.rounding);
