@@ -8,7 +8,8 @@
 //! 2. daily prices from the price model (`crate::price`);
 //! 3. the liquidation engine over the pool's loans (or cohorts, [`cohort`]): margin calls,
 //!    answers, sales; the sale's discount below its trigger is the model's own move over the
-//!    execution window after the trigger (drawn once per day with sales, in day order), plus the
+//!    execution window after the trigger (each day's at its own place in the path's stream, read
+//!    on the days with sales: [`WindowMoves`]), plus the
 //!    methodology's slippage and the pool's own market impact;
 //! 4. the sales become the period engine's scenario exactly as a market-value rating level's do
 //!    (`rating::market`): principal sold by month, principal recovered;
