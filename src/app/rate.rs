@@ -42,6 +42,37 @@ pub struct RateRequest {
     pub want_json: bool,
 }
 
+impl RateRequest {
+    /// The request's overrides of the deal file (the closing cash) applied to `deal`, and its
+    /// `--expect` classes checked against the deal's notes. (A `--tape` is the caller's: the
+    /// BTC path also reads the `pool.yaml` beside it.)
+    pub(crate) fn apply_to(&self, deal: &mut Deal) -> Result<(), Error> {
+        if let Some(cash) = self.cash_at_closing {
+            deal.cash_at_closing = Deal::check_cash_at_closing(cash)
+                .map_err(|e| Error::Argument(format!("--cash-at-closing: {e}")))?;
+        }
+        for (class, _) in &self.expect {
+            if !deal.notes.iter().any(|n| n.class == *class) {
+                return Err(Error::Argument(format!(
+                    "--expect {class}=...: the deal has no class {class}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the result JSON is built: to be printed, or for a file of `--out` or `--report`
+    /// (which also records the inputs' hashes).
+    pub(crate) fn needs_json(&self) -> bool {
+        self.want_json || self.out.is_some() || self.report.is_some()
+    }
+
+    /// Whether the cash flows CSV is built: for `--cashflows`, `--out` or `--report`.
+    pub(crate) fn needs_csv(&self) -> bool {
+        self.cashflows.is_some() || self.out.is_some() || self.report.is_some()
+    }
+}
+
 /// A completed rating and what was built from it.
 #[derive(Debug)]
 pub struct RateRun {
@@ -140,7 +171,8 @@ pub fn result_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(ResultJson<'static>)).unwrap_or_default()
 }
 
-fn json<T: Serialize>(v: &T) -> Result<String, Error> {
+/// A result as pretty JSON, with a final newline.
+pub(crate) fn json<T: Serialize>(v: &T) -> Result<String, Error> {
     serde_json::to_string_pretty(v)
         .map(|s| s + "\n")
         .map_err(|e| Error::Argument(format!("cannot serialize the result: {e}")))
@@ -195,25 +227,15 @@ pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
         }
         deal.pool.tape = tape.clone();
     }
-    if let Some(cash) = a.cash_at_closing {
-        deal.cash_at_closing = Deal::check_cash_at_closing(cash)
-            .map_err(|e| Error::Argument(format!("--cash-at-closing: {e}")))?;
-    }
+    a.apply_to(&mut deal)?;
     let registry = Lookup::for_deal(a.methodology_dir.as_deref(), &deal.path);
     let m = registry.resolve(a.methodology.as_deref().unwrap_or(&deal.methodology))?;
-    for (class, _) in &a.expect {
-        if !deal.notes.iter().any(|n| n.class == *class) {
-            return Err(Error::Argument(format!(
-                "--expect {class}=...: the deal has no class {class}"
-            )));
-        }
-    }
     let tape = Tape::read(&deal.pool.tape)?;
     let result = rating::rate(&tape, &deal, &m)?;
 
     // Each output is built once, however many files and streams carry it; the inputs' hashes
     // (a pass over the tape) only where an output records them.
-    let (json_text, inputs) = if a.want_json || a.out.is_some() || a.report.is_some() {
+    let (json_text, inputs) = if a.needs_json() {
         let inputs = Inputs::of(&deal, m.name(), m.sha256.clone())?;
         let text = json(&ResultJson {
             deal: &deal.name,
@@ -226,7 +248,7 @@ pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
     } else {
         (None, None)
     };
-    let csv_text = if a.cashflows.is_some() || a.out.is_some() || a.report.is_some() {
+    let csv_text = if a.needs_csv() {
         cashflows_csv(&deal, &result)
     } else {
         String::new()

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::RateRequest;
-use super::rate::{Inputs, cashflows_header, missed_targets_of, period_row};
+use super::rate::{Inputs, cashflows_header, json, missed_targets_of, period_row};
 use crate::deal::{Deal, Seniority};
 use crate::error::Error;
 use crate::methodology::{AutoMethodology, Lookup};
@@ -83,30 +83,19 @@ pub fn rate(a: &RateRequest) -> Result<AutoRateRun, Error> {
     if let Some(tape) = &a.tape {
         deal.pool.tape = tape.clone();
     }
-    if let Some(cash) = a.cash_at_closing {
-        deal.cash_at_closing = Deal::check_cash_at_closing(cash)
-            .map_err(|e| Error::Argument(format!("--cash-at-closing: {e}")))?;
-    }
+    a.apply_to(&mut deal)?;
     let lookup = Lookup::for_deal(a.methodology_dir.as_deref(), &deal.path);
     let m = AutoMethodology::resolve(
         &lookup,
         a.methodology.as_deref().unwrap_or(&deal.methodology),
     )?;
-    for (class, _) in &a.expect {
-        if !deal.notes.iter().any(|n| n.class == *class) {
-            return Err(Error::Argument(format!(
-                "--expect {class}=...: the deal has no class {class}"
-            )));
-        }
-    }
     let tape = AutoTape::read(&deal.pool.tape)?;
     let result = rate_auto(&tape, &deal, &m)?;
     let summary = tape.summary();
 
-    let wants_json = a.want_json || a.out.is_some() || a.report.is_some();
-    let (json_text, inputs) = if wants_json {
+    let (json_text, inputs) = if a.needs_json() {
         let inputs = Inputs::of(&deal, m.name(), m.sha256.clone())?;
-        let text = serde_json::to_string_pretty(&AutoResultJson {
+        let text = json(&AutoResultJson {
             deal: &deal.name,
             asset_class: "auto_loans",
             inputs: &inputs,
@@ -117,14 +106,12 @@ pub fn rate(a: &RateRequest) -> Result<AutoRateRun, Error> {
             notes: notes_json(&deal, &m, &result),
             levels: &result.levels,
             warnings: &result.warnings,
-        })
-        .map(|s| s + "\n")
-        .map_err(|e| Error::Argument(format!("cannot serialize the result: {e}")))?;
+        })?;
         (Some(text), Some(inputs))
     } else {
         (None, None)
     };
-    let csv = if a.cashflows.is_some() || a.out.is_some() || a.report.is_some() {
+    let csv = if a.needs_csv() {
         cashflows_csv(&deal, &result)
     } else {
         String::new()
