@@ -273,11 +273,12 @@ impl Minima {
         self.first_below_rising(from, to, a, c)
     }
 
-    /// Whether some day in `from ..= to` has `price <= a + c x day` ([`Minima::first_below_from`]
-    /// finds the first): the range's lowest price above the highest threshold says no, at or
-    /// below the lowest threshold yes, both in O(1); in between, the search decides (and leaves
-    /// its crossing in `hint`).
-    fn any_below(&self, from: u32, to: u32, a: f64, c: f64, hint: &mut u32) -> bool {
+    /// Whether some day in `from ..= to` has `price <= a + c x day` (`c >= 0`), without
+    /// finding the first: the range's lowest price above its highest threshold (the last day's)
+    /// says no, at or below its lowest (the first day's) yes, each in O(1); a range between the
+    /// two is split in halves, each tested alike. The band between the two thresholds narrows
+    /// with the range, so few ranges are split.
+    fn any_below(&self, from: u32, to: u32, a: f64, c: f64) -> bool {
         let Some(last) = self.prices().len().checked_sub(1) else {
             return false;
         };
@@ -289,25 +290,19 @@ impl Minima {
         if low > a + c * f64::from(to) {
             return false;
         }
-        if low <= a + c * f64::from(from) {
+        if low <= a + c * f64::from(from) || from == to {
             return true;
         }
-        match self.first_below_from(from, to, a, c, *hint) {
-            Some(t) => {
-                *hint = t;
-                true
-            }
-            None => false,
-        }
+        let mid = from + (to - from) / 2;
+        self.any_below(from, mid, a, c) || self.any_below(mid + 1, to, a, c)
     }
 }
 
 /// Guesses of the next crossing for [`Minima::first_below_from`], carried from one loan to the
 /// next when loans are walked in order of their trigger prices (a simulation's [`Book`]): the
-/// crossing of the previous loan's margin-call search, sale search and answered calls.
+/// previous sale of a loan that does not answer, and the previous answering loan's calls.
 #[derive(Default)]
 struct Hints {
-    call: u32,
     sale: u32,
     /// The previous answering loan's `k`-th call (calls after these start without a guess).
     answered: [u32; 8],
@@ -436,7 +431,7 @@ fn walk_reached(
                     Some(t) => t.checked_sub(1).filter(|end| *end >= from),
                     None => Some(until),
                 };
-                if before_sale.is_some_and(|end| m.any_below(from, end, ma, mc, &mut h.call)) {
+                if before_sale.is_some_and(|end| m.any_below(from, end, ma, mc)) {
                     o.margin_calls = 1;
                 }
                 if let Some(t) = sale {
