@@ -23,8 +23,13 @@ use crate::tape::PoolLoan;
 /// How finely loans are grouped.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Grouping {
-    /// Width of an LTV band of the liquidation engine's cohorts (0.01: a point of LTV).
+    /// Width of an LTV band of the liquidation engine's cohorts of borrowers who do not answer
+    /// margin calls (0.01: a point of LTV): their LTV decides the day they are called and sold.
     pub ltv_band: f64,
+    /// The same for borrowers who answer: their LTV at cut-off decides only the day of their first
+    /// call (each answered call restores the cure LTV, from which the next call and any sale
+    /// follow), so their bands can be wider.
+    pub answering_ltv_band: f64,
     /// Width of an LTV band of the period engine's positions, where LTV only orders defaults.
     pub pool_ltv_band: f64,
     /// Days of maturity grouped together.
@@ -35,6 +40,7 @@ impl Grouping {
     /// The grouping `simulate` uses unless `--loan-level`.
     pub const DEFAULT: Grouping = Grouping {
         ltv_band: 0.01,
+        answering_ltv_band: 0.015,
         pool_ltv_band: 0.025,
         maturity_days: 14,
     };
@@ -51,10 +57,15 @@ pub fn market_cohorts(
     let mut groups: BTreeMap<(bool, u32, i64), Sums> = BTreeMap::new();
     for l in loans {
         let ltv = l.balance / (l.btc * start_price);
+        let band = if l.answers {
+            g.answering_ltv_band
+        } else {
+            g.ltv_band
+        };
         let key = (
             l.answers,
             l.maturity_day / g.maturity_days.max(1),
-            (ltv / g.ltv_band).floor() as i64,
+            (ltv / band).floor() as i64,
         );
         let e = groups.entry(key).or_insert_with(|| {
             (
