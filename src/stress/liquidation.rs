@@ -424,8 +424,8 @@ fn walk_reached(
                 // Called once, on the first day in the call band before the sale. The liquidation
                 // price is below the call price on every day, so the sale (the first day at or
                 // below the liquidation price) never comes before the first call: the sale is
-                // searched first, then whether a call came before it, which one range-minimum
-                // check answers but in a few cases (`Minima::any_below`).
+                // searched first, then whether a call came before it, which a range-minimum
+                // check answers in O(1) in most cases (`Minima::any_below`).
                 let sale = m.first_below_from(from, until, la, lc, h.sale);
                 let before_sale = match sale {
                     Some(t) => t.checked_sub(1).filter(|end| *end >= from),
