@@ -18,6 +18,14 @@ use std::path::Path;
 use crate::deal::Deal;
 use crate::error::Error;
 
+/// A value as pretty JSON with a final newline: what every command's `--format json` prints and
+/// its `.json` files hold.
+pub fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
+    serde_json::to_string_pretty(v)
+        .map(|s| s + "\n")
+        .map_err(|e| Error::Argument(format!("cannot serialize the result: {e}")))
+}
+
 /// The default `--deal`: the bundled deal, relative to the repository's root.
 pub const BUNDLED_DEAL: &str = "pools/ledn-2026-1/deal.yaml";
 

@@ -171,13 +171,6 @@ pub fn result_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(ResultJson<'static>)).unwrap_or_default()
 }
 
-/// A result as pretty JSON, with a final newline.
-pub(crate) fn json<T: Serialize>(v: &T) -> Result<String, Error> {
-    serde_json::to_string_pretty(v)
-        .map(|s| s + "\n")
-        .map_err(|e| Error::Argument(format!("cannot serialize the result: {e}")))
-}
-
 /// Every output a rating writes, as one transaction: all written, or none
 /// (docs/reliability.md). `--cashflows` gets `csv`; `--out` gets `result.json` and
 /// `cashflows.csv`; `--report` gets those two with `report_files` (the rationale and workbook).
@@ -237,7 +230,7 @@ pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
     // (a pass over the tape) only where an output records them.
     let (json_text, inputs) = if a.needs_json() {
         let inputs = Inputs::of(&deal, m.name(), m.sha256.clone())?;
-        let text = json(&ResultJson {
+        let text = super::json(&ResultJson {
             deal: &deal.name,
             inputs: &inputs,
             notes: notes_json(&deal, &m, &result),

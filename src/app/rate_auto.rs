@@ -10,7 +10,8 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::RateRequest;
-use super::rate::{Inputs, cashflows_header, json, missed_targets_of, period_row};
+use super::json;
+use super::rate::{Inputs, cashflows_header, missed_targets_of, period_row};
 use crate::deal::{Deal, Seniority};
 use crate::error::Error;
 use crate::methodology::{AutoMethodology, Lookup};

@@ -220,7 +220,7 @@ struct MonthlyJson<'a> {
 
 /// The JSON `replay --monthly-reports --format json` prints.
 pub fn monthly_json(run: &MonthlyRun) -> Result<String, Error> {
-    serde_json::to_string_pretty(&MonthlyJson {
+    super::json(&MonthlyJson {
         deal: &run.deal.name,
         from: run.from,
         to: run.to,
@@ -228,8 +228,6 @@ pub fn monthly_json(run: &MonthlyRun) -> Result<String, Error> {
         methodology: &run.methodology,
         reports: &run.reports,
     })
-    .map(|s| s + "\n")
-    .map_err(|e| Error::Argument(format!("cannot serialize the result: {e}")))
 }
 
 /// The servicer reports the deal would have published on the price file's history: the pool at

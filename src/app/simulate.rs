@@ -540,7 +540,7 @@ fn write_outputs(
     }
     if let Some(dir) = report {
         let mut files = crate::report::simulation::render(summary, results)?;
-        files.push(("simulation.json", crate::cli::json(summary)?.into_bytes()));
+        files.push(("simulation.json", super::json(summary)?.into_bytes()));
         tx.add_set(dir, files);
     }
     tx.commit().map_err(|e| Error::Output {

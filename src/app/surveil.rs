@@ -214,7 +214,7 @@ fn watch_json(w: &Watch) -> WatchJson<'_> {
 
 /// `--format json` and `surveillance.json`.
 pub fn json(run: &SurveilRun) -> Result<String, Error> {
-    serde_json::to_string_pretty(&SurveilJson {
+    super::json(&SurveilJson {
         deal: &run.deal.name,
         methodology: run.methodology.name(),
         methodology_sha256: &run.methodology.sha256,
@@ -223,8 +223,6 @@ pub fn json(run: &SurveilRun) -> Result<String, Error> {
         cutoff_pool: money_text(&run.origin.pool),
         watches: run.watches.iter().map(watch_json).collect(),
     })
-    .map(|s| s + "\n")
-    .map_err(|e| Error::Argument(format!("cannot serialize the result: {e}")))
 }
 
 /// The CSV's columns (docs/surveillance.md): one row per report and note.

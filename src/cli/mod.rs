@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::error::Error;
 
-pub(crate) use crate::app::BUNDLED_DEAL;
+pub(crate) use crate::app::{BUNDLED_DEAL, json};
 
 /// Help for `--methodology-dir`, the same in every command that rates.
 pub(crate) const METHODOLOGY_DIR_HELP: &str = "Methodology registry directory, looked in first [then: methodology/ beside the deal and in each parent directory, then the published methodologies built into absrate]";
@@ -139,11 +139,4 @@ where
         Command::Surveil(c) => surveil::run(c)?,
     };
     Ok(out)
-}
-
-/// Serializes a value as pretty JSON with a trailing newline.
-pub(crate) fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
-    serde_json::to_string_pretty(v)
-        .map(|s| s + "\n")
-        .map_err(|e| Error::Argument(format!("cannot serialize the result: {e}")))
 }
