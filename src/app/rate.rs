@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::deal::{Deal, Seniority};
 use crate::error::Error;
-use crate::methodology::{Lookup, Methodology, Notch, Overlay, sha256_of};
+use crate::methodology::{Lookup, Methodology, Notch, Overlay};
 use crate::money::json::{money_text, rate_text};
 use crate::rating::{self, LevelResult, RatingResult};
 use crate::report;
@@ -86,37 +86,7 @@ pub struct RateRun {
     pub missed: Vec<String>,
 }
 
-/// Where a result came from.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Inputs {
-    pub deal: String,
-    pub deal_sha256: String,
-    pub tape: String,
-    pub tape_sha256: String,
-    pub methodology: String,
-    pub methodology_sha256: String,
-    pub engine: String,
-}
-
-impl Inputs {
-    /// The deal file, its tape and the methodology `methodology` (name and hash), each file
-    /// hashed (a pass over the tape), and this engine's version.
-    pub fn of(
-        deal: &Deal,
-        methodology: String,
-        methodology_sha256: String,
-    ) -> Result<Inputs, Error> {
-        Ok(Inputs {
-            deal: deal.path.display().to_string(),
-            deal_sha256: sha256_of(&deal.path)?,
-            tape: deal.pool.tape.display().to_string(),
-            tape_sha256: sha256_of(&deal.pool.tape)?,
-            methodology,
-            methodology_sha256,
-            engine: format!("absrate {}", env!("CARGO_PKG_VERSION")),
-        })
-    }
-}
+pub use crate::report::Inputs;
 
 /// One note's verdict in `result.json`. Money and rates are strings (docs/outputs.md).
 #[derive(Debug, Serialize, JsonSchema)]

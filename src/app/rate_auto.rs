@@ -6,7 +6,6 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::RateRequest;
@@ -100,7 +99,7 @@ pub fn rate(a: &RateRequest) -> Result<AutoRateRun, Error> {
             deal: &deal.name,
             asset_class: "auto_loans",
             inputs: &inputs,
-            expected_cnl: rate_text(&ecnl(&deal)),
+            expected_cnl: rate_text(&deal.expected_cnl()),
             pool_balance: money_text(&result.pool_balance),
             contracts: result.contracts,
             lines: result.lines,
@@ -149,14 +148,6 @@ pub fn rate(a: &RateRequest) -> Result<AutoRateRun, Error> {
         json: json_text,
         missed,
     })
-}
-
-/// The deal's expected cumulative net loss (zero if the deal has none: not an auto deal).
-pub fn ecnl(deal: &Deal) -> Decimal {
-    deal.auto_loans
-        .as_ref()
-        .map(|a| a.expected_cnl)
-        .unwrap_or_default()
 }
 
 fn notes_json(deal: &Deal, m: &AutoMethodology, r: &AutoRatingResult) -> Vec<AutoNoteJson> {

@@ -8,18 +8,21 @@ use std::path::{Path, PathBuf};
 
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::deal::Deal;
 use crate::error::Error;
-use crate::methodology::{IdealizedTable, Lookup, Methodology, Notch, sha256_of};
+use crate::methodology::{Lookup, Methodology, Notch, sha256_of};
 use crate::money::count;
 use crate::price::ModelLookup;
 use crate::rating::{self, BreakEvens, PoolCache};
 use crate::report::table::{Align, Table};
-use crate::simulate::summary::{self, NoteSummary, NoteTerms, PoolSummary};
+use crate::simulate::summary::{self, NoteTerms};
 use crate::simulate::{Grouping, NotePath, PathResult, Setup, shard_range};
 use crate::tape::{NumericTable, Tape, numeric_table_bytes, read_numeric_table};
+
+pub use crate::simulate::run::{
+    Context, ModelView, NoteContext, NoteView, ParamView, RunInputs, ShardView, Summary,
+};
 
 /// The metadata key of a path table.
 pub const META_KEY: &str = "absrate.simulate";
@@ -46,136 +49,6 @@ pub struct SimulateRequest {
     pub report: Option<PathBuf>,
     /// Called once per path done.
     pub progress: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
-}
-
-/// What identifies a run: two shards belong to one run exactly when these agree.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunInputs {
-    pub deal: String,
-    pub deal_sha256: String,
-    pub tape: String,
-    pub tape_sha256: String,
-    pub methodology: String,
-    pub methodology_sha256: String,
-    pub model: String,
-    pub model_sha256: String,
-    pub seed: u64,
-    pub paths: u64,
-    /// `cohorts` or `loans`.
-    pub positions: String,
-    pub engine: String,
-}
-
-impl RunInputs {
-    /// The fields that must agree between shards (file names may differ between machines).
-    fn identity(&self) -> [(&'static str, String); 9] {
-        [
-            ("deal_sha256", self.deal_sha256.clone()),
-            ("tape_sha256", self.tape_sha256.clone()),
-            ("methodology_sha256", self.methodology_sha256.clone()),
-            ("model_sha256", self.model_sha256.clone()),
-            ("seed", self.seed.to_string()),
-            ("paths", self.paths.to_string()),
-            ("positions", self.positions.clone()),
-            ("engine", self.engine.clone()),
-            ("methodology", self.methodology.clone()),
-        ]
-    }
-
-    /// SHA-256 of the identity, hex: stamped on every path table.
-    pub fn run_id(&self) -> String {
-        let mut h = Sha256::new();
-        for (k, v) in self.identity() {
-            h.update(k.as_bytes());
-            h.update(b"=");
-            h.update(v.as_bytes());
-            h.update(b"\n");
-        }
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-    }
-}
-
-/// One model parameter as the report shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ParamView {
-    pub name: String,
-    /// As the file states it.
-    pub value: String,
-    pub source: String,
-}
-
-/// The price model as the report shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelView {
-    pub name: String,
-    pub kind: String,
-    pub title: String,
-    pub parameters: Vec<ParamView>,
-    /// The history it was fitted to: file, window, observations, method.
-    pub fitted_from: String,
-}
-
-/// A note's fixed figures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NoteContext {
-    pub class: String,
-    pub balance: f64,
-    pub published_rating: Option<String>,
-    /// The indicated rating of `rate` under the same methodology.
-    pub deterministic_rating: Option<String>,
-}
-
-/// Everything the summary needs beside the paths: what a path table carries in its metadata,
-/// so that `merge` reproduces a run's output from its shards alone.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Context {
-    pub deal_name: String,
-    pub inputs: RunInputs,
-    pub model: ModelView,
-    /// The simulation's terms as the methodology states them (name, value, source).
-    pub terms: Vec<ParamView>,
-    pub horizon_days: u32,
-    pub start_price: f64,
-    pub notes: Vec<NoteContext>,
-    pub loans: u64,
-    pub pool_balance: f64,
-    /// Positions the liquidation engine and the period engine walk per path.
-    pub positions: (usize, usize),
-    pub table: IdealizedTable,
-}
-
-/// A note in the summary: the distribution and the ratings side by side.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NoteView {
-    pub published_rating: Option<String>,
-    pub deterministic_rating: Option<String>,
-    #[serde(flatten)]
-    pub summary: NoteSummary,
-}
-
-/// The run's summary (`--format json`, `simulation.json`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Summary {
-    pub deal: String,
-    pub inputs: RunInputs,
-    /// Present for one shard's summary only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shard: Option<ShardView>,
-    pub paths_run: u64,
-    pub model: ModelView,
-    pub terms: Vec<ParamView>,
-    pub horizon_days: u32,
-    pub start_price: f64,
-    pub positions: (usize, usize),
-    pub pool: PoolSummary,
-    pub notes: Vec<NoteView>,
-    pub idealized_table_source: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct ShardView {
-    pub shard: u64,
-    pub shards: u64,
 }
 
 /// A finished run (or merge): the summary, and the per-path results it came from.

@@ -9,9 +9,8 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::compare::rating_name;
-use crate::deal::Deal;
 use crate::error::Error;
-use crate::methodology::{Lookup, Methodology};
+use crate::methodology::Lookup;
 use crate::money::json::{money_text, rate_text};
 use crate::rating::BreakEven;
 use crate::surveil::rate::{Origin, Watch, watch};
@@ -31,15 +30,7 @@ pub struct SurveilRequest {
     pub progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
 }
 
-/// A surveillance run: every report rated.
-#[derive(Debug)]
-pub struct SurveilRun {
-    pub deal: Deal,
-    pub methodology: Methodology,
-    pub reports: PathBuf,
-    pub origin: Origin,
-    pub watches: Vec<Watch>,
-}
+pub use crate::surveil::rate::SurveilRun;
 
 /// Reads, reconciles and rates every report; writes `--report` when asked.
 pub fn surveil(a: &SurveilRequest) -> Result<SurveilRun, Error> {

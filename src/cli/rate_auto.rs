@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::app::rate_auto::{AutoRateRun, ecnl};
+use crate::app::rate_auto::AutoRateRun;
 use crate::money::{count, pct_dec, usd};
 use crate::report::table::Table;
 
@@ -20,7 +20,7 @@ pub fn text(run: &AutoRateRun) -> String {
         usd(r.pool_balance),
         s.wa_interest_rate * 100.0,
         s.wa_remaining_term,
-        pct_dec(ecnl(deal), 2)
+        pct_dec(deal.expected_cnl(), 2)
     );
     let _ = writeln!(
         o,

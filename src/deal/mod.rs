@@ -589,6 +589,14 @@ pub struct Deal {
 }
 
 impl Deal {
+    /// The deal's expected cumulative net loss (zero if the deal has none: not an auto deal).
+    pub fn expected_cnl(&self) -> Decimal {
+        self.auto_loans
+            .as_ref()
+            .map(|a| a.expected_cnl)
+            .unwrap_or_default()
+    }
+
     /// Monthly payment dates from the first payment to the legal final maturity, inclusive.
     pub fn payment_dates(&self) -> Vec<NaiveDate> {
         let mut out = Vec::new();

@@ -8,8 +8,8 @@
 use rust_decimal::Decimal;
 use rust_xlsxwriter::Format;
 
+use super::Inputs;
 use super::ReportError;
-use crate::app::rate::Inputs;
 use crate::deal::Deal;
 use crate::methodology::{AutoMethodology, Notch};
 use crate::money::{count, pct_dec, usd};
@@ -65,7 +65,7 @@ pub fn against_published(
 ) -> String {
     let n = &deal.notes[k];
     let nr = &r.notes[k];
-    let ecnl = crate::app::rate_auto::ecnl(deal);
+    let ecnl = deal.expected_cnl();
     let ours = nr
         .indicated
         .map(|x| format!("'{x}'"))
@@ -252,7 +252,7 @@ pub fn sections(
     r: &AutoRatingResult,
     inputs: &Inputs,
 ) -> Vec<Section> {
-    let ecnl = crate::app::rate_auto::ecnl(deal);
+    let ecnl = deal.expected_cnl();
     let mut out = Vec::new();
     out.push(Section {
         title: "Summary".into(),

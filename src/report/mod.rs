@@ -17,7 +17,7 @@ mod xlsx;
 
 use std::path::{Path, PathBuf};
 
-pub use view::{Provenance, Rationale, decline_phrase, gap_phrase, rationale, stated_gap};
+pub use view::{Inputs, Provenance, Rationale, decline_phrase, gap_phrase, rationale, stated_gap};
 pub use xlsx::workbook;
 
 pub const MARKDOWN: &str = "rationale.md";

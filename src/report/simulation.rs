@@ -13,12 +13,12 @@ use serde::Serialize;
 
 use super::charts;
 use super::view::Row;
-use crate::app::simulate::{NoteView, ParamView, Summary};
 use crate::error::Error;
 use crate::methodology::{FIELDS, Notch, Unit};
 use crate::money::count;
 use crate::rating::RatingError;
 use crate::simulate::PathResult;
+use crate::simulate::run::{NoteView, ParamView, Summary};
 use crate::simulate::summary::{Distribution, ElRating};
 
 pub const MARKDOWN: &str = "simulation.md";

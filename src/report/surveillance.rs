@@ -9,11 +9,11 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 
 use super::charts;
-use crate::app::surveil::SurveilRun;
 use crate::compare::rating_name;
 use crate::error::Error;
 use crate::money::{count, pct_dec, pct_or_dash, usd};
 use crate::rating::BreakEven;
+use crate::surveil::rate::SurveilRun;
 use crate::surveil::rate::{Move, Watch};
 
 pub const MARKDOWN: &str = "surveillance.md";

@@ -26,6 +26,38 @@ pub struct Provenance {
     pub run_date: String,
 }
 
+/// Where a result came from.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Inputs {
+    pub deal: String,
+    pub deal_sha256: String,
+    pub tape: String,
+    pub tape_sha256: String,
+    pub methodology: String,
+    pub methodology_sha256: String,
+    pub engine: String,
+}
+
+impl Inputs {
+    /// The deal file, its tape and the methodology `methodology` (name and hash), each file
+    /// hashed (a pass over the tape), and this engine's version.
+    pub fn of(
+        deal: &Deal,
+        methodology: String,
+        methodology_sha256: String,
+    ) -> Result<Inputs, crate::error::Error> {
+        Ok(Inputs {
+            deal: deal.path.display().to_string(),
+            deal_sha256: crate::methodology::sha256_of(&deal.path)?,
+            tape: deal.pool.tape.display().to_string(),
+            tape_sha256: crate::methodology::sha256_of(&deal.pool.tape)?,
+            methodology,
+            methodology_sha256,
+            engine: format!("absrate {}", env!("CARGO_PKG_VERSION")),
+        })
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Row {
     pub label: String,

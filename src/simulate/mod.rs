@@ -17,6 +17,7 @@
 //! 6. the path's result: pool loss, loans liquidated, each note's losses, shortfalls and life.
 
 pub mod cohort;
+pub mod run;
 pub mod summary;
 
 use std::ops::Range;

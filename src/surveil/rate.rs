@@ -18,6 +18,18 @@ use crate::methodology::{Methodology, Notch};
 use crate::rating::{self, BreakEven, BreakEvens, PoolCache, RatingError, RatingResult};
 use crate::tape::LoanRecord;
 
+/// A surveillance run: every report of a deal rated (`absrate surveil`, built by
+/// `crate::app::surveil`).
+#[derive(Debug)]
+pub struct SurveilRun {
+    pub deal: Deal,
+    pub methodology: Methodology,
+    /// The directory of the reports.
+    pub reports: std::path::PathBuf,
+    pub origin: Origin,
+    pub watches: Vec<Watch>,
+}
+
 /// What the deal looked like at its cut-off, the base of "to date" figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Origin {
