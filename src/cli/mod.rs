@@ -140,3 +140,13 @@ where
     };
     Ok(out)
 }
+
+/// A cell of a printed rating grid (BTC and auto deals alike): `pass`, or
+/// `FAIL p<first failing period>`.
+pub(crate) fn grid_cell(n: &crate::waterfall::NoteOutcome) -> String {
+    if n.passed {
+        "pass".to_string()
+    } else {
+        format!("FAIL p{}", n.first_failing_period.unwrap_or(0))
+    }
+}

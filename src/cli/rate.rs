@@ -171,7 +171,7 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
                 usd(l.default_amount),
             ]
             .into_iter()
-            .chain(l.notes.iter().map(grid_cell)),
+            .chain(l.notes.iter().map(super::grid_cell)),
         );
     }
     o.push('\n');
@@ -287,14 +287,5 @@ fn first_fail(r: &RatingResult, class: &str) -> Option<Notch> {
     match r.notes[k].quantitative {
         Some(n) => n.up(),
         None => Some(Notch::B_MINUS),
-    }
-}
-
-/// A cell of the printed grid: `pass`, or `FAIL p<first failing period>`.
-pub(super) fn grid_cell(n: &crate::waterfall::NoteOutcome) -> String {
-    if n.passed {
-        "pass".to_string()
-    } else {
-        format!("FAIL p{}", n.first_failing_period.unwrap_or(0))
     }
 }

@@ -62,7 +62,7 @@ pub fn text(run: &AutoRateRun) -> String {
                 usd(l.default_amount),
             ]
             .into_iter()
-            .chain(l.notes.iter().map(super::rate::grid_cell)),
+            .chain(l.notes.iter().map(super::grid_cell)),
         );
     }
     o.push('\n');
