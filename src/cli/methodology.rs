@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::methodology::{DiffJson, ShowJson};
 use clap::{Args, Subcommand};
-use serde::Serialize;
 
 use super::{TextOrJson as Format, json};
 use crate::error::Error;
@@ -626,88 +626,6 @@ fn show_text(m: &Methodology) -> String {
         "\n~ interpolated between the anchors given in the file; provenance of each value: --format json"
     );
     o
-}
-
-#[derive(Serialize)]
-struct ShowJson<'a> {
-    id: &'a str,
-    version: String,
-    effective_date: String,
-    supersedes: Option<&'a str>,
-    title: &'a str,
-    sha256: &'a str,
-    base_case: BaseCaseJson,
-    rounding: crate::methodology::Rounding,
-    interpolation: crate::methodology::Interpolation,
-    pass_criteria: crate::methodology::PassCriteria,
-    levels: Vec<LevelJson<'a>>,
-    overlays: &'a [crate::methodology::Overlay],
-}
-
-#[derive(Serialize)]
-struct BaseCaseJson {
-    default_rate: String,
-    recovery_rate: String,
-}
-
-#[derive(Serialize)]
-struct LevelJson<'a> {
-    notch: String,
-    anchor: bool,
-    params: Vec<ParamJson<'a>>,
-}
-
-#[derive(Serialize)]
-struct ParamJson<'a> {
-    field: &'static str,
-    value: &'a crate::methodology::Value,
-    source: &'a str,
-}
-
-impl<'a> ShowJson<'a> {
-    fn of(m: &'a Methodology) -> ShowJson<'a> {
-        ShowJson {
-            id: &m.id,
-            version: m.version.to_string(),
-            effective_date: m.effective_date.to_string(),
-            supersedes: m.supersedes.as_deref(),
-            title: &m.title,
-            sha256: &m.sha256,
-            base_case: BaseCaseJson {
-                default_rate: m.base_case.default_rate.value.to_string(),
-                recovery_rate: m.base_case.recovery_rate.value.to_string(),
-            },
-            rounding: m.rounding,
-            interpolation: m.interpolation,
-            pass_criteria: m.pass_criteria,
-            levels: m
-                .levels
-                .iter()
-                .map(|l| LevelJson {
-                    notch: l.notch.to_string(),
-                    anchor: l.anchor,
-                    params: FIELDS
-                        .iter()
-                        .zip(&l.params)
-                        .filter(|(f, _)| f.applies.to(m.mode))
-                        .map(|(f, p)| ParamJson {
-                            field: f.name,
-                            value: &p.value,
-                            source: &p.source,
-                        })
-                        .collect(),
-                })
-                .collect(),
-            overlays: &m.overlays,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct DiffJson<'a> {
-    a: String,
-    b: String,
-    changes: &'a [Change],
 }
 
 fn diff_text(a: &Methodology, b: &Methodology, changes: &[Change]) -> String {
