@@ -10,6 +10,7 @@ pub mod rate_auto;
 pub mod replay;
 pub mod simulate;
 pub mod surveil;
+pub mod tape;
 
 pub use rate::{RateRequest, RateRun, rate, result_schema};
 

@@ -6,12 +6,11 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use rust_decimal::Decimal;
-use serde::Serialize;
 
 use super::{OutputFormat, json};
+use crate::app::tape::{Source, StratJson, SummaryJson, ValuationRequest};
 use crate::error::Error;
 use crate::money::{btc, count, pct, pct_dec, usd, usd_millions};
-use crate::pool::PoolFile;
 use crate::tape::{PoolSummary, Strat, Tape, Valuation};
 
 #[derive(Debug, Subcommand)]
@@ -72,54 +71,17 @@ pub struct ValuedArgs {
     format: OutputFormat,
 }
 
-/// Where the valuation came from, for the reader of a summary.
-#[derive(Debug, Clone, Serialize)]
-struct Source {
-    tape: PathBuf,
-    pool_file: Option<PathBuf>,
-}
-
 impl ValuedArgs {
     fn valuation(&self) -> Result<(Valuation, Source), Error> {
-        let pool_path = self.pool.clone().or_else(|| PoolFile::beside(&self.tape));
-        let pool = pool_path.as_deref().map(PoolFile::load).transpose()?;
-        let missing = |what: &str, flag: &str| {
-            Error::Argument(format!(
-                "no {what} for {}: pass {flag}, or keep a pool.yaml with the pool's cut-off beside the tape (see docs/tape.md)",
-                self.tape.display()
-            ))
-        };
-        let btc_price = match (self.price, &pool) {
-            (Some(p), _) => p,
-            (None, Some(pool)) => pool.cutoff.btc_price,
-            (None, None) => return Err(missing("BTC price", "--price")),
-        };
-        let as_of = match (self.as_of, &pool) {
-            (Some(d), _) => d,
-            (None, Some(pool)) => pool.cutoff.date,
-            (None, None) => return Err(missing("as-of date", "--as-of")),
-        };
-        let terms = pool.as_ref().map(|p| &p.collateral_terms);
-        let v = Valuation {
-            as_of,
-            btc_price,
-            margin_call_ltv: self
-                .margin_call
-                .or(terms.map(|t| t.margin_call_ltv))
-                .unwrap_or(Decimal::new(70, 2)),
-            liquidation_ltv: self
-                .liquidation
-                .or(terms.map(|t| t.liquidation_ltv))
-                .unwrap_or(Decimal::new(80, 2)),
-        };
-        v.validate()?;
-        Ok((
-            v,
-            Source {
-                tape: self.tape.clone(),
-                pool_file: pool_path,
-            },
-        ))
+        ValuationRequest {
+            tape: self.tape.clone(),
+            price: self.price,
+            as_of: self.as_of,
+            margin_call: self.margin_call,
+            liquidation: self.liquidation,
+            pool: self.pool.clone(),
+        }
+        .valuation()
     }
 }
 
@@ -173,19 +135,6 @@ pub fn run(cmd: TapeCommand) -> Result<String, Error> {
             ))
         }
     }
-}
-
-#[derive(Serialize)]
-struct SummaryJson<'a> {
-    source: Source,
-    summary: &'a PoolSummary,
-}
-
-#[derive(Serialize)]
-struct StratJson<'a> {
-    source: Source,
-    strats: &'a [Strat],
-    trigger_prices: &'a [crate::tape::TriggerPrice],
 }
 
 fn valued_at(s: &PoolSummary, source: &Source) -> String {
