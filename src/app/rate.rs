@@ -141,16 +141,59 @@ pub fn result_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(ResultJson<'static>)).unwrap_or_default()
 }
 
+/// The rationale's files (name, bytes) a rating writes under `--report`, beside `result.json`
+/// and `cashflows.csv`.
+pub(crate) type ReportFiles = Vec<(&'static str, Vec<u8>)>;
+
+/// Builds the outputs the request names, each once however many files and streams carry it, and
+/// writes them as one transaction ([`commit_outputs`]): the result JSON `json_of(inputs)` (the
+/// inputs' hashes, a pass over the tape, taken only when an output records them), the cash flows
+/// CSV `csv_of()`, and under `--report` the files `report_of(inputs, csv)`. `methodology` is the
+/// methodology's name, hash and file. Returns the JSON when it was built (to be printed).
+pub(crate) fn build_outputs(
+    a: &RateRequest,
+    deal: &Deal,
+    methodology: (String, String, &std::path::Path),
+    json_of: impl FnOnce(&Inputs) -> Result<String, Error>,
+    csv_of: impl FnOnce() -> String,
+    report_of: impl FnOnce(&Inputs, &str) -> Result<ReportFiles, Error>,
+) -> Result<Option<String>, Error> {
+    let (name, sha256, path) = methodology;
+    let (json_text, inputs) = if a.needs_json() {
+        let inputs = Inputs::of(deal, name, sha256)?;
+        (Some(json_of(&inputs)?), Some(inputs))
+    } else {
+        (None, None)
+    };
+    let csv = if a.needs_csv() {
+        csv_of()
+    } else {
+        String::new()
+    };
+    let report_files = match (&a.report, &inputs) {
+        (Some(_), Some(inputs)) => report_of(inputs, &csv)?,
+        _ => Vec::new(),
+    };
+    commit_outputs(
+        a,
+        [&deal.path, &deal.pool.path, &deal.pool.tape, path],
+        json_text.as_deref().unwrap_or_default(),
+        &csv,
+        report_files,
+    )?;
+    Ok(json_text)
+}
+
 /// Every output a rating writes, as one transaction: all written, or none
 /// (docs/reliability.md). `--cashflows` gets `csv`; `--out` gets `result.json` and
 /// `cashflows.csv`; `--report` gets those two with `report_files` (the rationale and workbook).
 /// `inputs` (deal, pool, tape, methodology) are never written over.
-pub(crate) fn commit_outputs(
+fn commit_outputs(
     a: &RateRequest,
     inputs: [&std::path::Path; 4],
     json: &str,
     csv: &str,
-    mut report_files: Vec<(&'static str, Vec<u8>)>,
+    mut report_files: ReportFiles,
 ) -> Result<(), Error> {
     let mut tx = crate::output::Transaction::new();
     for input in inputs {
@@ -196,29 +239,21 @@ pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
     let tape = Tape::read(&deal.pool.tape)?;
     let result = rating::rate(&tape, &deal, &m)?;
 
-    // Each output is built once, however many files and streams carry it; the inputs' hashes
-    // (a pass over the tape) only where an output records them.
-    let (json_text, inputs) = if a.needs_json() {
-        let inputs = Inputs::of(&deal, m.name(), m.sha256.clone())?;
-        let text = super::json(&ResultJson {
-            deal: &deal.name,
-            inputs: &inputs,
-            notes: notes_json(&deal, &m, &result),
-            levels: &result.levels,
-            warnings: &result.warnings,
-        })?;
-        (Some(text), Some(inputs))
-    } else {
-        (None, None)
-    };
-    let csv_text = if a.needs_csv() {
-        cashflows_csv(&deal, &result)
-    } else {
-        String::new()
-    };
-    let json_out = json_text.clone().unwrap_or_default();
-    let report_files = match (&a.report, &inputs) {
-        (Some(_), Some(inputs)) => {
+    let json_text = build_outputs(
+        a,
+        &deal,
+        (m.name(), m.sha256.clone(), &m.path),
+        |inputs| {
+            super::json(&ResultJson {
+                deal: &deal.name,
+                inputs,
+                notes: notes_json(&deal, &m, &result),
+                levels: &result.levels,
+                warnings: &result.warnings,
+            })
+        },
+        || cashflows_csv(&deal, &result),
+        |inputs, _csv| {
             let at = rating::valuation(&deal);
             let summary = tape.summary(&at)?;
             let strats = tape.strats(&at)?;
@@ -241,20 +276,12 @@ pub fn rate(a: &RateRequest) -> Result<RateRun, Error> {
             let (md, html) = report::render(&view, a.templates.as_deref())?;
             let xlsx = report::workbook(&deal, &result)
                 .map_err(|e| report::ReportError::Workbook(e.to_string()))?;
-            vec![
+            Ok(vec![
                 (report::MARKDOWN, md.into_bytes()),
                 (report::HTML, html.into_bytes()),
                 ("cashflows.xlsx", xlsx),
-            ]
-        }
-        _ => Vec::new(),
-    };
-    commit_outputs(
-        a,
-        [&deal.path, &deal.pool.path, &deal.pool.tape, &m.path],
-        &json_out,
-        &csv_text,
-        report_files,
+            ])
+        },
     )?;
     let missed = missed_targets(&a.expect, &result);
     Ok(RateRun {

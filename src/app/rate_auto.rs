@@ -93,48 +93,36 @@ pub fn rate(a: &RateRequest) -> Result<AutoRateRun, Error> {
     let result = rate_auto(&tape, &deal, &m)?;
     let summary = tape.summary();
 
-    let (json_text, inputs) = if a.needs_json() {
-        let inputs = Inputs::of(&deal, m.name(), m.sha256.clone())?;
-        let text = json(&AutoResultJson {
-            deal: &deal.name,
-            asset_class: "auto_loans",
-            inputs: &inputs,
-            expected_cnl: rate_text(&deal.expected_cnl()),
-            pool_balance: money_text(&result.pool_balance),
-            contracts: result.contracts,
-            lines: result.lines,
-            notes: notes_json(&deal, &m, &result),
-            levels: &result.levels,
-            warnings: &result.warnings,
-        })?;
-        (Some(text), Some(inputs))
-    } else {
-        (None, None)
-    };
-    let csv = if a.needs_csv() {
-        cashflows_csv(&deal, &result)
-    } else {
-        String::new()
-    };
-    let json_out = json_text.clone().unwrap_or_default();
-    let report_files = match (&a.report, &inputs) {
-        (Some(_), Some(inputs)) => report::auto::files(
-            &deal,
-            &m,
-            &summary,
-            &result,
-            inputs,
-            &csv,
-            a.templates.as_deref(),
-        )?,
-        _ => Vec::new(),
-    };
-    super::rate::commit_outputs(
+    let json_text = super::rate::build_outputs(
         a,
-        [&deal.path, &deal.pool.path, &deal.pool.tape, &m.path],
-        &json_out,
-        &csv,
-        report_files,
+        &deal,
+        (m.name(), m.sha256.clone(), &m.path),
+        |inputs| {
+            json(&AutoResultJson {
+                deal: &deal.name,
+                asset_class: "auto_loans",
+                inputs,
+                expected_cnl: rate_text(&deal.expected_cnl()),
+                pool_balance: money_text(&result.pool_balance),
+                contracts: result.contracts,
+                lines: result.lines,
+                notes: notes_json(&deal, &m, &result),
+                levels: &result.levels,
+                warnings: &result.warnings,
+            })
+        },
+        || cashflows_csv(&deal, &result),
+        |inputs, csv| {
+            Ok(report::auto::files(
+                &deal,
+                &m,
+                &summary,
+                &result,
+                inputs,
+                csv,
+                a.templates.as_deref(),
+            )?)
+        },
     )?;
     let missed = missed_targets_of(
         &a.expect,

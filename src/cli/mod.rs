@@ -150,3 +150,18 @@ pub(crate) fn grid_cell(n: &crate::waterfall::NoteOutcome) -> String {
         format!("FAIL p{}", n.first_failing_period.unwrap_or(0))
     }
 }
+
+/// `notes A $160,000,000.00, B $28,000,000.00; 48 monthly periods to 2030-02-20`: the line under
+/// a rating's title (BTC and auto deals alike).
+pub(crate) fn notes_and_periods(deal: &crate::deal::Deal) -> String {
+    format!(
+        "notes {}; {} monthly periods to {}",
+        deal.notes
+            .iter()
+            .map(|n| format!("{} {}", n.class, crate::money::usd(n.balance)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        deal.payment_dates().len(),
+        deal.legal_final
+    )
+}

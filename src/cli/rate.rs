@@ -123,16 +123,10 @@ fn text(deal: &Deal, m: &Methodology, tape: &Tape, r: &RatingResult) -> String {
     let _ = writeln!(o, "{} under {}", deal.name, m.name());
     let _ = writeln!(
         o,
-        "pool {} loans, {}; notes {}; {} monthly periods to {}",
+        "pool {} loans, {}; {}",
         count(tape.loans() as u64),
         usd(pool),
-        deal.notes
-            .iter()
-            .map(|n| format!("{} {}", n.class, usd(n.balance)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        deal.payment_dates().len(),
-        deal.legal_final
+        super::notes_and_periods(deal)
     );
     let market = r.levels.iter().any(|l| l.market.is_some());
     // Market value: the rates the liquidation engine derived from each level's path.

@@ -22,17 +22,7 @@ pub fn text(run: &AutoRateRun) -> String {
         s.wa_remaining_term,
         pct_dec(deal.expected_cnl(), 2)
     );
-    let _ = writeln!(
-        o,
-        "notes {}; {} monthly periods to {}",
-        deal.notes
-            .iter()
-            .map(|n| format!("{} {}", n.class, usd(n.balance)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        deal.payment_dates().len(),
-        deal.legal_final
-    );
+    let _ = writeln!(o, "{}", super::notes_and_periods(deal));
     let _ = writeln!(
         o,
         "cases: loss timing {} x prepayments {}; a class passes a notch only under every case",

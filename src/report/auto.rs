@@ -513,7 +513,7 @@ pub fn workbook(
 
 /// The rationale (Markdown, HTML) and the workbook of `rate --report` for an auto-loan deal;
 /// `result.json` and `cashflows.csv` join them in the same directory
-/// ([`crate::app::rate::commit_outputs`]).
+/// (`crate::app::rate::build_outputs`).
 pub fn files(
     deal: &Deal,
     m: &AutoMethodology,
