@@ -358,6 +358,14 @@ fn max_drawdown(p: &[f64]) -> f64 {
     worst
 }
 
+/// The sample standard deviation (n - 1) of the daily log returns of `p`.
+fn realized_sd(p: &[f64]) -> f64 {
+    let r: Vec<f64> = p.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+    let n = r.len() as f64;
+    let mean = r.iter().sum::<f64>() / n;
+    (r.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0)).sqrt()
+}
+
 /// The 50th, 90th and 99th percentiles by `absrate backtest`'s rule (src/stress/backtest.rs,
 /// `Quantiles::of`): the sorted value at index `round((n - 1) p)`.
 fn percentiles(mut v: Vec<f64>) -> [f64; 3] {
@@ -383,7 +391,12 @@ fn window_drawdowns(prices: &[f64], from: usize) -> Vec<f64> {
 /// docs/price-models.md) gives 36.5 / 63.5 / 91.5% against history's 49.6 / 71.9 / 80.2%
 /// (printed on every run). Its parameters are not tuned to close the gap; a fit on the
 /// backtest's own period (since 2014) gives nearly the same (35.9 / 61.6 / 89.0%): the gap is
-/// the model's shape (no trending bear markets), not the window.
+/// the model's shape, not the window. The shape at fault is the spread of volatility across
+/// years, not the direction of returns: GBM, with one constant volatility and no memory at all,
+/// comes within 2.3 / 5.3 / 0.8 points (the next test). The fitted GARCH-t (nu 3.47 < 4, so the
+/// variance process has no finite variance) gives most years a calm volatility and a few a
+/// violent one: the one-year realized daily sd, printed here, has a model median of about 0.028
+/// and a 99th percentile of about 0.107, against history's 0.036 and 0.054.
 ///
 /// What is asserted, and why. History's percentiles come from 4,252 overlapping windows, about
 /// 12.6 years with a handful of independent bear markets: one draw of a statistic whose spread
@@ -421,6 +434,24 @@ fn garch_t_one_year_drawdowns_against_the_history() {
         })
         .collect();
     let m = percentiles(one_year);
+    // Why the gap: the spread of realized volatility across years (docs/price-models.md).
+    let hist_sd = percentiles(
+        (from..prices.len() - 365)
+            .map(|i| realized_sd(&prices[i..=i + 365]))
+            .collect(),
+    );
+    let model_sd = percentiles(
+        (0..20_000u64)
+            .map(|i| {
+                model.simulate(1.0, 365, &mut ChaCha8Rng::seed_from_u64(i), &mut out);
+                realized_sd(&out.prices)
+            })
+            .collect(),
+    );
+    eprintln!(
+        "one-year realized daily sd p50/p90/p99: history {:.4} / {:.4} / {:.4}, model {:.4} / {:.4} / {:.4}",
+        hist_sd[0], hist_sd[1], hist_sd[2], model_sd[0], model_sd[1], model_sd[2]
+    );
 
     const HISTORIES: u64 = 200;
     let days = windows + 365;
@@ -474,4 +505,54 @@ fn garch_t_one_year_drawdowns_against_the_history() {
         "the known gap at the median (model 10 to 17 points milder than history) moved to {:.1} points: update docs/price-models.md",
         100.0 * gap
     );
+}
+
+/// The same comparison for the other three bundled models, so that the choice among them can be
+/// made on evidence (docs/price-models.md). The block bootstrap resamples the history's own
+/// returns (2012 onwards, in blocks of about 45 days) and is held to the criterion:
+/// each percentile within 5 points of history's. GBM and Merton are printed, not held to it.
+#[test]
+fn the_other_models_one_year_drawdowns_against_the_history() {
+    let Some(path) = history() else { return };
+    let series = absrate::tape::read_prices(&path, "date", "price_usd").unwrap();
+    let prices: Vec<f64> = series
+        .prices
+        .iter()
+        .map(|d| rust_decimal::prelude::ToPrimitive::to_f64(d).unwrap())
+        .collect();
+    let from =
+        (chrono::NaiveDate::from_ymd_opt(2014, 1, 1).unwrap() - series.first).num_days() as usize;
+    let h = percentiles(window_drawdowns(&prices, from));
+    let lookup = ModelLookup::new(None, &root());
+    let mut out = SimPath::with_days(365);
+    for id in ["btc-gbm@1.0.0", "btc-merton@1.0.0", "btc-bootstrap@1.0.0"] {
+        let model = lookup.resolve(id).unwrap().model;
+        let m = percentiles(
+            (0..20_000u64)
+                .map(|i| {
+                    model.simulate(1.0, 365, &mut ChaCha8Rng::seed_from_u64(i), &mut out);
+                    max_drawdown(&out.prices)
+                })
+                .collect(),
+        );
+        let gaps = [0, 1, 2].map(|j| 100.0 * (m[j] - h[j]));
+        eprintln!(
+            "{id}: p50 {:.1}% ({:+.1}), p90 {:.1}% ({:+.1}), p99 {:.1}% ({:+.1}) against history's {:.1} / {:.1} / {:.1}%",
+            100.0 * m[0],
+            gaps[0],
+            100.0 * m[1],
+            gaps[1],
+            100.0 * m[2],
+            gaps[2],
+            100.0 * h[0],
+            100.0 * h[1],
+            100.0 * h[2],
+        );
+        if id.starts_with("btc-bootstrap") {
+            assert!(
+                gaps.iter().all(|g| g.abs() <= 5.0),
+                "{id}: one-year drawdown percentiles off history's by {gaps:?} points"
+            );
+        }
+    }
 }
