@@ -348,6 +348,21 @@ fn refitting_the_history_reproduces_the_published_gbm_garch_and_bootstrap_files(
     }
 }
 
+/// The history's daily closes as f64, and the index of 2014-01-01 (the backtest's first window
+/// start); None (the test says it skipped) without `../shared/data`.
+fn history_closes() -> Option<(Vec<f64>, usize)> {
+    let path = history()?;
+    let series = absrate::tape::read_prices(&path, "date", "price_usd").unwrap();
+    let prices = series
+        .prices
+        .iter()
+        .map(|d| rust_decimal::prelude::ToPrimitive::to_f64(d).unwrap())
+        .collect();
+    let from =
+        (chrono::NaiveDate::from_ymd_opt(2014, 1, 1).unwrap() - series.first).num_days() as usize;
+    Some((prices, from))
+}
+
 /// Deepest fall from a running peak (the start counts as one) within `p`, as a share.
 fn max_drawdown(p: &[f64]) -> f64 {
     let (mut peak, mut worst) = (p[0], 0.0f64);
@@ -409,15 +424,9 @@ fn window_drawdowns(prices: &[f64], from: usize) -> Vec<f64> {
 ///   change in the simulator that moves it fails here and the documented figures get updated.
 #[test]
 fn garch_t_one_year_drawdowns_against_the_history() {
-    let Some(path) = history() else { return };
-    let series = absrate::tape::read_prices(&path, "date", "price_usd").unwrap();
-    let prices: Vec<f64> = series
-        .prices
-        .iter()
-        .map(|d| rust_decimal::prelude::ToPrimitive::to_f64(d).unwrap())
-        .collect();
-    let from =
-        (chrono::NaiveDate::from_ymd_opt(2014, 1, 1).unwrap() - series.first).num_days() as usize;
+    let Some((prices, from)) = history_closes() else {
+        return;
+    };
     let hist = window_drawdowns(&prices, from);
     let windows = hist.len();
     let h = percentiles(hist);
@@ -513,15 +522,9 @@ fn garch_t_one_year_drawdowns_against_the_history() {
 /// each percentile within 5 points of history's. GBM and Merton are printed, not held to it.
 #[test]
 fn the_other_models_one_year_drawdowns_against_the_history() {
-    let Some(path) = history() else { return };
-    let series = absrate::tape::read_prices(&path, "date", "price_usd").unwrap();
-    let prices: Vec<f64> = series
-        .prices
-        .iter()
-        .map(|d| rust_decimal::prelude::ToPrimitive::to_f64(d).unwrap())
-        .collect();
-    let from =
-        (chrono::NaiveDate::from_ymd_opt(2014, 1, 1).unwrap() - series.first).num_days() as usize;
+    let Some((prices, from)) = history_closes() else {
+        return;
+    };
     let h = percentiles(window_drawdowns(&prices, from));
     let lookup = ModelLookup::new(None, &root());
     let mut out = SimPath::with_days(365);
