@@ -114,7 +114,7 @@ impl Error {
             Error::Rating(e) if e.is_invalid_input() => Exit::InvalidInput,
             Error::Rating(_) => Exit::Internal,
             Error::Report(e) if e.is_invalid_input() => Exit::InvalidInput,
-            Error::Report(ReportError::Workbook(_)) => Exit::Internal,
+            Error::Report(ReportError::Workbook(_) | ReportError::Internal(_)) => Exit::Internal,
             Error::Report(_) => Exit::Output,
             Error::TargetMissed { .. } => Exit::TargetMissed,
             Error::Methodology(e) if e.is_internal() => Exit::Internal,

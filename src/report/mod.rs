@@ -61,6 +61,9 @@ pub enum ReportError {
     Render { template: String, message: String },
     #[error("cannot build the workbook: {0}")]
     Workbook(String),
+    /// A report's inputs disagree with each other: a bug.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ReportError {

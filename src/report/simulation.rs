@@ -11,12 +11,11 @@
 
 use serde::Serialize;
 
+use super::ReportError;
 use super::charts;
 use super::view::Row;
-use crate::error::Error;
 use crate::methodology::{FIELDS, Notch, Unit};
 use crate::money::count;
-use crate::rating::RatingError;
 use crate::simulate::PathResult;
 use crate::simulate::run::{NoteView, ParamView, Summary};
 use crate::simulate::summary::{Distribution, ElRating};
@@ -121,7 +120,10 @@ pub struct SimulationView {
 }
 
 /// The report's files: `(name, bytes)`.
-pub fn render(s: &Summary, results: &[PathResult]) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
+pub fn render(
+    s: &Summary,
+    results: &[PathResult],
+) -> Result<Vec<(&'static str, Vec<u8>)>, ReportError> {
     let view = view(s, results)?;
     let (md, html) = super::render_named(&view, MARKDOWN, HTML)?;
     Ok(vec![(MARKDOWN, md.into_bytes()), (HTML, html.into_bytes())])
@@ -328,12 +330,12 @@ fn sentence(n: &NoteView, paths: u64, paths_with_loss: usize) -> String {
     format!("Class {}: {comparison}; {basis}{settled}.", ns.class)
 }
 
-fn internal(message: String) -> Error {
-    Error::Rating(RatingError::Internal(message))
+fn internal(message: String) -> ReportError {
+    ReportError::Internal(message)
 }
 
 /// The view model of the simulation's section.
-pub fn view(s: &Summary, results: &[PathResult]) -> Result<SimulationView, Error> {
+pub fn view(s: &Summary, results: &[PathResult]) -> Result<SimulationView, ReportError> {
     if results.len() as u64 != s.paths_run {
         return Err(internal(format!(
             "the report got {} path results for a summary of {} paths",

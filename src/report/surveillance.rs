@@ -8,9 +8,8 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 
-use super::charts;
+use super::{ReportError, charts};
 use crate::compare::rating_name;
-use crate::error::Error;
 use crate::money::{count, pct_dec, pct_or_dash, usd};
 use crate::rating::BreakEven;
 use crate::surveil::rate::SurveilRun;
@@ -314,7 +313,7 @@ pub fn view(run: &SurveilRun) -> SurveillanceView {
 }
 
 /// The Markdown and HTML files.
-pub fn render(run: &SurveilRun) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
+pub fn render(run: &SurveilRun) -> Result<Vec<(&'static str, Vec<u8>)>, ReportError> {
     let (md, html) = super::render_named(&view(run), MARKDOWN, HTML)?;
     Ok(vec![(MARKDOWN, md.into_bytes()), (HTML, html.into_bytes())])
 }

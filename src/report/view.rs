@@ -45,7 +45,7 @@ impl Inputs {
         deal: &Deal,
         methodology: String,
         methodology_sha256: String,
-    ) -> Result<Inputs, crate::error::Error> {
+    ) -> Result<Inputs, crate::methodology::MethodologyError> {
         Ok(Inputs {
             deal: deal.path.display().to_string(),
             deal_sha256: crate::methodology::sha256_of(&deal.path)?,
