@@ -34,10 +34,10 @@ use serde_saphyr::Spanned;
 
 use super::bootstrap::Bootstrap;
 use super::error::PriceError;
-use super::fit::ModelKind;
 use super::garch::{GarchT, StartVariance};
 use super::gbm::Gbm;
 use super::history::sha256_hex;
+use super::kind::ModelKind;
 use super::merton::Merton;
 use super::{History, PriceModel};
 use crate::limits;
