@@ -28,7 +28,7 @@ pub use json::{DiffJson, ShowJson};
 pub use lookup::{DIR_NAME, Lookup};
 pub use model::{Level, Methodology};
 pub use notch::{Notch, SCALE};
-pub use registry::{Entry, LOCK_FILE, Place, Registry, sha256_of};
+pub use registry::{Entry, LOCK_FILE, Place, Registry, sha256_of, versioned_files};
 pub use simulation::IdealizedTable;
 pub use stress::{
     Applies, DefaultRecovery, FIELDS, Field, Group, Harsher, Kind, MarketStress, Param, Stress,

@@ -80,36 +80,15 @@ impl Registry {
 
     /// Every `<id>/<version>.yaml`, by id then version.
     pub fn entries(&self) -> Vec<Entry> {
-        let mut out = Vec::new();
-        let Ok(ids) = std::fs::read_dir(&self.dir) else {
-            return out;
-        };
-        for id in ids.flatten().filter(|e| e.path().is_dir()) {
-            let Ok(files) = std::fs::read_dir(id.path()) else {
-                continue;
-            };
-            for f in files.flatten() {
-                let p = f.path();
-                if p.extension().and_then(|e| e.to_str()) != Some("yaml") {
-                    continue;
-                }
-                let Some(version) = p
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .and_then(|s| semver::Version::parse(s).ok())
-                else {
-                    continue;
-                };
-                out.push(Entry {
-                    id: id.file_name().to_string_lossy().into_owned(),
-                    version,
-                    path: p,
-                    place: Place::Dir(self.dir.clone()),
-                });
-            }
-        }
-        out.sort_by(|a, b| (&a.id, &a.version).cmp(&(&b.id, &b.version)));
-        out
+        versioned_files(&self.dir)
+            .into_iter()
+            .map(|(id, version, path)| Entry {
+                id,
+                version,
+                path,
+                place: Place::Dir(self.dir.clone()),
+            })
+            .collect()
     }
 
     /// The methodology a `--methodology` argument names, looked for in this directory and then
@@ -252,6 +231,37 @@ pub fn parse_lock(path: &Path, text: &str) -> Result<Vec<(String, String)>, Meth
 }
 
 /// SHA-256 of a file's bytes, lowercase hex.
+/// Every `<id>/<version>.yaml` under `dir` (a version that is not semver is skipped), as
+/// `(id, version, path)`, by id then version; none when `dir` cannot be read. Methodologies and
+/// price models are laid out alike.
+pub fn versioned_files(dir: &Path) -> Vec<(String, semver::Version, PathBuf)> {
+    let mut out = Vec::new();
+    let Ok(ids) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for id in ids.flatten().filter(|e| e.path().is_dir()) {
+        let Ok(files) = std::fs::read_dir(id.path()) else {
+            continue;
+        };
+        for f in files.flatten() {
+            let p = f.path();
+            if p.extension().and_then(|e| e.to_str()) != Some("yaml") {
+                continue;
+            }
+            let Some(version) = p
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| semver::Version::parse(s).ok())
+            else {
+                continue;
+            };
+            out.push((id.file_name().to_string_lossy().into_owned(), version, p));
+        }
+    }
+    out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    out
+}
+
 pub fn sha256_of(path: &Path) -> Result<String, MethodologyError> {
     let bytes = crate::input::read(path).map_err(|message| MethodologyError::Read {
         path: path.to_path_buf(),

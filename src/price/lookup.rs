@@ -17,7 +17,7 @@ use super::PriceModel;
 use super::error::PriceError;
 use super::file::ModelFile;
 use super::history::sha256_hex;
-use crate::methodology::{DIR_NAME, Registry, builtin_files};
+use crate::methodology::{DIR_NAME, Registry, builtin_files, versioned_files};
 
 /// The directory inside a methodology registry that holds the models.
 pub const MODELS_DIR: &str = "models";
@@ -234,36 +234,15 @@ pub fn load(spec: &str) -> Result<PriceModel, PriceError> {
 
 /// `models/<id>/<version>.yaml` in a methodology registry directory.
 fn dir_entries(methodology_dir: &Path) -> Vec<ModelEntry> {
-    let mut out = Vec::new();
-    let Ok(ids) = std::fs::read_dir(models_dir(methodology_dir)) else {
-        return out;
-    };
-    for id in ids.flatten().filter(|e| e.path().is_dir()) {
-        let Ok(files) = std::fs::read_dir(id.path()) else {
-            continue;
-        };
-        for f in files.flatten() {
-            let p = f.path();
-            if p.extension().and_then(|e| e.to_str()) != Some("yaml") {
-                continue;
-            }
-            let Some(version) = p
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .and_then(|s| semver::Version::parse(s).ok())
-            else {
-                continue;
-            };
-            out.push(ModelEntry {
-                id: id.file_name().to_string_lossy().into_owned(),
-                version,
-                path: p,
-                registry: Some(methodology_dir.to_path_buf()),
-            });
-        }
-    }
-    out.sort_by(|a, b| (&a.id, &a.version).cmp(&(&b.id, &b.version)));
-    out
+    versioned_files(&models_dir(methodology_dir))
+        .into_iter()
+        .map(|(id, version, path)| ModelEntry {
+            id,
+            version,
+            path,
+            registry: Some(methodology_dir.to_path_buf()),
+        })
+        .collect()
 }
 
 /// The name a built-in file goes by in messages.
