@@ -295,3 +295,25 @@ fn cohorts_agree_with_the_loan_level_engines_on_means_within_a_tenth_of_a_percen
     assert!(col("pool_loss").iter().filter(|x| **x > 0.0).count() > 100);
     assert!(col("B_principal_loss").iter().any(|x| *x > 0.0));
 }
+
+#[test]
+fn the_model_help_names_every_published_price_model() {
+    let help = ok(&["simulate", "--help"]);
+    let line = help
+        .lines()
+        .skip_while(|l| !l.contains("--model <MODEL>"))
+        .nth(1)
+        .expect("a help line under --model");
+    let mut ids: Vec<String> = std::fs::read_dir(root().join("methodology/models"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    assert!(!ids.is_empty());
+    for id in &ids {
+        assert!(
+            line.contains(id.as_str()),
+            "`simulate --help` does not name {id}: {line}"
+        );
+    }
+}

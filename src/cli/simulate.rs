@@ -19,7 +19,7 @@ pub struct SimulateArgs {
     /// Seed of the run: path i draws from the ChaCha8 stream (seed, i)
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Price model: ID, ID@VERSION or a model file [default: the methodology's `simulation.price_model`]
+    /// Price model: ID, ID@VERSION or a model file [default: the methodology's `simulation.price_model`; published: btc-garch-t, btc-gbm, btc-merton, btc-bootstrap (reads the price file); docs/price-models.md compares each with history]
     #[arg(long)]
     model: Option<String>,
     /// Deal file (its pool's tape)
