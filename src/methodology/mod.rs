@@ -18,6 +18,7 @@ mod notch;
 mod registry;
 mod simulation;
 mod stress;
+mod suggest;
 mod wire;
 
 pub use auto::{AutoLevel, AutoMethodology, LossCurve, Speed};

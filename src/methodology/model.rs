@@ -12,6 +12,7 @@ use super::error::MethodologyError;
 use super::notch::{Notch, SCALE};
 use super::simulation::{self, IdealizedTable};
 use super::stress::{self, FIELDS, Harsher, Param, Partial, Stress};
+use super::suggest::closest;
 use super::wire::{
     BaseCase, Interpolation, MarketFile, MethodologyFile, Mode, Overlay, PassCriteria, Rounding,
     SimulationFile,
@@ -143,18 +144,6 @@ fn unknown_field_hint(e: &YamlError) -> Option<String> {
     let list = rest.split_once("expected one of ")?.1;
     let expected = list.split(',').map(|s| s.trim().trim_matches('`'));
     closest(unknown, expected).map(|s| format!("did you mean `{s}`?"))
-}
-
-/// The candidate nearest to `word`, if any is near enough to be a likely typo.
-pub(crate) fn closest<'a>(
-    word: &str,
-    candidates: impl Iterator<Item = &'a str>,
-) -> Option<&'a str> {
-    candidates
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
 }
 
 fn invalid(path: &Path, where_: &str, field: &str, message: String) -> MethodologyError {

@@ -82,7 +82,7 @@ impl<'de> serde::Deserialize<'de> for Notch {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         text.parse().map_err(|e: String| {
-            let hint = super::model::closest(&text, SCALE.iter().copied())
+            let hint = super::suggest::closest(&text, SCALE.iter().copied())
                 .map(|c| format!("; did you mean `{c}`?"))
                 .unwrap_or_default();
             serde::de::Error::custom(format!("{e}{hint}"))
