@@ -93,7 +93,22 @@ fn the_comparison_report_is_written() {
         "{md}"
     );
     assert!(md.contains("capitalized interest alone"), "{md}");
-    assert!(dir.path().join("comparison.html").exists());
+    // The browser check: the page loads and shows the move's heading and both tables.
+    let Some(dom) = crate::util::open_in_chromium(&dir.path().join("comparison.html")) else {
+        return;
+    };
+    assert!(
+        dom.contains("btc-backed-consumer-loans@1.0.0 \u{2192} btc-backed-consumer-loans@1.1.0"),
+        "no comparison heading in the rendered page"
+    );
+    assert!(
+        dom.contains("<th>Class A 1.0.0</th><th>Class A 1.1.0</th>"),
+        "no pass/fail table side by side in the rendered page"
+    );
+    assert!(
+        dom.contains("<th>Level</th><th>Field</th><th>Old</th><th>New</th>"),
+        "no parameter-change table in the rendered page"
+    );
 }
 
 /// 2.0.0 against the calibrated 2.1.0 (issue 14): no rating moves, but each note's break-even
