@@ -70,5 +70,8 @@ pub fn run(a: FitArgs) -> Result<String, Error> {
         id: a.id,
         version: a.version,
     })?;
+    for note in &fitted.notes {
+        eprintln!("note: {note}");
+    }
     Ok(fitted.file.to_yaml())
 }

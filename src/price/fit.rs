@@ -52,6 +52,9 @@ pub struct FitRequest {
 pub struct Fitted {
     pub file: ModelFile,
     pub model: PriceModel,
+    /// What an analyst should know about the fitted values before publishing them (printed on
+    /// standard error by `absrate simulate fit`; the file printed is unchanged by them).
+    pub notes: Vec<String>,
 }
 
 /// Reads the window of the price file and fits the model.
@@ -92,6 +95,7 @@ pub fn fit_history(
         });
     }
     let window = h.describe();
+    let mut notes = Vec::new();
     let (params, method, ll) = match kind {
         ModelKind::Gbm => {
             let (g, _) = Gbm::fit(r);
@@ -138,6 +142,7 @@ pub fn fit_history(
         ModelKind::GarchT => {
             let f = fit_garch_t(r)?;
             let (g, ll, u) = (f.model, f.log_likelihood, f.unrestricted);
+            notes.extend(garch_variance_note(&g));
             let method = format!(
                 "{}; variance targeting: omega = (1 - alpha - beta) x the sample variance (divisor n), because the unrestricted maximum lies on the boundary alpha + beta = {:.6} (log-likelihood {:.2}), where the unconditional variance a path starts from does not exist",
                 mle_method(
@@ -195,7 +200,37 @@ pub fn fit_history(
         },
         _ => file.build(None)?,
     };
-    Ok(Fitted { file, model })
+    Ok(Fitted { file, model, notes })
+}
+
+/// Whether the fitted GARCH-t's variance process has a finite variance: it does when
+/// `beta^2 + 2 alpha beta + kappa alpha^2 < 1`, with `kappa = 3 (nu - 2) / (nu - 4)` the fourth
+/// moment of the unit-variance Student-t (infinite for nu <= 4). When it has not, the stationary
+/// variance is so skewed that most simulated years are calmer than the unconditional variance and
+/// a few far wilder (docs/price-models.md, "Against history").
+pub fn garch_variance_note(g: &GarchT) -> Option<String> {
+    let kappa = if g.nu > 4.0 {
+        3.0 * (g.nu - 2.0) / (g.nu - 4.0)
+    } else {
+        f64::INFINITY
+    };
+    let second = g.beta * g.beta + 2.0 * g.alpha * g.beta + kappa * g.alpha * g.alpha;
+    if second < 1.0 {
+        return None;
+    }
+    let why = if g.nu <= 4.0 {
+        format!(
+            "nu = {:.2} <= 4, so the Student-t innovations have no finite fourth moment",
+            g.nu
+        )
+    } else {
+        format!(
+            "beta^2 + 2 alpha beta + kappa alpha^2 = {second:.4} >= 1 (kappa = {kappa:.4}, the innovations' fourth moment)"
+        )
+    };
+    Some(format!(
+        "{why}: the conditional variance has no finite variance, so most simulated years are calmer than the unconditional variance and a few far wilder; compare the model's one-year drawdowns with history's before publishing it (docs/price-models.md, \"Against history\")"
+    ))
 }
 
 fn mle_method(model: &str) -> String {

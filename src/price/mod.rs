@@ -27,7 +27,7 @@ mod sampler;
 pub use bootstrap::{Bootstrap, politis_white};
 pub use error::PriceError;
 pub use file::{FittedFrom, ModelFile, Param, Spec};
-pub use fit::{FitRequest, Fitted, fit};
+pub use fit::{FitRequest, Fitted, fit, garch_variance_note};
 pub use garch::{GarchT, StartVariance};
 pub use gbm::Gbm;
 pub use history::{DATE_COLUMN, History, PRICE_COLUMN};

@@ -439,3 +439,28 @@ fn the_repository_models_are_the_published_ones() {
         assert_eq!(f.id, id);
     }
 }
+
+/// The note on a GARCH-t whose variance process has no finite variance: from nu <= 4 (no fourth
+/// moment), from `beta^2 + 2 alpha beta + kappa alpha^2 >= 1` with kappa finite, and none when
+/// that sum is below 1.
+#[test]
+fn a_garch_t_whose_variance_has_no_finite_variance_is_noted() {
+    let g = |alpha: f64, beta: f64, nu: f64| GarchT {
+        mu: 0.0,
+        omega: 1e-5,
+        alpha,
+        beta,
+        nu,
+        start: StartVariance::Unconditional,
+    };
+    let published = fit::garch_variance_note(&g(0.123741, 0.859934, 3.46909)).unwrap();
+    assert!(published.starts_with("nu = 3.47 <= 4, "), "{published}");
+    // nu 5: kappa = 3 x 3 / 1 = 9; 0.78^2 + 2 x 0.2 x 0.78 + 9 x 0.04 = 1.2804.
+    let kurtotic = fit::garch_variance_note(&g(0.2, 0.78, 5.0)).unwrap();
+    assert!(
+        kurtotic.starts_with("beta^2 + 2 alpha beta + kappa alpha^2 = 1.2804 >= 1 (kappa = 9.0000"),
+        "{kurtotic}"
+    );
+    // nu 10: kappa = 3 x 8 / 6 = 4; 0.81 + 0.09 + 0.01 = 0.91.
+    assert_eq!(fit::garch_variance_note(&g(0.05, 0.9, 10.0)), None);
+}
