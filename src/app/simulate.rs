@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::deal::Deal;
 use crate::error::Error;
-use crate::methodology::{Lookup, Methodology, Notch, sha256_of};
+use crate::methodology::{Lookup, Methodology, Notch};
 use crate::money::count;
 use crate::price::ModelLookup;
 use crate::rating::{self, BreakEvens, PoolCache};
+use crate::report::Inputs;
 use crate::report::table::{Align, Table};
 use crate::simulate::summary::{self, NoteTerms};
 use crate::simulate::{Grouping, NotePath, PathResult, Setup, shard_range};
@@ -253,19 +254,21 @@ pub fn simulate(a: &SimulateRequest) -> Result<SimulateRun, Error> {
         &mut PoolCache::default(),
         BreakEvens::Skip,
     )?;
+    // The files and engine as `rate` records them, then what makes this a run.
+    let base = Inputs::of(&deal, m.name(), m.sha256.clone())?;
     let inputs = RunInputs {
-        deal: deal.path.display().to_string(),
-        deal_sha256: sha256_of(&deal.path)?,
-        tape: deal.pool.tape.display().to_string(),
-        tape_sha256: sha256_of(&deal.pool.tape)?,
-        methodology: m.name(),
-        methodology_sha256: m.sha256.clone(),
+        deal: base.deal,
+        deal_sha256: base.deal_sha256,
+        tape: base.tape,
+        tape_sha256: base.tape_sha256,
+        methodology: base.methodology,
+        methodology_sha256: base.methodology_sha256,
         model: loaded.file.name(),
         model_sha256: loaded.file.sha256.clone(),
         seed: a.seed,
         paths: a.paths,
         positions: if a.loan_level { "loans" } else { "cohorts" }.into(),
-        engine: format!("absrate {}", env!("CARGO_PKG_VERSION")),
+        engine: base.engine,
     };
     let ctx = Context {
         deal_name: deal.name.clone(),

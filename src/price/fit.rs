@@ -203,18 +203,12 @@ pub fn fit_history(
     Ok(Fitted { file, model, notes })
 }
 
-/// Whether the fitted GARCH-t's variance process has a finite variance: it does when
-/// `beta^2 + 2 alpha beta + kappa alpha^2 < 1`, with `kappa = 3 (nu - 2) / (nu - 4)` the fourth
-/// moment of the unit-variance Student-t (infinite for nu <= 4). When it has not, the stationary
-/// variance is so skewed that most simulated years are calmer than the unconditional variance and
-/// a few far wilder (docs/price-models.md, "Against history").
+/// A note when the fitted GARCH-t's variance process has no finite variance
+/// ([`GarchT::variance_of_variance`]): then the stationary variance is so skewed that most
+/// simulated years are calmer than the unconditional variance and a few far wilder
+/// (docs/price-models.md, "Against history").
 pub fn garch_variance_note(g: &GarchT) -> Option<String> {
-    let kappa = if g.nu > 4.0 {
-        3.0 * (g.nu - 2.0) / (g.nu - 4.0)
-    } else {
-        f64::INFINITY
-    };
-    let second = g.beta * g.beta + 2.0 * g.alpha * g.beta + kappa * g.alpha * g.alpha;
+    let (kappa, second) = g.variance_of_variance();
     if second < 1.0 {
         return None;
     }

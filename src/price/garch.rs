@@ -39,6 +39,19 @@ impl StartVariance {
 }
 
 impl GarchT {
+    /// The innovations' fourth moment `kappa = 3 (nu - 2) / (nu - 4)` (infinite for nu <= 4), and
+    /// `beta^2 + 2 alpha beta + kappa alpha^2`: the variance process has a finite variance exactly
+    /// when the second is below 1.
+    pub fn variance_of_variance(&self) -> (f64, f64) {
+        let kappa = if self.nu > 4.0 {
+            3.0 * (self.nu - 2.0) / (self.nu - 4.0)
+        } else {
+            f64::INFINITY
+        };
+        let (a, b) = (self.alpha, self.beta);
+        (kappa, b * b + 2.0 * a * b + kappa * a * a)
+    }
+
     /// The model whose unconditional variance is `variance` (variance targeting:
     /// `omega = (1 - alpha - beta) * variance`), started there.
     pub fn targeted(mu: f64, variance: f64, alpha: f64, beta: f64, nu: f64) -> GarchT {

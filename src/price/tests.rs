@@ -16,6 +16,8 @@ use super::*;
 /// beta^2 + 2 alpha beta + kappa alpha^2 < 1, kappa = 3 (nu - 2) / (nu - 4) = 6).
 fn models() -> Vec<(&'static str, PriceModel)> {
     let garch = GarchT::targeted(0.001, 0.0009, 0.08, 0.90, 6.0);
+    assert_eq!(garch.variance_of_variance().0, 6.0);
+    assert!(garch.variance_of_variance().1 < 1.0);
     // The bootstrap resamples a GARCH-t series (clustered, fat-tailed), not the price file.
     let returns = returns_of(&PriceModel::GarchT(garch), 4000, 7);
     vec![
